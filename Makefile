@@ -1,0 +1,63 @@
+# LionMuon reference: build, test, run.
+#   make          the tool ./lionmuon and the library liblionmuon.a
+#   make run      install what is missing, build, run the main job (built-in defaults)
+#   make test     install what is missing, build, run the whole test suite
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Wno-unused-parameter -fopenmp \
+           -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+           -I/usr/include/x86_64-linux-gnu/openblas-pthread
+LDLIBS  = -llapacke -lopenblas -lgsl -ljansson -lm
+LDFLAGS += -fopenmp
+
+# Debian packages: to build and run, and additionally to test.
+DEPS_RUN  = gcc make libgsl-dev liblapacke-dev libopenblas-dev libjansson-dev gnuplot-nox
+DEPS_TEST = $(DEPS_RUN) libcriterion-dev python3-numpy python3-torch
+
+LIB_SRC  = $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ  = $(LIB_SRC:.c=.o)
+HDRS     = $(wildcard src/*.h)
+TEST_SRC = $(wildcard tests/test_*.c)
+TEST_OBJ = $(TEST_SRC:.c=.o)
+
+.PHONY: all run test deps deps-test clean check-unit check-cli
+all: lionmuon liblionmuon.a
+
+liblionmuon.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+lionmuon: src/main.o liblionmuon.a
+	$(CC) $(LDFLAGS) -o $@ src/main.o liblionmuon.a $(LDLIBS)
+
+src/%.o: src/%.c $(HDRS)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+tests/%.o: tests/%.c $(HDRS) tests/testutil.h
+	$(CC) $(CFLAGS) -Isrc -c -o $@ $<
+
+tests/run_tests: $(TEST_OBJ) liblionmuon.a
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) liblionmuon.a -lcriterion $(LDLIBS)
+
+deps:
+	@sh src/deps.sh $(DEPS_RUN)
+deps-test:
+	@sh src/deps.sh $(DEPS_TEST)
+
+# The main job on built-in defaults.
+run: deps
+	$(MAKE) all
+	./lionmuon demo
+
+# The whole test suite: unit tests (Criterion), then the command-line tests.
+test: deps-test
+	$(MAKE) all tests/run_tests
+	$(MAKE) check-unit check-cli
+
+check-unit: tests/run_tests lionmuon
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ./tests/run_tests --jobs 2
+
+check-cli: lionmuon
+	sh tests/cli_test.sh
+
+clean:
+	rm -f src/*.o tests/*.o lionmuon liblionmuon.a tests/run_tests

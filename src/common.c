@@ -1,0 +1,128 @@
+/* common.c - errors, checked allocation, atomic file writes. */
+#define _POSIX_C_SOURCE 200809L
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int lm_fail(lm_error *e, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int lm_wrap(lm_error *e, const char *fmt, ...)
+{
+    if (e) {
+        char prefix[512], old[sizeof e->msg];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(prefix, sizeof prefix, fmt, ap);
+        va_end(ap);
+        memcpy(old, e->msg, sizeof old);
+        snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+    }
+    return -1;
+}
+
+void *lm_malloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        fprintf(stderr, "lionmuon: out of memory (%zu bytes)\n", bytes);
+        abort();
+    }
+    return p;
+}
+
+void *lm_calloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) {
+        fprintf(stderr, "lionmuon: out of memory (%zu x %zu bytes)\n", count, size);
+        abort();
+    }
+    return p;
+}
+
+char *lm_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = lm_malloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
+long lm_first_nonfinite(size_t n, const double *x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return (long)i;
+    return -1;
+}
+
+int lm_all_finite(size_t n, const double *x)
+{
+    return lm_first_nonfinite(n, x) < 0;
+}
+
+int lm_write_atomic(const char *path, const void *buf, size_t len, lm_error *e)
+{
+    size_t plen = strlen(path);
+    char *tmp = lm_malloc(plen + 16);
+    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        lm_fail(e, "%s: cannot create temporary file: %s", path, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    const char *p = buf;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            lm_fail(e, "%s: write failed: %s", path, strerror(errno));
+            goto fail;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0) {
+        lm_fail(e, "%s: fsync failed: %s", path, strerror(errno));
+        goto fail;
+    }
+    /* mkstemp creates 0600; results should be readable like any other file. */
+    fchmod(fd, 0644);
+    if (close(fd) != 0) {
+        fd = -1;
+        lm_fail(e, "%s: close failed: %s", path, strerror(errno));
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        lm_fail(e, "%s: rename failed: %s", path, strerror(errno));
+        goto fail;
+    }
+    free(tmp);
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    free(tmp);
+    return -1;
+}

@@ -1,0 +1,161 @@
+/* optim.h - the LionMuon optimizer family, AdamW, the schedule and gradient
+ * clipping (prefix opt_).
+ *
+ * One rule covers the whole matrix family.  For a matrix W (m x n) with
+ * gradient G, momentum buffer M (zeros at start) and global step counter t:
+ *
+ *   C = beta1 M + (1 - beta1) G                       interpolated direction
+ *   Muon step (t mod P == 0):  U = 0.2 sqrt(max(m, n)) msign(C), lr = lr_muon
+ *   Lion step (otherwise):     U = sign(C),                       lr = lr_sign
+ *   W <- W (1 - lr wd) - lr U
+ *   M <- beta2 M + (1 - beta2) G                      after the direction
+ *
+ * The named optimizers are this rule with fixed parameters (the paper's
+ * table); opt_effective() is the single place that says so:
+ *   lionmuon  P,     beta1, beta2
+ *   signmuon  P,     beta1, beta1
+ *   muon      P = 1, beta1, beta1
+ *   lion      P = 0, beta1, beta2     (P = 0: never a Muon step)
+ *   signum    P = 0, beta1, beta1
+ * plus AdamW (every tensor), and classic Nesterov Muon ("muon-nesterov",
+ * Keller Jordan's form) offered under its own name for comparison.
+ *
+ * Tensors that are not hidden matrices (1-D gains and biases, embeddings)
+ * follow AdamW as the paper's code writes it (eps before bias correction),
+ * or torch.optim.AdamW's placement with OPT_EPS_TORCH.
+ */
+#ifndef LM_OPTIM_H
+#define LM_OPTIM_H
+
+#include <stddef.h>
+#include "common.h"
+#include "msign.h"
+
+typedef enum {
+    OPT_ADAMW = 0,
+    OPT_LION,
+    OPT_SIGNUM,
+    OPT_MUON,
+    OPT_SIGNMUON,
+    OPT_LIONMUON,
+    OPT_MUON_NESTEROV
+} opt_kind;
+
+typedef enum { OPT_EPS_PAPER = 0, OPT_EPS_TORCH } opt_eps_mode;
+
+typedef struct {
+    opt_kind kind;
+    /* matrix rule */
+    long period;        /* P: Muon step when t mod P == 0; 0 means never */
+    double beta1, beta2;
+    double lr_muon, lr_sign;
+    msign_opts msign;   /* method and steps of the Muon step's msign */
+    double srank_alpha; /* > 0: adaptive trigger (stable rank) replaces P */
+    double weight_decay;/* decoupled, on every tensor (the paper's 0.1) */
+    /* AdamW: 1-D tensors and embeddings, or every tensor with OPT_ADAMW */
+    double lr_adamw, adamw_beta1, adamw_beta2, adamw_eps;
+    opt_eps_mode adamw_eps_mode;
+} opt_config;
+
+/* The paper's defaults for each optimizer (ALGORITHMS.md, 124M settings). */
+opt_config opt_default_config(opt_kind kind);
+
+const char *opt_kind_name(opt_kind k);
+int opt_kind_parse(const char *name, opt_kind *out);
+const char *opt_eps_mode_name(opt_eps_mode m);
+int opt_eps_mode_parse(const char *name, opt_eps_mode *out);
+
+/* The (P, beta1, beta2) that kind actually runs with: the special cases of
+ * LionMuon.  P = 0 means never a Muon step. */
+void opt_effective(const opt_config *c, long *P, double *beta1, double *beta2);
+
+/* Check ranges: betas in [0, 1), learning rates and weight decay >= 0 and
+ * finite, P >= 0, eps > 0, ns steps >= 1.  The message names the flag
+ * (--beta1, --lr-muon, ...). */
+int opt_config_check(const opt_config *c, lm_error *e);
+
+/* 1 if step t is a Muon step under period P (t mod P == 0; never if P == 0). */
+int opt_is_muon_step(long P, long t);
+
+/* ---- single-tensor kernels: the update rules, one function each ---- */
+
+/* Workspace for the matrix kernels: the direction C and the msign workspace,
+ * sized for matrices of up to max_rows x max_cols. */
+typedef struct {
+    double *C;
+    msign_ws *ms;
+    double *pu, *pv; /* power-iteration scratch for the adaptive trigger */
+    int max_rows, max_cols;
+} opt_matrix_ws;
+opt_matrix_ws *opt_matrix_ws_alloc(int max_rows, int max_cols);
+void opt_matrix_ws_free(opt_matrix_ws *ws);
+
+/* The LionMuon step on one m x n matrix at global step t (see the top of this
+ * file).  lr_scale multiplies lr_muon and lr_sign (the schedule).  If
+ * took_muon is not NULL it receives 1 for a Muon step, 0 for a Lion step. */
+int opt_lionmuon_matrix(const opt_config *c, long t, double lr_scale,
+                        int m, int n, double *W, const double *G, double *M,
+                        opt_matrix_ws *ws, int *took_muon, lm_error *e);
+
+/* Classic Nesterov Muon: B <- mu B + G; U = msign(G + mu B) sqrt(max(1, m/n));
+ * W <- W (1 - lr wd) - lr U, with mu = beta1 and lr = lr_muon. */
+int opt_muon_nesterov_matrix(const opt_config *c, double lr_scale, int m, int n,
+                             double *W, const double *G, double *B,
+                             opt_matrix_ws *ws, lm_error *e);
+
+/* AdamW on n values at global step t (bias-correction count k = t + 1):
+ *   m <- lerp(m, g, 1 - b1);  v <- lerp(v, g^2, 1 - b2)
+ *   paper: p <- p (1 - lr wd) - lr sqrt(1 - b2^k)/(1 - b1^k) m / (eps + sqrt v)
+ *   torch: p <- p (1 - lr wd) - lr/(1 - b1^k) m / (sqrt(v / (1 - b2^k)) + eps) */
+void opt_adamw_tensor(const opt_config *c, long t, double lr_scale, size_t n,
+                      double *p, const double *g, double *m, double *v);
+
+/* ---- a whole model's parameters ---- */
+
+typedef enum { OPT_RULE_MATRIX = 0, OPT_RULE_ADAMW } opt_rule;
+
+typedef struct {
+    const char *name; /* for messages; not copied */
+    int rows, cols;   /* a matrix is rows x cols; any other tensor is 1 x numel */
+    double *w;        /* parameter, rows * cols values, owned by the caller */
+    double *g;        /* its gradient, likewise */
+    opt_rule rule;    /* forced to OPT_RULE_ADAMW when kind == OPT_ADAMW */
+} opt_tensor;
+
+typedef struct opt_state opt_state;
+
+/* State (zeros) for n tensors; the opt_tensor array is copied, the buffers it
+ * points to are not.  All workspace is allocated here: opt_step allocates
+ * nothing. */
+opt_state *opt_alloc(const opt_config *c, int n, const opt_tensor *t);
+void opt_free(opt_state *s);
+
+/* State buffers of tensor i, rows*cols doubles each, for checkpoints:
+ * which = 0: the momentum (matrix rule) or exp_avg (AdamW);
+ * which = 1: exp_avg_sq (AdamW), NULL for the matrix rule. */
+double *opt_buffer(opt_state *s, int i, int which);
+
+/* Bytes of optimizer state actually allocated (the buffers above). */
+size_t opt_state_bytes(const opt_state *s);
+
+typedef struct {
+    int n_muon;  /* matrices that took a Muon step */
+    int n_lion;  /* matrices that took a Lion step */
+} opt_step_info;
+
+/* One step at global step counter t with schedule multiplier lr_scale.
+ * Rejects non-finite gradients (naming the tensor) before touching anything. */
+int opt_step(opt_state *s, long t, double lr_scale, opt_step_info *info, lm_error *e);
+
+/* ---- schedule and clipping ---- */
+
+/* The "cos" schedule multiplier at step k: 0.01 + 0.99 k / w for k < w, else
+ * (1 + cos(pi (k - w) / (iterations - w))) / 2. */
+double opt_lr_schedule(long k, long warmup, long iterations);
+
+/* torch.nn.utils.clip_grad_norm_: total = ||(all gradients)||_2; if
+ * max_norm / (total + 1e-6) < 1, scale every gradient by that factor.
+ * Returns total (before clipping).  max_norm <= 0 disables clipping. */
+double opt_clip_grad_norm(int n, const opt_tensor *t, double max_norm);
+
+#endif
