@@ -56,8 +56,12 @@ test: deps-test
 check-unit: tests/run_tests lionmuon
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ./tests/run_tests --jobs 2
 
+# Every tests/cli_*.sh script drives ./lionmuon and prints "N passed, N failed".
 check-cli: lionmuon
-	sh tests/cli_test.sh
+	@for f in tests/cli_*.sh; do echo "== $$f"; sh $$f || exit 1; done
+
+# Experiment and benchmark targets live beside their code, one .mk per area.
+-include experiments/*.mk
 
 clean:
 	rm -f src/*.o tests/*.o lionmuon liblionmuon.a tests/run_tests
