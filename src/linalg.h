@@ -45,4 +45,21 @@ void la_symmetrize_upper(int k, double *A);
  * Cheap (O(iters m n)) and never above the true value. */
 double la_spectral_power(int m, int n, const double *X, int iters, double *u, double *v);
 
+/* A Haar-random orthogonal n x n matrix Q (row-major): QR of a Gaussian
+ * matrix (LAPACKE dgeqrf, dorgqr) with the signs of R's diagonal moved into
+ * Q, which makes the distribution exactly Haar (Mezzadri 2007).  Draws from
+ * the GSL generator r. */
+int la_random_orthogonal(int n, void *gsl_rng, double *Q);
+
+/* X (m x n) = U diag(s) V^T with Haar-random U (m x m) and V (n x n): a test
+ * matrix with the prescribed singular values s[0..min(m,n)-1]. */
+int la_random_with_spectrum(int m, int n, const double *s, void *gsl_rng, double *X);
+
+/* Wall-clock seconds from a monotonic clock, for benchmarks. */
+double la_seconds(void);
+
+/* Best wall time of one C (m x n) = A (m x k) B (k x n) by cblas_dgemm, over
+ * repetitions totalling at least min_seconds; the rate is 2 m n k / time. */
+double la_time_dgemm(int m, int k, int n, double min_seconds);
+
 #endif

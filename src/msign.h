@@ -65,4 +65,20 @@ int msign(const msign_opts *opts, int m, int n, const double *G, double *out,
  * steps * 2 dmin^2 (2 dmax + dmin); for svd an approximate LAPACK count. */
 double msign_flops(const msign_opts *opts, int m, int n);
 
+/* Accuracy and cost of an approximate msign against the exact polar factor
+ * `exact` (from MSIGN_SVD): errors in spectral norm and relative Frobenius
+ * norm, the range of the approximation's singular values (the top `rank`
+ * of them), and the best wall time over repeated runs (at least min_seconds
+ * in total).  Used by the demo, the benchmarks and the experiments. */
+typedef struct {
+    double err_spectral; /* ||approx - exact||_2 */
+    double err_fro_rel;  /* ||approx - exact||_F / ||exact||_F */
+    double sv_min, sv_max;
+    double seconds;
+    int iterations;
+} msign_accuracy;
+int msign_measure(const msign_opts *opts, int m, int n, const double *G,
+                  const double *exact, int rank, double min_seconds, msign_ws *ws,
+                  msign_accuracy *acc, lm_error *e);
+
 #endif

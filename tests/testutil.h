@@ -4,8 +4,7 @@
 
 #include <math.h>
 #include <stddef.h>
-#include <gsl/gsl_randist.h>
-#include <gsl/gsl_rng.h>
+#include "blas.h" /* CBLAS, LAPACKE and GSL together */
 
 /* A seeded GSL generator (mt19937). */
 static inline gsl_rng *tu_rng(unsigned long seed)
