@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int lm_fail(lm_error *e, const char *fmt, ...)
@@ -25,13 +26,14 @@ int lm_fail(lm_error *e, const char *fmt, ...)
 int lm_wrap(lm_error *e, const char *fmt, ...)
 {
     if (e) {
-        char prefix[512], old[sizeof e->msg];
+        char old[sizeof e->msg];
+        memcpy(old, e->msg, sizeof old);
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(prefix, sizeof prefix, fmt, ap);
+        int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
         va_end(ap);
-        memcpy(old, e->msg, sizeof old);
-        snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+        if (n >= 0 && (size_t)n < sizeof e->msg - 2)
+            snprintf(e->msg + n, sizeof e->msg - (size_t)n, ": %s", old);
     }
     return -1;
 }
