@@ -81,6 +81,11 @@ int lm_all_finite(size_t n, const double *x)
 
 int lm_write_atomic(const char *path, const void *buf, size_t len, lm_error *e)
 {
+    /* Only a regular file (or nothing) may be replaced: renaming over
+     * /dev/full or a FIFO would replace the node itself. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return lm_fail(e, "%s: not a regular file; refusing to replace it", path);
     size_t plen = strlen(path);
     char *tmp = lm_malloc(plen + 16);
     snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);

@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     char msg[1024];
 } lm_error;
@@ -45,5 +49,9 @@ int lm_write_atomic(const char *path, const void *buf, size_t len, lm_error *e);
 
 #define LM_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define LM_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

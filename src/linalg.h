@@ -11,6 +11,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ||X||_F = sqrt(sum_ij X_ij^2)                      (cblas_dnrm2) */
 double la_norm_fro(int m, int n, const double *X);
 /* ||X||_1 = sum_ij |X_ij|, the entrywise l1 norm     (cblas_dasum) */
@@ -61,5 +65,9 @@ double la_seconds(void);
 /* Best wall time of one C (m x n) = A (m x k) B (k x n) by cblas_dgemm, over
  * repetitions totalling at least min_seconds; the rate is 2 m n k / time. */
 double la_time_dgemm(int m, int k, int n, double min_seconds);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,6 +16,10 @@
 
 #include "common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     MSIGN_SVD = 0,
     MSIGN_NS5,
@@ -80,5 +84,9 @@ typedef struct {
 int msign_measure(const msign_opts *opts, int m, int n, const double *G,
                   const double *exact, int rank, double min_seconds, msign_ws *ws,
                   msign_accuracy *acc, lm_error *e);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -31,6 +31,10 @@
 #include "common.h"
 #include "msign.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     OPT_ADAMW = 0,
     OPT_LION,
@@ -157,5 +161,9 @@ double opt_lr_schedule(long k, long warmup, long iterations);
  * max_norm / (total + 1e-6) < 1, scale every gradient by that factor.
  * Returns total (before clipping).  max_norm <= 0 disables clipping. */
 double opt_clip_grad_norm(int n, const opt_tensor *t, double max_norm);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

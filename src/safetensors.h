@@ -19,6 +19,10 @@
 #include <stdint.h>
 #include "common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ST_MAX_DIM 8
 
 typedef enum { ST_F64 = 0, ST_F32, ST_F16, ST_BF16, ST_I64, ST_I32 } st_dtype;
@@ -75,5 +79,9 @@ int st_serialize(const st_file *f, int as_f32, unsigned char **buf, size_t *len,
 /* Serialize and write atomically (temporary file + rename). */
 int st_write(const st_file *f, const char *path, lm_error *e);
 int st_write_f32(const st_file *f, const char *path, lm_error *e);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -28,6 +28,6 @@ expect_fail() {
     fi
 }
 cli_done() {
-    echo "cli $1: $CLI_PASS passed, $CLI_FAIL failed"
+    echo "cli-$1: $CLI_PASS passed, $CLI_FAIL failed"
     [ "$CLI_FAIL" -eq 0 ]
 }
