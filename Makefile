@@ -61,8 +61,10 @@ check-cli: lionmuon
 	@for f in tests/cli_*.sh; do [ $$f = tests/cli_lib.sh ] && continue; \
 	    echo "== $$f"; sh $$f || exit 1; done
 
-# Experiment and benchmark targets live beside their code, one .mk per area.
+# Experiment and benchmark targets live beside their code, one .mk per area;
+# the hardening targets (sanitizers, fuzzing) beside the tests.
 -include experiments/*.mk
+-include tests/*.mk
 
 clean:
 	rm -f src/*.o tests/*.o lionmuon liblionmuon.a tests/run_tests

@@ -52,4 +52,5 @@ n=$(ls "$D" | grep -c '^x[0-9]*\.safetensors' || true)
 if [ "$n" -eq 0 ]; then ok "no output file after any error"; else bad "$n output files left after errors"; fi
 expect_fail "unwritable output names the path" "/nonexistent-dir/out.safetensors" $LM msign --method svd "$D/msign_in.safetensors" /nonexistent-dir/out.safetensors
 
+expect_fail "/dev/full as output is refused" "/dev/full" $LM msign --method svd "$D/msign_in.safetensors" /dev/full
 cli_done core
