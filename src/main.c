@@ -15,8 +15,14 @@ static const subcommand subcommands[] = {
     {"msign", cmd_msign, "msign of every 2-D tensor of a safetensors file"},
     {"step", cmd_step, "one raw optimizer step on tensors from a file"},
     {"compare", cmd_compare, "compare two safetensors files tensor by tensor"},
+    {"bench", cmd_bench, "benchmarks against this machine's DGEMM rate"},
     /* transformer subcommands */
+    {"train", cmd_train, "train GPT-2 or LLaMA (double precision) with the optimizer family"},
+    {"golden", cmd_golden, "write a golden file of K training steps for GPU verification"},
     /* synthetic-objective subcommands */
+    {"synth", cmd_synth, "run an optimizer on a synthetic objective, measure the constants"},
+    {"predict", cmd_predict, "tuned bound: iterations and compute per period P, and P*"},
+    {"synth-check", cmd_synth_check, "the theory checks V1-V5 (tables, CIs, gnuplot data)"},
 };
 
 static void usage(FILE *fp)

@@ -1,0 +1,338 @@
+/* bench.c - the benchmarks behind `lionmuon bench`. */
+#include "bench.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_fit.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
+#include "blas.h"
+#include "linalg.h"
+#include "msign.h"
+
+double bench_dgemm_gflops(double min_seconds)
+{
+    double best = 0;
+    for (int n = 256; n <= 1024; n *= 2) {
+        double t = la_time_dgemm(n, n, n, min_seconds);
+        best = fmax(best, 2.0 * n * n * n / t * 1e-9);
+    }
+    return best;
+}
+
+double bench_growth_exponent(int n, const double *x, const double *y)
+{
+    double lx[32], ly[32], c0, c1, cov00, cov01, cov11, sumsq;
+    if (n < 2 || n > 32)
+        return NAN;
+    for (int i = 0; i < n; i++) {
+        lx[i] = log(x[i]);
+        ly[i] = log(y[i]);
+    }
+    gsl_fit_linear(lx, 1, ly, 1, n, &c0, &c1, &cov00, &cov01, &cov11, &sumsq);
+    return c1;
+}
+
+static double median(double *v, int n)
+{
+    gsl_sort(v, 1, n);
+    return gsl_stats_median_from_sorted_data(v, 1, n);
+}
+
+int bench_train(const model_config *mc, int B, int T, const opt_config *oc,
+                double grad_clip, int steps, unsigned long seed, double dgemm_gflops,
+                bench_train_result *r, lm_error *e)
+{
+    if (steps < 1)
+        return lm_fail(e, "--steps must be >= 1 (got %d)", steps);
+    model *m = model_alloc(mc, B, T, e);
+    if (!m)
+        return -1;
+    model_init(m, seed);
+    int np = model_nparams(m), rc = 0;
+    /* the paper's routing: hidden matrices to the matrix rule, the rest AdamW */
+    opt_tensor *ot = lm_malloc((size_t)np * sizeof *ot);
+    for (int i = 0; i < np; i++) {
+        const model_param *p = model_param_at(m, i);
+        int matrix = p->hidden && oc->kind != OPT_ADAMW;
+        ot[i] = (opt_tensor){p->name, matrix ? p->shape[0] : 1,
+                             matrix ? p->shape[1] : (int)p->numel, p->w, p->g,
+                             matrix ? OPT_RULE_MATRIX : OPT_RULE_ADAMW};
+    }
+    opt_state *os = opt_alloc(oc, np, ot);
+    int *in = lm_malloc((size_t)B * T * sizeof *in), *tg = lm_malloc((size_t)B * T * sizeof *tg);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, seed);
+    for (int i = 0; i < B * T; i++) {
+        in[i] = (int)gsl_rng_uniform_int(rng, (unsigned long)mc->vocab_size);
+        tg[i] = (int)gsl_rng_uniform_int(rng, (unsigned long)mc->vocab_size);
+    }
+    double *tot = lm_malloc((size_t)(steps + 1) * sizeof *tot);
+    double *tf = lm_malloc((size_t)(steps + 1) * sizeof *tf);
+    double *tb = lm_malloc((size_t)(steps + 1) * sizeof *tb);
+    double *to = lm_malloc((size_t)(steps + 1) * sizeof *to);
+    for (int s = 0; s <= steps && rc == 0; s++) { /* step 0 is the warm-up */
+        double loss, t0 = la_seconds();
+        rc = model_forward(m, in, tg, &loss, e);
+        double t1 = la_seconds();
+        model_backward(m);
+        double t2 = la_seconds();
+        opt_clip_grad_norm(np, ot, grad_clip);
+        if (rc == 0)
+            rc = opt_step(os, s, 1.0, NULL, e);
+        double t3 = la_seconds();
+        tf[s] = t1 - t0;
+        tb[s] = t2 - t1;
+        to[s] = t3 - t2;
+        tot[s] = t3 - t0;
+    }
+    if (rc == 0) {
+        r->seconds_per_step = median(tot + 1, steps);
+        r->forward_s = median(tf + 1, steps);
+        r->backward_s = median(tb + 1, steps);
+        r->optimizer_s = median(to + 1, steps);
+        r->model_flops_per_step = 6.0 * model_flops_params(m) * B * T;
+        double optf = 0;
+        long P;
+        double b1, b2;
+        opt_effective(oc, &P, &b1, &b2);
+        for (int i = 0; i < np; i++) {
+            if (ot[i].rule != OPT_RULE_MATRIX)
+                continue;
+            double ns = msign_flops(&oc->msign, ot[i].rows, ot[i].cols);
+            double sg = (double)ot[i].rows * ot[i].cols;
+            optf += P > 0 ? ns / P + sg * (1 - 1.0 / P) : sg;
+        }
+        r->total_flops_per_step = r->model_flops_per_step + optf;
+        r->dgemm_gflops = dgemm_gflops;
+        r->n_params = model_num_params(m);
+    }
+    free(tot);
+    free(tf);
+    free(tb);
+    free(to);
+    free(in);
+    free(tg);
+    gsl_rng_free(rng);
+    opt_free(os);
+    free(ot);
+    model_free(m);
+    return rc;
+}
+
+/* ---- the suite ---- */
+
+static json_t *train_section(int quick, double dg, FILE *out, lm_error *e)
+{
+    static const int sizes[] = {64, 128, 256, 384};
+    int nsizes = quick ? 1 : 4;
+    json_t *arr = json_array();
+    fprintf(out, "\ntraining step (B = 8, T = 64, V = 512, 2 layers, lionmuon P = 2, ns5)\n");
+    fprintf(out, "%-6s %-6s %10s %12s %10s %9s %9s %9s\n", "model", "n_embd", "params",
+                 "s/step", "GFLOP/s", "of DGEMM", "fwd", "opt");
+    for (int k = 0; k < 2; k++) {
+        double xs[4], ys[4];
+        for (int i = 0; i < nsizes; i++) {
+            int C = sizes[i];
+            model_config mc = model_default_config(k ? MODEL_LLAMA : MODEL_GPT2, 2, C / 64 > 0 ? C / 64 : 1,
+                                                   C, 512, 64);
+            if (k)
+                mc.multiple_of = 32;
+            opt_config oc = opt_default_config(OPT_LIONMUON);
+            bench_train_result r;
+            if (bench_train(&mc, 8, 64, &oc, 0.5, quick ? 2 : 5, 1, dg, &r, e) != 0) {
+                json_decref(arr);
+                return NULL;
+            }
+            double rate = r.model_flops_per_step / r.seconds_per_step * 1e-9;
+            fprintf(out, "%-6s %-6d %10zu %12.5f %10.2f %8.1f%% %8.1f%% %8.1f%%\n",
+                    model_kind_name(mc.kind), C, r.n_params, r.seconds_per_step, rate,
+                    100 * rate / dg, 100 * r.forward_s / r.seconds_per_step,
+                    100 * r.optimizer_s / r.seconds_per_step);
+            json_array_append_new(arr, json_pack("{s:s,s:i,s:I,s:f,s:f,s:f,s:f,s:f,s:f}",
+                "model", model_kind_name(mc.kind), "n_embd", C, "params", (json_int_t)r.n_params,
+                "seconds_per_step", r.seconds_per_step, "model_flops_per_step",
+                r.model_flops_per_step, "gflops", rate, "fraction_of_dgemm", rate / dg,
+                "forward_s", r.forward_s, "optimizer_s", r.optimizer_s));
+            xs[i] = C;
+            ys[i] = r.seconds_per_step;
+        }
+        if (nsizes > 1) {
+            double p = bench_growth_exponent(nsizes, xs, ys);
+            fprintf(out, "  %s step time grows as n_embd^%.2f\n", k ? "llama" : "gpt2", p);
+            json_array_append_new(arr, json_pack("{s:s,s:f}", "growth_exponent_model",
+                                                 k ? "llama" : "gpt2", "exponent", p));
+        }
+    }
+    return arr;
+}
+
+static json_t *msign_section(int quick, double dg, FILE *out, lm_error *e)
+{
+    static const int sizes[] = {128, 256, 512, 768};
+    static const msign_method methods[] = {MSIGN_NS5, MSIGN_POLAR_EXPRESS, MSIGN_CUBIC, MSIGN_SVD};
+    int nsizes = quick ? 2 : 4;
+    json_t *arr = json_array();
+    fprintf(out, "\nmsign, n x 4n matrices, cond 100 (FLOPs: the paper's count; svd and cubic: "
+                 "see msign_flops)\n");
+    fprintf(out, "%-14s %6s %12s %10s %10s %9s\n", "method", "n", "seconds", "GFLOP", "GFLOP/s",
+                 "of DGEMM");
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 7);
+    int maxn = sizes[nsizes - 1];
+    msign_ws *ws = msign_ws_alloc(maxn, 4 * maxn);
+    double *G = lm_malloc((size_t)maxn * 4 * maxn * sizeof *G);
+    double *X = lm_malloc((size_t)maxn * 4 * maxn * sizeof *X);
+    double *s = lm_malloc((size_t)maxn * sizeof *s);
+    int rc = 0;
+    double ts[4][4];
+    for (int i = 0; i < nsizes && rc == 0; i++) {
+        int n = sizes[i];
+        for (int j = 0; j < n; j++)
+            s[j] = pow(100.0, -(double)j / (n - 1));
+        rc = la_random_with_spectrum(n, 4 * n, s, r, G);
+        for (int mi = 0; mi < 4 && rc == 0; mi++) {
+            msign_opts o = msign_default_opts(methods[mi]);
+            msign_info info;
+            double best = INFINITY;
+            for (int rep = 0; rep < (quick ? 1 : 3) && rc == 0; rep++) {
+                double t0 = la_seconds();
+                rc = msign(&o, n, 4 * n, G, X, ws, &info, e);
+                best = fmin(best, la_seconds() - t0);
+            }
+            if (methods[mi] == MSIGN_CUBIC)
+                o.steps = info.iterations;
+            double fl = msign_flops(&o, n, 4 * n);
+            ts[mi][i] = best;
+            fprintf(out, "%-14s %6d %12.5f %10.3f %10.2f %8.1f%%\n", msign_method_name(methods[mi]),
+                    n, best, fl * 1e-9, fl / best * 1e-9, 100 * fl / best * 1e-9 / dg);
+            json_array_append_new(arr, json_pack("{s:s,s:i,s:i,s:f,s:f,s:f,s:i}", "method",
+                msign_method_name(methods[mi]), "m", n, "n", 4 * n, "seconds", best, "flops", fl,
+                "fraction_of_dgemm", fl / best * 1e-9 / dg, "iterations", info.iterations));
+        }
+    }
+    if (rc == 0 && nsizes > 1)
+        for (int mi = 0; mi < 4; mi++) {
+            double xs[4];
+            for (int i = 0; i < nsizes; i++)
+                xs[i] = sizes[i];
+            double p = bench_growth_exponent(nsizes, xs, ts[mi]);
+            fprintf(out, "  %s time grows as n^%.2f\n", msign_method_name(methods[mi]), p);
+            json_array_append_new(arr, json_pack("{s:s,s:f}", "growth_exponent_msign",
+                                                 msign_method_name(methods[mi]), "exponent", p));
+        }
+    free(G);
+    free(X);
+    free(s);
+    msign_ws_free(ws);
+    gsl_rng_free(r);
+    if (rc != 0) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+/* Mean seconds of opt_step at step t over reps calls (t fixed: the step
+ * type depends on t alone, and the cost on the type alone). */
+static double time_steps(opt_state *os, long t, int reps, lm_error *e, int *rc)
+{
+    double t0 = la_seconds();
+    for (int i = 0; i < reps && *rc == 0; i++)
+        *rc = opt_step(os, t, 1.0, NULL, e);
+    return (la_seconds() - t0) / reps;
+}
+
+/* The optimizer step alone on one block's four hidden matrices at width C:
+ * (3C, C), (C, C), (4C, C), (C, 4C).  For a period P the mean cost of a
+ * step is (one Muon step + (P - 1) Lion steps) / P, each timed on its own. */
+static json_t *optim_section(int quick, FILE *out, lm_error *e)
+{
+    static const int widths[] = {128, 256, 512};
+    static const struct { opt_kind k; long P; } runs[] = {
+        {OPT_LION, 0}, {OPT_SIGNUM, 0}, {OPT_ADAMW, 0}, {OPT_MUON, 1}, {OPT_SIGNMUON, 2},
+        {OPT_LIONMUON, 1}, {OPT_LIONMUON, 2}, {OPT_LIONMUON, 5}, {OPT_LIONMUON, 20},
+        {OPT_LIONMUON, 100}};
+    int nw = quick ? 1 : 3, nr = sizeof runs / sizeof runs[0], reps = quick ? 2 : 5;
+    json_t *arr = json_array();
+    fprintf(out, "\noptimizer step on one block's four hidden matrices (mean over a period)\n");
+    fprintf(out, "%-10s %5s %6s %12s %14s\n", "optimizer", "P", "C", "ms/step", "x lion step");
+    int rc = 0;
+    for (int wi = 0; wi < nw && rc == 0; wi++) {
+        int C = widths[wi];
+        int shapes[4][2] = {{3 * C, C}, {C, C}, {4 * C, C}, {C, 4 * C}};
+        size_t total = 0;
+        for (int i = 0; i < 4; i++)
+            total += (size_t)shapes[i][0] * shapes[i][1];
+        double *w = lm_calloc(total, sizeof *w), *g = lm_malloc(total * sizeof *g);
+        for (size_t i = 0; i < total; i++)
+            g[i] = sin(0.37 * (double)i) + 0.1 * cos(1.3 * (double)i);
+        opt_tensor ot[4];
+        size_t off = 0;
+        for (int i = 0; i < 4; i++) {
+            ot[i] = (opt_tensor){"m", shapes[i][0], shapes[i][1], w + off, g + off, OPT_RULE_MATRIX};
+            off += (size_t)shapes[i][0] * shapes[i][1];
+        }
+        double lion_s = NAN;
+        for (int ri = 0; ri < nr && rc == 0; ri++) {
+            opt_config oc = opt_default_config(runs[ri].k);
+            if (runs[ri].k == OPT_LIONMUON || runs[ri].k == OPT_SIGNMUON)
+                oc.period = runs[ri].P;
+            long P = runs[ri].P;
+            opt_state *os = opt_alloc(&oc, 4, ot);
+            double per;
+            if (P == 0) {
+                per = time_steps(os, 1, reps, e, &rc);
+            } else {
+                double muon = time_steps(os, 0, reps, e, &rc);
+                double lion = P > 1 ? time_steps(os, 1, reps, e, &rc) : 0;
+                per = (muon + (P - 1) * lion) / P;
+            }
+            opt_free(os);
+            if (runs[ri].k == OPT_LION)
+                lion_s = per;
+            fprintf(out, "%-10s %5ld %6d %12.3f %14.1f\n", opt_kind_name(runs[ri].k), P, C,
+                    per * 1e3, per / lion_s);
+            json_array_append_new(arr, json_pack("{s:s,s:I,s:i,s:f}", "optimizer",
+                opt_kind_name(runs[ri].k), "P", (json_int_t)P, "n_embd", C,
+                "seconds_per_step", per));
+        }
+        free(w);
+        free(g);
+    }
+    if (rc != 0) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+int bench_all(int quick, FILE *out, const char *json_path, lm_error *e)
+{
+    double dg = bench_dgemm_gflops(quick ? 0.05 : 0.5);
+    fprintf(out, "DGEMM: %.1f GFLOP/s (best of 256^3, 512^3, 1024^3)\n", dg);
+    json_t *root = json_pack("{s:f}", "dgemm_gflops", dg);
+    json_t *tr = train_section(quick, dg, out, e);
+    json_t *ms = tr ? msign_section(quick, dg, out, e) : NULL;
+    json_t *op = ms ? optim_section(quick, out, e) : NULL;
+    if (!op) {
+        json_decref(tr);
+        json_decref(ms);
+        json_decref(root);
+        return -1;
+    }
+    json_object_set_new(root, "train", tr);
+    json_object_set_new(root, "msign", ms);
+    json_object_set_new(root, "optimizer", op);
+    int rc = 0;
+    if (json_path) {
+        char *txt = json_dumps(root, JSON_INDENT(2));
+        rc = lm_write_atomic(json_path, txt, strlen(txt), e);
+        free(txt);
+    }
+    json_decref(root);
+    return rc;
+}
