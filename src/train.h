@@ -1,0 +1,94 @@
+/* train.h - training the transformer with the optimizer family, checkpoints
+ * and golden files (prefix train_).
+ *
+ * One step t = 0, 1, ... of training:
+ *   (inputs, targets) = batch t of the training split       (data.h)
+ *   loss = model_forward; grads = model_backward            (model.h)
+ *   grads <- clip(grads, grad_clip)    torch's clip_grad_norm_ semantics
+ *   opt_step(t, lr_scale = opt_lr_schedule(t, warmup, iterations))
+ * Routing (ALGORITHMS.md): the hidden matrices of every block follow the
+ * matrix rule; token and position embeddings, the tied head and every 1-D
+ * tensor follow AdamW (routing "paper").  Routing "dim" is the paper code's
+ * literal test: any 2-D tensor whose first dimension is < 10000 follows the
+ * matrix rule (so a small vocabulary's embedding does too).  With
+ * --optimizer adamw every tensor follows AdamW.
+ *
+ * Files in the output directory (each written atomically):
+ *   metrics.csv      step,train_loss,val_loss,lr_muon,lr_sign,lr_adamw,tokens,flops,wall_s
+ *   diagnostics.csv  step and the seven norm-ratio medians of ALGORITHMS.md
+ *   summary.json     the config, best/final validation loss, the entropy rate
+ *                    and excess loss, FLOPs, wall time, optimizer-state bytes
+ *   checkpoint.safetensors  parameters (MODELS.md names), optimizer state
+ *                    state.NAME.momentum | state.NAME.exp_avg, exp_avg_sq,
+ *                    and in __metadata__ the step, the seed and the data
+ *                    position, from which a resumed run continues bitwise.
+ *   loss.gp, loss.png  a gnuplot script and its plot (when gnuplot exists)
+ */
+#ifndef LM_TRAIN_H
+#define LM_TRAIN_H
+
+#include "common.h"
+#include "data.h"
+#include "model.h"
+#include "optim.h"
+
+typedef enum { TRAIN_ROUTE_PAPER = 0, TRAIN_ROUTE_DIM } train_routing;
+
+typedef struct {
+    model_config model;   /* block_size = the sequence length */
+    int batch_size;       /* B */
+    long iterations;      /* length of the schedule */
+    long warmup;          /* warm-up steps of the schedule */
+    opt_config opt;
+    train_routing routing;
+    double grad_clip;     /* <= 0: off */
+    unsigned long seed;   /* init, synthetic corpus, batches */
+    data_config data;
+    long eval_every;      /* validation every k steps (0: only at the end) */
+    int eval_batches;     /* validation batches per evaluation */
+    long diag_every;      /* norm-ratio diagnostics every k steps (0: off) */
+    long ckpt_every;      /* checkpoint every k steps (0: only at the end) */
+    long stop_after;      /* stop (with a checkpoint) after this many steps; 0: run to the end */
+    int progress;         /* progress line on stderr */
+    int plot;             /* write loss.gp and run gnuplot for loss.png */
+    const char *out_dir;
+    const char *argv_json;/* the flags that define the run, as a JSON array of
+                             strings (stored in checkpoints for --resume) */
+} train_config;
+
+typedef struct {
+    long steps_done;
+    double final_train_loss, final_val_loss, best_val_loss;
+    long best_val_step;
+    double entropy_rate;  /* NAN for files */
+    double flops, wall_s, tokens;
+    size_t opt_state_bytes;
+    int stopped_early;
+} train_result;
+
+const char *train_routing_name(train_routing r);
+int train_routing_parse(const char *name, train_routing *out);
+
+/* The run's configuration as a JSON object text (malloc'd); the same keys
+ * appear in summary.json and the checkpoint's __metadata__ "config". */
+char *train_config_json(const train_config *c);
+
+/* The warm-up the paper's runs use relative to their length: 3000 of 64000
+ * iterations, rounded (at least 1 when iterations > 1). */
+long train_default_warmup(long iterations);
+
+/* FLOPs of one step by the paper's accounting: 6 N B T for the model plus,
+ * per matrix-rule tensor, the msign's Newton-Schulz count on a Muon step or
+ * m n on a sign step. */
+double train_model_flops(const model *m);
+
+/* Train from scratch, or (resume = 1) continue from out_dir's checkpoint. */
+int train_run(const train_config *c, int resume, train_result *res, lm_error *e);
+
+/* The golden file of K steps (see `lionmuon golden --help`). */
+int train_golden(const train_config *c, long K, const char *out_path, lm_error *e);
+
+/* The stored flags of a checkpoint (for --resume): the metadata "argv". */
+int train_checkpoint_argv(const char *dir, char **argv_json, lm_error *e);
+
+#endif

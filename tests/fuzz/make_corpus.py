@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""make_corpus.py - write the seed corpora of the fuzz targets into
+tests/fuzz/corpus/<target>/ (committed; rerun only to regenerate them).
+
+Seeds are small valid inputs and near-valid ones that break one rule each,
+so the fuzzer starts next to every branch of the validators."""
+import json
+import os
+import struct
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def st(header, data=b"", raw_header=None, hlen=None):
+    h = raw_header if raw_header is not None else json.dumps(header, separators=(",", ":")).encode()
+    return struct.pack("<Q", len(h) if hlen is None else hlen) + h + data
+
+
+def ent(dtype, shape, b, e):
+    return {"dtype": dtype, "shape": shape, "data_offsets": [b, e]}
+
+
+def f64(*v):
+    return b"".join(struct.pack("<d", x) for x in v)
+
+
+def safetensors():
+    one = f64(1.0, 2.0, 3.0, 4.0)
+    return {
+        "f64_2x2": st({"w": ent("F64", [2, 2], 0, 32)}, one),
+        "f32_vec": st({"v": ent("F32", [3], 0, 12)}, struct.pack("<3f", 1.5, -2, 0)),
+        "f16_bf16": st({"h": ent("F16", [2], 0, 4), "b": ent("BF16", [2], 4, 8)},
+                       bytes.fromhex("003c0100803f7f7f")),
+        "ints": st({"i": ent("I64", [2], 0, 16), "j": ent("I32", [1], 16, 20)},
+                   struct.pack("<qqi", -1, 7, 3)),
+        "meta": st({"__metadata__": {"step": "3", "optimizer": "lionmuon"},
+                    "params.w": ent("F64", [1, 2], 0, 16), "grads.w": ent("F64", [1, 2], 16, 32)},
+                   f64(1, 2, 3, 4)),
+        "scalar_zero_size": st({"s": ent("F64", [], 0, 8), "z": ent("F64", [0, 3], 8, 8)}, f64(5)),
+        "empty": st({}),
+        "padded": st(None, f64(1), raw_header=b'{"x":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}' + b" " * 3),
+        "hlen_beyond": st({"w": ent("F64", [1], 0, 8)}, f64(1), hlen=1 << 40),
+        "not_json": st(None, raw_header=b"{\"w\":"),
+        "not_object": st([1, 2]),
+        "bad_dtype": st({"w": ent("U8", [1], 0, 1)}, b"\x01"),
+        "span_mismatch": st({"w": ent("F64", [2], 0, 8)}, f64(1)),
+        "overlap": st({"a": ent("F64", [1], 0, 8), "b": ent("F64", [1], 0, 8)}, f64(1)),
+        "gap": st({"a": ent("F64", [1], 8, 16)}, f64(1, 2)),
+        "meta_not_string": st({"__metadata__": {"k": 1}}),
+        "duplicate": st(None, f64(1, 2), raw_header=b'{"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"a":{"dtype":"F64","shape":[1],"data_offsets":[8,16]}}'),
+        "huge_shape": st({"w": ent("F64", [1 << 40, 1 << 40], 0, 8)}, f64(1)),
+        "nan": st({"w": ent("F64", [1], 0, 8)}, struct.pack("<Q", 0x7ff8000000000001)),
+    }
+
+
+def cli():
+    a = lambda *xs: b"\0".join(x.encode() for x in xs)
+    return {
+        "positional": a("in.st", "out.st"),
+        "double": a("--double", "1.5", "x"),
+        "double_eq": a("--double=-2e-3"),
+        "long_int": a("--long", "-7", "--int=2147483647"),
+        "string_bool": a("--string", "s", "--bool", "--", "--bool"),
+        "help": a("-h", "--help"),
+        "bad_number": a("--double", "1e999"),
+        "twice": a("--int", "1", "--int", "2"),
+        "missing": a("--long"),
+        "optimizer": a("--optimizer", "signmuon", "--beta1", "0.9", "--period", "3", "i", "o"),
+        "optimizer_eq": a("--optimizer=adamw", "--adamw-eps-mode", "torch", "--adamw-eps", "1e-8"),
+        "muon": a("--optimizer", "muon", "--msign", "cubic", "--ns-steps", "7", "--lr-muon", "0.02"),
+        "lion_period": a("--optimizer", "lion", "--period", "0", "--weight-decay", "0.5"),
+        "srank": a("--srank-alpha", "0.25", "--lr-sign=1e-4", "--lr-adamw", "3e-4"),
+    }
+
+
+def llmc():
+    def f(magic=20240520, version=1, count=None, toks=(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)):
+        n = len(toks) if count is None else count
+        hdr = struct.pack("<3i", magic, version, n) + b"\0" * (1024 - 12)
+        return hdr + struct.pack("<%dH" % len(toks), *toks)
+    return {
+        "valid": f(),
+        "valid_long": f(toks=tuple(range(0, 400, 7))),
+        "max_token": f(toks=(65535, 0, 65535, 1, 2, 3, 4, 5)),
+        "empty": f(toks=()),
+        "bad_magic": f(magic=20240521),
+        "bad_version": f(version=2),
+        "count_short": f(count=3),
+        "count_long": f(count=100),
+        "count_negative": f(count=-1),
+        "truncated_header": f()[:600],
+    }
+
+
+def main():
+    for target, files in (("safetensors", safetensors()), ("cli", cli()), ("llmc", llmc())):
+        d = os.path.join(ROOT, target)
+        os.makedirs(d, exist_ok=True)
+        for name, data in files.items():
+            with open(os.path.join(d, name), "wb") as fp:
+                fp.write(data)
+        print(f"{target}: {len(files)} seeds in {d}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
