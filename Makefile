@@ -12,7 +12,8 @@ LDFLAGS += -fopenmp
 
 # Debian packages: to build and run, and additionally to test.
 DEPS_RUN  = gcc make libgsl-dev liblapacke-dev libopenblas-dev libjansson-dev gnuplot-nox
-DEPS_TEST = $(DEPS_RUN) g++ libcriterion-dev python3-numpy python3-torch
+DEPS_TEST = $(DEPS_RUN) g++ libcriterion-dev python3-numpy python3-torch \
+            libopenmpi-dev openmpi-bin
 
 LIB_SRC  = $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ  = $(LIB_SRC:.c=.o)
@@ -26,8 +27,28 @@ all: lionmuon liblionmuon.a
 liblionmuon.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-lionmuon: src/main.o liblionmuon.a
+# `make MPI=1` builds ./lionmuon with Open MPI (mpicc, -DLM_MPI) from objects
+# in build/mpi/; the default build needs no MPI.  .buildmode records which
+# one ./lionmuon is, so switching rebuilds it.
+BUILD_MODE := $(if $(filter 1,$(MPI)),mpi,plain)
+$(shell [ "$$(cat .buildmode 2>/dev/null)" = "$(BUILD_MODE)" ] || echo $(BUILD_MODE) > .buildmode)
+ifeq ($(BUILD_MODE),mpi)
+lionmuon: build/mpi/lionmuon .buildmode
+	cp build/mpi/lionmuon $@
+else
+lionmuon: src/main.o liblionmuon.a .buildmode
 	$(CC) $(LDFLAGS) -o $@ src/main.o liblionmuon.a $(LDLIBS)
+endif
+
+MPICC   ?= mpicc
+MPI_OBJ  = $(patsubst src/%.c,build/mpi/%.o,$(wildcard src/*.c))
+build/mpi/%.o: src/%.c $(HDRS)
+	@mkdir -p build/mpi
+	$(MPICC) $(CFLAGS) -DLM_MPI -c -o $@ $<
+build/mpi/lionmuon: $(MPI_OBJ)
+	$(MPICC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+.PHONY: mpi
+mpi: build/mpi/lionmuon
 
 src/%.o: src/%.c $(HDRS)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -67,4 +88,4 @@ check-cli: lionmuon
 -include tests/*.mk
 
 clean:
-	rm -f src/*.o tests/*.o lionmuon liblionmuon.a tests/run_tests
+	rm -rf src/*.o tests/*.o lionmuon liblionmuon.a tests/run_tests build .buildmode

@@ -44,9 +44,11 @@ void bound_counts(long P, long T, long *n_M, long *n_L)
 }
 
 /* Lemma 3: the b2-discounted mean length of the steps preceding a step of
- * each type, in that step's own norm, in the periodic steady state. */
-void bound_step_lengths(const bound_constants *k, bound_variant v, long P, double eta_M,
-                        double eta_L, double beta2, double *A_2, double *A_inf)
+ * each type, in that step's own norm, in the periodic steady state.  Works
+ * with q2 = 1 - beta2 so that q2 below the double epsilon (the tuned bound
+ * needs q2 ~ 1e-20 for heavy tails) keeps its value. */
+static void step_lengths_q(const bound_constants *k, bound_variant v, long P, double eta_M,
+                           double eta_L, double q2, double *A_2, double *A_inf)
 {
     double l2_lion = k->alpha * eta_L;   /* a Lion step, measured in ||.||_2 */
     double linf_muon = k->gamma * eta_M; /* a Muon step, measured in ||.||_inf */
@@ -65,14 +67,22 @@ void bound_step_lengths(const bound_constants *k, bound_variant v, long P, doubl
         *A_inf = eta_L;
         return;
     }
-    double Pd = (double)P;
-    double bP = pow(beta2, Pd), bP1 = pow(beta2, Pd - 1);
-    /* weights of the Muon steps inside the discounted window; their b2 -> 1
-     * limits are 1/P and 1/P */
-    double wM_before_M = beta2 < 1 ? (1 - beta2) * bP1 / (1 - bP) : 1.0 / Pd;
-    double wM_before_L = beta2 < 1 ? (1 - bP1) / ((Pd - 1) * (1 - bP)) : 1.0 / Pd;
+    double Pd = (double)P, lb = log1p(-q2); /* log beta2 */
+    /* weights of the Muon steps inside the discounted window:
+     *   before a Muon step  (1-b2) b2^{P-1} / (1 - b2^P)
+     *   before a Lion step  (1 - b2^{P-1}) / ((P-1)(1 - b2^P))
+     * both -> 1/P as b2 -> 1 */
+    double one_m_bP = -expm1(Pd * lb), one_m_bP1 = -expm1((Pd - 1) * lb);
+    double wM_before_M = q2 > 0 ? q2 * exp((Pd - 1) * lb) / one_m_bP : 1.0 / Pd;
+    double wM_before_L = q2 > 0 ? one_m_bP1 / ((Pd - 1) * one_m_bP) : 1.0 / Pd;
     *A_2 = l2_lion - (l2_lion - eta_M) * wM_before_M;
     *A_inf = eta_L - (eta_L - linf_muon) * wM_before_L;
+}
+
+void bound_step_lengths(const bound_constants *k, bound_variant v, long P, double eta_M,
+                        double eta_L, double beta2, double *A_2, double *A_inf)
+{
+    step_lengths_q(k, v, P, eta_M, eta_L, 1 - beta2, A_2, A_inf);
 }
 
 void bound_period_averages(const bound_constants *k, bound_variant v, long P, long T,
@@ -89,10 +99,14 @@ void bound_period_averages(const bound_constants *k, bound_variant v, long P, lo
 }
 
 /* The noise factor b1 2^{(2-k)/k} (1-b2)^{(k-1)/k} + (1 - b1) of Lemma 4. */
+static double noise_factor_q(double kappa, double q1, double q2)
+{
+    return (1 - q1) * pow(2.0, (2 - kappa) / kappa) * pow(q2, (kappa - 1) / kappa) + q1;
+}
+
 static double noise_factor(double kappa, double beta1, double beta2)
 {
-    return beta1 * pow(2.0, (2 - kappa) / kappa) * pow(1 - beta2, (kappa - 1) / kappa)
-           + (1 - beta1);
+    return noise_factor_q(kappa, 1 - beta1, 1 - beta2);
 }
 
 void bound_rhs(const bound_constants *k, bound_variant v, long P, long T, double eta_M,
@@ -127,7 +141,7 @@ typedef struct {
 } unit_terms;
 
 static void unit_terms_at(const bound_constants *k, bound_variant v, long P, double theta,
-                          double beta2, unit_terms *u)
+                          double q2, unit_terms *u)
 {
     double fM = P > 0 ? 1.0 / P : 0.0, fL = 1 - fM;
     double eta_L = theta;
@@ -136,7 +150,7 @@ static void unit_terms_at(const bound_constants *k, bound_variant v, long P, dou
     u->h = fM + fL * eta_L;
     double wM = fM / u->h, wL = fL * eta_L / u->h;
     double A2, Ainf;
-    bound_step_lengths(k, v, P, 1.0, eta_L, beta2, &A2, &Ainf);
+    step_lengths_q(k, v, P, 1.0, eta_L, q2, &A2, &Ainf);
     u->lhat = wM * k->L_M * A2 + wL * k->L_L * Ainf;
     u->lquad = wM * k->L_M + wL * eta_L * k->L_L;
     u->Sbar = k->sigma_F * (wM * k->rho_N + wL * k->rho_1);
@@ -151,8 +165,8 @@ static double T_at(const bound_constants *k, bound_variant v, long P, double eps
 {
     double b = 1 - q;
     unit_terms u;
-    unit_terms_at(k, v, P, theta, b, &u);
-    double r = eps - 2 * u.Sbar * noise_factor(k->kappa, b, b);
+    unit_terms_at(k, v, P, theta, q, &u);
+    double r = eps - 2 * u.Sbar * noise_factor_q(k->kappa, q, q);
     if (!(r > 0))
         return INFINITY;
     double Lambda = 2 * b * u.lhat / q + u.lquad / 2;
@@ -172,8 +186,8 @@ double bound_tuned_T(const bound_constants *k, bound_variant v, long P, double e
     int nth = (P == 1 || P == 0) ? 1 : 81;
     for (int it = 0; it < nth; it++) {
         double theta = nth == 1 ? 1.0 : pow(10.0, -4.0 + 8.0 * it / (nth - 1));
-        for (int iq = 0; iq <= 240; iq++) {
-            double q = pow(10.0, -9.0 + 9.0 * iq / 240.0);
+        for (int iq = 0; iq <= 600; iq++) {
+            double q = pow(10.0, -30.0 + 30.0 * iq / 600.0);
             double eta = NAN;
             double T = T_at(k, v, P, eps, q, theta, &eta);
             if (T < best) {
@@ -197,7 +211,7 @@ double bound_tuned_T_closed(const bound_constants *k, bound_variant v, long P, d
                             double theta)
 {
     unit_terms u;
-    unit_terms_at(k, v, P, theta, 1.0, &u); /* b2 -> 1: plain period averages */
+    unit_terms_at(k, v, P, theta, 0.0, &u); /* b2 -> 1: plain period averages */
     double Lp = 2 * u.lhat + u.lquad / 2;
     double kap = k->kappa;
     double ck = pow(2.0, (2 - kap) / kap) + 1;

@@ -68,7 +68,7 @@ void bound_rhs(const bound_constants *k, bound_variant v, long P, long T, double
 
 /* Iterations to reach eps from the bound, tuned: beta1 = beta2 = 1 - q,
  * eta_M = eta, eta_L = theta eta with eta optimal in closed form, q and
- * theta minimised on log grids (q in [1e-9, 1], 241 points; theta in
+ * theta minimised on log grids (q in [1e-30, 1], 601 points; theta in
  * [1e-4, 1e4], 81 points; theta is irrelevant for P = 1 and P = inf).
  * Steady-state fractions n_M/T = 1/P.  Returns INFINITY if no grid point
  * reaches eps.  The argmins are returned when the pointers are not NULL. */

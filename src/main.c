@@ -16,6 +16,7 @@ static const subcommand subcommands[] = {
     {"step", cmd_step, "one raw optimizer step on tensors from a file"},
     {"compare", cmd_compare, "compare two safetensors files tensor by tensor"},
     {"bench", cmd_bench, "benchmarks against this machine's DGEMM rate"},
+    {"sweep", cmd_sweep, "run a manifest of runs locally or under mpirun"},
     /* transformer subcommands */
     {"train", cmd_train, "train GPT-2 or LLaMA (double precision) with the optimizer family"},
     {"golden", cmd_golden, "write a golden file of K training steps for GPU verification"},

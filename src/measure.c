@@ -329,11 +329,11 @@ int meas_summarize(const meas_trace *t, double kappa_override, double known_tail
         s->kappa = kappa_override;
     else if (pos == 0 || !isfinite(tail) || tail >= 2.0 / 0.9)
         s->kappa = 2.0;
-    else
-        s->kappa = fmin(2.0, fmax((1 + tail) / 2, 0.9 * tail));
+    else /* a tail index <= 1 (possible for the estimate) is clamped to 1.05 */
+        s->kappa = fmin(2.0, fmax(1.05, fmax((1 + tail) / 2, 0.9 * tail)));
     if (!(s->kappa > 1 && s->kappa <= 2)) {
         free(xs);
-        return lm_fail(e, "kappa: no noise moment of order in (1, 2] (tail index %g)", tail);
+        return lm_fail(e, "--kappa: no noise moment of order in (1, 2] (tail index %g)", tail);
     }
     double mom = 0;
     for (size_t i = 0; i < pos; i++)

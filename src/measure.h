@@ -82,7 +82,7 @@ typedef struct {
     double min_gN;
 } meas_summary;
 
-/* kappa: if kappa_override > 0 use it; else min(2, max((1 + t)/2, 0.9 t))
+/* kappa: if kappa_override > 0 use it; else min(2, max(1.05, (1 + t)/2, 0.9 t))
  * with t the known tail index if finite (injected noise) or else the Hill
  * estimate.  Fails if no moment order in (1, 2] is found. */
 int meas_summarize(const meas_trace *t, double kappa_override, double known_tail,

@@ -18,6 +18,13 @@
 #include <string.h>
 
 #define LN_EPS 1e-5
+
+/* Parallel regions pay off only on large loops: below this much work (rows
+ * times row length, or elements) the loop runs on one thread.  On a small model the
+ * thread start-up and the spin-waiting of idle OpenMP threads cost more than
+ * the loop, and on a shared machine the spinning steals the BLAS's cores. */
+#define OMP_MIN_WORK (1u << 20)
+#define OMP_WORK(n) ((size_t)(n) >= OMP_MIN_WORK)
 #define ROPE_THETA 10000.0
 
 /* ------------------------------------------------------------------------ */
@@ -87,7 +94,7 @@ struct model {
 static void encoder_forward(double *out, const int *inp, const double *wte,
                             const double *wpe, int B, int T, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)B * T * C))
     for (int bt = 0; bt < B * T; bt++) {
         const double *we = wte + (size_t)inp[bt] * C;
         const double *pe = wpe ? wpe + (size_t)(bt % T) * C : NULL;
@@ -123,7 +130,7 @@ static void layernorm_forward(double *out, double *mean, double *rstd,
                               const double *inp, const double *w, const double *b,
                               int N, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * C))
     for (int r = 0; r < N; r++) {
         const double *x = inp + (size_t)r * C;
         double m = 0;
@@ -151,7 +158,7 @@ static void layernorm_backward(double *dinp, double *dw, double *db,
                                const double *w, const double *mean,
                                const double *rstd, int N, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * C))
     for (int r = 0; r < N; r++) {
         const double *x = inp + (size_t)r * C, *dy = dout + (size_t)r * C;
         double m = mean[r], s = rstd[r];
@@ -169,7 +176,7 @@ static void layernorm_backward(double *dinp, double *dw, double *db,
             dx[i] += s * (dn - mdn - n * mdnn);
         }
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * C))
     for (int i = 0; i < C; i++) {
         double sw = 0, sb = 0;
         for (int r = 0; r < N; r++) {
@@ -188,7 +195,7 @@ static void layernorm_backward(double *dinp, double *dw, double *db,
 static void rmsnorm_forward(double *out, double *rstd, const double *inp,
                             const double *w, int N, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * C))
     for (int r = 0; r < N; r++) {
         const double *x = inp + (size_t)r * C;
         double ms = 0;
@@ -208,7 +215,7 @@ static void rmsnorm_backward(double *dinp, double *dw, const double *dout,
                              const double *inp, const double *w,
                              const double *rstd, int N, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * C))
     for (int r = 0; r < N; r++) {
         const double *x = inp + (size_t)r * C, *dy = dout + (size_t)r * C;
         double s = rstd[r], mdnn = 0;
@@ -219,7 +226,7 @@ static void rmsnorm_backward(double *dinp, double *dw, const double *dout,
         for (int i = 0; i < C; i++)
             dx[i] += s * (dy[i] * w[i] - x[i] * s * mdnn);
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * C))
     for (int i = 0; i < C; i++) {
         double sw = 0;
         for (int r = 0; r < N; r++)
@@ -236,7 +243,7 @@ static void matmul_forward(double *out, const double *inp, const double *W,
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0, inp, IC,
                 W, IC, 0.0, out, OC);
     if (b) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * OC))
         for (int r = 0; r < N; r++)
             for (int o = 0; o < OC; o++)
                 out[(size_t)r * OC + o] += b[o];
@@ -255,7 +262,7 @@ static void matmul_backward(double *dinp, double *dW, double *db,
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0, dout, OC,
                 inp, IC, 1.0, dW, IC);
     if (db) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * OC))
         for (int o = 0; o < OC; o++) {
             double s = 0;
             for (int r = 0; r < N; r++)
@@ -273,7 +280,7 @@ static void rope_forward(double *qkv, const double *cosb, const double *sinb,
                          int B, int T, int C, int nh)
 {
     int hs = C / nh, half = hs / 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)B * T * C))
     for (int bt = 0; bt < B * T; bt++) {
         int t = bt % T;
         const double *c = cosb + (size_t)t * half, *s = sinb + (size_t)t * half;
@@ -296,7 +303,7 @@ static void rope_backward(double *dqkv, const double *cosb, const double *sinb,
                           int B, int T, int C, int nh)
 {
     int hs = C / nh, half = hs / 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)B * T * C))
     for (int bt = 0; bt < B * T; bt++) {
         int t = bt % T;
         const double *c = cosb + (size_t)t * half, *s = sinb + (size_t)t * half;
@@ -402,7 +409,7 @@ static void attention_backward(double *dqkv, double *datt, double *dpre,
 /* GELU, the exact form of nn.GELU(): y = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) */
 static void gelu_forward(double *out, const double *inp, size_t n)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK(n))
     for (size_t i = 0; i < n; i++)
         out[i] = 0.5 * inp[i] * (1.0 + erf(inp[i] * M_SQRT1_2));
 }
@@ -411,7 +418,7 @@ static void gelu_forward(double *out, const double *inp, size_t n)
 static void gelu_backward(double *dinp, const double *inp, const double *dout, size_t n)
 {
     const double inv_sqrt_2pi = 0.5 * M_2_SQRTPI * M_SQRT1_2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK(n))
     for (size_t i = 0; i < n; i++) {
         double x = inp[i];
         double d = 0.5 * (1.0 + erf(x * M_SQRT1_2)) + x * inv_sqrt_2pi * exp(-0.5 * x * x);
@@ -422,7 +429,7 @@ static void gelu_backward(double *dinp, const double *inp, const double *dout, s
 /* SwiGLU gate (LLaMA MLP): y = silu(a) * b,  silu(a) = a sigma(a) */
 static void swiglu_forward(double *out, const double *a, const double *b, size_t n)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK(n))
     for (size_t i = 0; i < n; i++) {
         double s = 1.0 / (1.0 + exp(-a[i]));
         out[i] = a[i] * s * b[i];
@@ -433,7 +440,7 @@ static void swiglu_forward(double *out, const double *a, const double *b, size_t
 static void swiglu_backward(double *da, double *db, const double *a, const double *b,
                             const double *dout, size_t n)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK(n))
     for (size_t i = 0; i < n; i++) {
         double s = 1.0 / (1.0 + exp(-a[i]));
         da[i] = dout[i] * b[i] * s * (1.0 + a[i] * (1.0 - s));
@@ -445,7 +452,7 @@ static void swiglu_backward(double *da, double *db, const double *a, const doubl
  * both branches, which the transformer does by accumulating into one buffer. */
 static void residual_forward(double *out, const double *a, const double *b, size_t n)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK(n))
     for (size_t i = 0; i < n; i++)
         out[i] = a[i] + b[i];
 }
@@ -456,7 +463,7 @@ static void residual_forward(double *out, const double *a, const double *b, size
 static void crossentropy_forward(double *probs, double *row_loss, const double *logits,
                                  const int *targets, int N, int V)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * V))
     for (int r = 0; r < N; r++) {
         const double *z = logits + (size_t)r * V;
         double *p = probs + (size_t)r * V, mx = z[0], sum = 0;
@@ -479,7 +486,7 @@ static void crossentropy_backward(double *dlogits, const int *targets, int N, in
                                   long n_valid)
 {
     double inv = n_valid > 0 ? 1.0 / (double)n_valid : 0.0;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * V))
     for (int r = 0; r < N; r++) {
         double *d = dlogits + (size_t)r * V;
         if (targets[r] < 0) {
@@ -952,7 +959,7 @@ void model_backward(model *m)
             matmul_backward(m->dln, g->w1, NULL, m->dh1, a->ln2, w->w1, N, C, H);
             /* the two branches w1 and w2 both read ln2: add their input grads */
             matmul_backward(m->datty, g->w2, NULL, m->dh2, a->ln2, w->w2, N, C, H);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * C))
             for (size_t i = 0; i < (size_t)N * C; i++)
                 m->dln[i] += m->datty[i];
             rmsnorm_backward(m->dres, g->ln2w, m->dln, a->res2, w->ln2w, a->ln2_rstd, N, C);

@@ -700,7 +700,7 @@ static int write_plot(const train_config *c, double H, lm_error *e)
                   "set terminal png size 900,600\n"
                   "set output 'loss.png.tmp'\n"
                   "set datafile separator ','\n"
-                  "set xlabel 'step'\nset ylabel 'loss (nats)'\nset grid\n"
+                  "set key bottom left\nset xlabel 'step'\nset ylabel 'loss (nats)'\nset grid\n"
                   "set title 'lionmuon train: %s, %s'\n",
               model_kind_name(c->model.kind), opt_kind_name(c->opt.kind));
     sb_printf(&b, "plot 'metrics.csv' every ::1 using 1:2 with lines title 'train', \\\n"
@@ -856,8 +856,11 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
                 sb_printf(&diags, ",%.10g", diag_last[j]);
             sb_printf(&diags, "\n");
         }
+        /* evaluations happen at the same steps whether or not the run is
+         * interrupted by --stop-after, so a resumed run's files match */
         int last = t + 1 == end;
-        int eval_now = last || (c->eval_every > 0 && (t + 1) % c->eval_every == 0);
+        int eval_now = t + 1 == c->iterations ||
+                       (c->eval_every > 0 && (t + 1) % c->eval_every == 0);
         double val = NAN;
         if (eval_now) {
             if (evaluate(&r, &val, e))

@@ -93,3 +93,6 @@ fuzz-smoke: fuzz-build
 
 # Keep the objects of both builds (they are intermediate to make's chains).
 .SECONDARY: $(FUZZ_LIB_OBJ) $(HARD_LIB_OBJ) $(HARD_TEST_OBJ) $(HARD_DIR)/src/main.o
+
+# The fuzz harness is shared with the Criterion replay of its findings.
+tests/test_fuzz_regress.o $(HARD_DIR)/tests/test_fuzz_regress.o: tests/fuzz/fuzz_targets.h

@@ -44,7 +44,7 @@
 
 /* ---- safetensors ----------------------------------------------------------- */
 
-static int fz_same_tensor(const st_tensor *a, const st_tensor *b)
+static inline int fz_same_tensor(const st_tensor *a, const st_tensor *b)
 {
     if (strcmp(a->name, b->name) || a->ndim != b->ndim || a->numel != b->numel)
         return 0;
@@ -111,7 +111,7 @@ static inline void fz_safetensors(const uint8_t *data, size_t size)
 #define FZ_MAX_ARGS 64
 
 /* Split data on NUL bytes into argv[1..]; argv[0] is the subcommand. */
-static int fz_split_argv(const uint8_t *data, size_t size, char *copy, char **argv)
+static inline int fz_split_argv(const uint8_t *data, size_t size, char *copy, char **argv)
 {
     int argc = 0;
     argv[argc++] = (char *)"fuzz";

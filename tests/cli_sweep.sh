@@ -1,0 +1,86 @@
+# cli_sweep.sh - the manifest runner: local workers, skipping finished runs,
+# resuming a killed sweep, bad manifests, and (when Open MPI is installed)
+# the same sweep under `mpirun -n 2` with the same results.
+. tests/cli_lib.sh
+D=$CLI_TMP
+python3 tests/fixtures.py "$D/fx" || { echo "cli-sweep: fixtures failed"; exit 1; }
+man="$D/manifest.jsonl"
+: > "$man"
+for m in svd ns5 cubic polar-express; do
+    echo "{\"out\": \"$D/runs/msign-$m\", \"argv\": [\"msign\", \"--method\", \"$m\", \"$D/fx/msign_in.safetensors\", \"$D/runs/msign-$m/out.safetensors\"]}" >> "$man"
+done
+for o in lionmuon lion muon adamw; do
+    echo "{\"out\": \"$D/runs/step-$o\", \"argv\": [\"step\", \"--optimizer\", \"$o\", \"$D/fx/step_in.safetensors\", \"$D/runs/step-$o/out.safetensors\"]}" >> "$man"
+done
+echo "# a comment line, then a blank one" >> "$man"
+echo "" >> "$man"
+
+expect_ok "local sweep with 2 workers" $LM sweep --workers 2 "$man"
+n=$(ls "$D"/runs/*/done.json 2>/dev/null | wc -l)
+[ "$n" -eq 8 ] && ok "every run has done.json" || bad "$n of 8 runs have done.json"
+grep -q '"status": "done"' "$man.summary.json" && ok "summary written" || bad "summary missing"
+expect_ok "second sweep" sh -c "$LM sweep '$man' > '$D/second.txt'"
+grep -q "0 done, 8 skipped" "$D/second.txt" && ok "finished runs are skipped" || bad "rerun did not skip: $(cat "$D/second.txt")"
+rm "$D/runs/step-lion/done.json"
+expect_ok "sweep after losing one result" sh -c "$LM sweep '$man' > '$D/third.txt'"
+grep -q "1 done, 7 skipped" "$D/third.txt" && ok "only the unfinished run is redone" || bad "$(cat "$D/third.txt")"
+
+# a failing run: the sweep reports it and exits non-zero, others still run
+bad_man="$D/bad.jsonl"
+cp "$man" "$bad_man"
+sed -i "s|$D/runs/|$D/runs2/|g" "$bad_man"
+echo "{\"out\": \"$D/runs2/broken\", \"argv\": [\"step\", \"$D/fx/nan_grad.safetensors\", \"$D/runs2/broken/out.safetensors\"]}" >> "$bad_man"
+expect_fail "a failed run fails the sweep" "1 of 9 runs failed" $LM sweep "$bad_man"
+[ -f "$D/runs2/broken/log.txt" ] && grep -q "grads.w" "$D/runs2/broken/log.txt" && ok "failed run's log kept" || bad "no log for the failed run"
+[ ! -f "$D/runs2/broken/done.json" ] && ok "failed run not marked done" || bad "failed run marked done"
+
+# a killed sweep resumes: kill the runner mid-way, rerun completes the rest
+kman="$D/kill.jsonl"
+: > "$kman"
+for i in 1 2 3 4 5 6; do
+    echo "{\"out\": \"$D/krun/$i\", \"argv\": [\"demo\", \"--quick\", \"--seed\", \"$i\"]}" >> "$kman"
+done
+$LM sweep --workers 1 "$kman" > /dev/null 2>&1 &
+pid=$!
+sleep 2.5
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+sleep 2 # let an orphaned run end
+before=$(ls "$D"/krun/*/done.json 2>/dev/null | wc -l)
+expect_ok "killed sweep resumes" sh -c "$LM sweep --workers 2 '$kman' > '$D/k.txt'"
+after=$(ls "$D"/krun/*/done.json 2>/dev/null | wc -l)
+[ "$after" -eq 6 ] && [ "$before" -lt 6 ] && ok "resume finished the $((6 - before)) unfinished runs" || bad "before $before after $after"
+
+# bad manifests name the file and line
+printf '{"out": "x", "argv": ["msign"]}\nnot json\n' > "$D/m1.jsonl"
+expect_fail "malformed line names file:line" "m1.jsonl:2" $LM sweep "$D/m1.jsonl"
+printf '{"out": "x", "argv": []}\n' > "$D/m2.jsonl"
+expect_fail "empty argv" "argv" $LM sweep "$D/m2.jsonl"
+printf '{"out": "x", "argv": ["a"]}\n{"out": "x", "argv": ["b"]}\n' > "$D/m3.jsonl"
+expect_fail "shared output directory" "share the output directory" $LM sweep "$D/m3.jsonl"
+expect_fail "missing manifest" "nope.jsonl" $LM sweep "$D/nope.jsonl"
+expect_fail "--mpi without an MPI build" "MPI" $LM sweep --mpi "$man"
+
+if command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; then
+    if make -s mpi > "$D/mpibuild.log" 2>&1; then
+        ok "MPI build (make mpi)"
+        mman="$D/mpi.jsonl"
+        sed "s|$D/runs/|$D/mruns/|g" "$man" > "$mman"
+        export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+        expect_ok "sweep under mpirun -n 2" mpirun -n 2 --oversubscribe build/mpi/lionmuon sweep --mpi "$mman"
+        same=0
+        for r in "$D"/runs/*/out.safetensors; do
+            name=$(basename "$(dirname "$r")")
+            $LM compare "$r" "$D/mruns/$name/out.safetensors" --rtol 0 --atol 0 > /dev/null 2>&1 && same=$((same + 1))
+        done
+        [ "$same" -eq 8 ] && ok "MPI sweep results identical to the local runner's" || bad "$same of 8 MPI results identical"
+        grep -q '"worker": 1' "$mman.summary.json" && grep -q '"worker": 0' "$mman.summary.json" \
+            && ok "both ranks ran work" || bad "one rank did everything"
+        expect_ok "MPI sweep rerun skips everything" sh -c "mpirun -n 2 --oversubscribe build/mpi/lionmuon sweep --mpi '$mman' | grep -q '8 skipped'"
+    else
+        bad "MPI build failed: $(tail -5 "$D/mpibuild.log")"
+    fi
+else
+    echo "  skip MPI sweep: Open MPI (mpicc, mpirun) not installed"
+fi
+cli_done sweep
