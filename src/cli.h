@@ -58,6 +58,8 @@ int cmd_compare(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_paper(int argc, char **argv);
+int cmd_msign_study(int argc, char **argv);
 int cmd_synth(int, char**); int cmd_predict(int, char**); int cmd_synth_check(int, char**);
 int cmd_train(int, char**); int cmd_golden(int, char**);
 

@@ -24,13 +24,18 @@ static const char ABOUT[] =
     "the accuracy and cost of each msign approximation against the exact polar\n"
     "factor, and two LionMuon steps (one Muon, one Lion) on a random matrix.";
 
-static int msign_table(unsigned long seed, int quick, lm_error *e)
+/* The accuracy table: shapes square, 1:3, 1:4, 4:1 and the given
+ * conditionings; printed, and written as CSV rows when csv is not NULL. */
+static int msign_table(unsigned long seed, int quick, int nconds, const double *conds, FILE *csv,
+                       lm_error *e)
 {
     static const int shapes[][2] = {{256, 256}, {128, 384}, {128, 512}, {512, 128}};
-    static const double conds[] = {1e2, 1e6};
     static const msign_method methods[] = {MSIGN_NS5, MSIGN_CUBIC, MSIGN_POLAR_EXPRESS};
     int nshapes = quick ? 2 : 4;
     double min_s = quick ? 0.005 : 0.05;
+    if (csv)
+        fprintf(csv, "m,n,cond,method,iterations,err_spectral,err_fro_rel,sv_min,sv_max,seconds,"
+                     "flops,gemm_units\n");
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, seed);
     msign_ws *ws = msign_ws_alloc(512, 512);
@@ -48,7 +53,7 @@ static int msign_table(unsigned long seed, int quick, lm_error *e)
         double *X = lm_malloc((size_t)m * n * sizeof *X);
         double *s = lm_malloc((size_t)k * sizeof *s);
         double t_gemm = la_time_dgemm(k, LM_MAX(m, n), k, min_s);
-        for (int ci = 0; ci < 2 && rc == 0; ci++) {
+        for (int ci = 0; ci < nconds && rc == 0; ci++) {
             for (int i = 0; i < k; i++)
                 s[i] = pow(conds[ci], -(double)i / (k - 1));
             rc = la_random_with_spectrum(m, n, s, r, G);
@@ -62,6 +67,9 @@ static int msign_table(unsigned long seed, int quick, lm_error *e)
             if (rc == 0)
                 printf("%4dx%-4d %6.0e %-13s %5s %10s %10s %17s %9.1f\n", m, n, conds[ci], "svd",
                        "-", "0", "0", "1", acc.seconds / t_gemm);
+            if (rc == 0 && csv)
+                fprintf(csv, "%d,%d,%g,svd,0,0,0,1,1,%.6g,%.6g,%.4g\n", m, n, conds[ci],
+                        acc.seconds, msign_flops(&svd, m, n), acc.seconds / t_gemm);
             for (int mi = 0; mi < 3 && rc == 0; mi++) {
                 msign_opts o = msign_default_opts(methods[mi]);
                 rc = msign_measure(&o, m, n, G, X, k, min_s, ws, &acc, e);
@@ -70,6 +78,13 @@ static int msign_table(unsigned long seed, int quick, lm_error *e)
                            conds[ci], msign_method_name(methods[mi]), acc.iterations,
                            acc.err_spectral, acc.err_fro_rel, acc.sv_min, acc.sv_max,
                            acc.seconds / t_gemm);
+                if (rc == 0 && csv) {
+                    o.steps = acc.iterations;
+                    fprintf(csv, "%d,%d,%g,%s,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4g\n", m, n,
+                            conds[ci], msign_method_name(methods[mi]), acc.iterations,
+                            acc.err_spectral, acc.err_fro_rel, acc.sv_min, acc.sv_max,
+                            acc.seconds, msign_flops(&o, m, n), acc.seconds / t_gemm);
+                }
             }
         }
         free(G);
@@ -150,9 +165,59 @@ int cmd_demo(int argc, char **argv)
     double t = la_time_dgemm(512, 512, 512, quick ? 0.05 : 0.3);
     printf("LionMuon reference demo (seed %ld)\n", seed);
     printf("DGEMM 512^3: %.1f GFLOP/s on this machine\n", 2.0 * 512 * 512 * 512 / t * 1e-9);
-    if (msign_table((unsigned long)seed, quick, &e) != 0 ||
+    static const double conds[] = {1e2, 1e6};
+    if (msign_table((unsigned long)seed, quick, 2, conds, NULL, &e) != 0 ||
         lionmuon_steps((unsigned long)seed, &e) != 0) {
         fprintf(stderr, "lionmuon demo: %s\n", e.msg);
+        return 1;
+    }
+    return 0;
+}
+
+static const char STUDY_USAGE[] = "lionmuon msign-study --out FILE.csv [--seed S] [--quick]";
+static const char STUDY_ABOUT[] =
+    "msign accuracy against cost for the paper-claims report: ns5, cubic and\n"
+    "polar-express against the exact polar factor on square, 1:3, 1:4 and 4:1\n"
+    "matrices with condition numbers 10, 1e2, 1e4, 1e6 (geometric spectra): errors\n"
+    "in spectral and relative Frobenius norm, the singular-value band, iterations,\n"
+    "FLOPs and time in units of one Gram-shaped DGEMM.  Writes CSV atomically.";
+
+int cmd_msign_study(int argc, char **argv)
+{
+    lm_error e = {{0}};
+    long seed = 1;
+    int quick = 0;
+    const char *out = NULL;
+    cli_flag flags[] = {
+        {"--out", FLAG_STRING, &out, "CSV file to write", 0},
+        {"--seed", FLAG_LONG, &seed, "random seed", 0},
+        {"--quick", FLAG_BOOL, &quick, "two shapes, shorter timings", 0},
+    };
+    int npos, help;
+    const char *pos[1];
+    if (cli_parse(argc, argv, flags, 3, pos, 0, &npos, &help, &e) != 0) {
+        fprintf(stderr, "lionmuon msign-study: %s\n", e.msg);
+        return 2;
+    }
+    if (help) {
+        cli_print_help(stdout, STUDY_USAGE, STUDY_ABOUT, flags, 3);
+        return 0;
+    }
+    if (!out) {
+        fprintf(stderr, "lionmuon msign-study: --out is required\n");
+        return 2;
+    }
+    static const double conds[] = {1e1, 1e2, 1e4, 1e6};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *csv = open_memstream(&text, &len);
+    int rc = msign_table((unsigned long)seed, quick, 4, conds, csv, &e);
+    fclose(csv);
+    if (rc == 0)
+        rc = lm_write_atomic(out, text, len, &e);
+    free(text);
+    if (rc != 0) {
+        fprintf(stderr, "lionmuon msign-study: %s\n", e.msg);
         return 1;
     }
     return 0;

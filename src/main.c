@@ -17,6 +17,8 @@ static const subcommand subcommands[] = {
     {"compare", cmd_compare, "compare two safetensors files tensor by tensor"},
     {"bench", cmd_bench, "benchmarks against this machine's DGEMM rate"},
     {"sweep", cmd_sweep, "run a manifest of runs locally or under mpirun"},
+    {"paper", cmd_paper, "the paper-claims experiment: manifests, selection, report"},
+    {"msign-study", cmd_msign_study, "msign accuracy against cost, as CSV"},
     /* transformer subcommands */
     {"train", cmd_train, "train GPT-2 or LLaMA (double precision) with the optimizer family"},
     {"golden", cmd_golden, "write a golden file of K training steps for GPU verification"},
