@@ -105,7 +105,7 @@ static int parse_flags(parsed *p, int argc, char **argv, int golden, const char 
     c->model = model_default_config(MODEL_GPT2, 4, 4, 64, 256, 64);
     p->seq_len = 64;
     c->batch_size = 16;
-    c->iterations = 300;
+    c->iterations = 500;
     c->warmup = -1;
     c->routing = TRAIN_ROUTE_PAPER;
     c->grad_clip = 0.5;

@@ -671,8 +671,9 @@ static void alloc_acts(model *m)
     const model_config *c = &m->cfg;
     size_t B = m->B, T = m->T, C = c->n_embd, V = c->vocab_size, H = m->H;
     size_t nh = c->n_head, L = c->n_layer, BT = B * T;
-    size_t per_layer = 3 * BT * C + 2 * BT + BT * 3 * C + B * nh * T * T + 2 * BT * C
-                       + 3 * BT * C + 2 * BT + 3 * BT * H;
+    /* ln1, qkv (3), atty, res2, ln2, res3: 8 BTC; two means, two rstds;
+     * the attention probabilities; h1, h2, hg */
+    size_t per_layer = 8 * BT * C + 4 * BT + B * nh * T * T + 3 * BT * H;
     size_t total = BT * C + L * per_layer + BT * C + 2 * BT + 2 * BT * V + BT
                    + T * (m->hs / 2) * 2
                    + BT * C + BT * C + BT * 3 * C + BT * C + 3 * BT * H + 2 * T * T;
@@ -716,9 +717,7 @@ static void alloc_acts(model *m)
     TAKE(m->datt, T * T);
     TAKE(m->dpre, T * T);
 #undef TAKE
-    /* per-layer accounting above double-counts a little (two BT*C spare per
-     * layer); the assertion is only that we stay inside the allocation. */
-    if ((size_t)(p - m->acts_memory) > total)
+    if ((size_t)(p - m->acts_memory) != total) /* the sizes above and the TAKEs agree */
         abort();
     int half = m->hs / 2;
     for (size_t t = 0; t < T; t++)

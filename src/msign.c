@@ -180,6 +180,27 @@ static void swap_iterates(msign_ws *ws)
     ws->Xn = t;
 }
 
+/* One cubic step in place; returns the relative change ||X' - X||_F / ||X'||_F. */
+static double cubic_update(int rows, int cols, msign_ws *ws)
+{
+    int n = rows * cols;
+    cubic_step(rows, cols, ws);
+    cblas_daxpy(n, -1.0, ws->Xn, 1, ws->X, 1); /* X <- X - Xn */
+    double change = cblas_dnrm2(n, ws->X, 1) / cblas_dnrm2(n, ws->Xn, 1);
+    swap_iterates(ws);
+    return change;
+}
+
+/* X <- X X^T X in place (every singular value cubed). */
+static void cube_step(int rows, int cols, msign_ws *ws)
+{
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, rows, cols, 1.0, ws->X, cols, 0.0,
+                ws->A, rows);
+    cblas_dsymm(CblasRowMajor, CblasLeft, CblasUpper, rows, cols, 1.0, ws->A, rows, ws->X, cols,
+                0.0, ws->Xn, cols);
+    swap_iterates(ws);
+}
+
 /* The Newton-Schulz family.  X0 = G / (scale ||G||_F + shift), in the wide
  * orientation; then `steps` polynomial steps; then back to m x n. */
 static int msign_newton_schulz(const msign_opts *o, int m, int n, const double *G,
@@ -216,17 +237,30 @@ static int msign_newton_schulz(const msign_opts *o, int m, int n, const double *
             swap_iterates(ws);
         }
     } else {
-        /* Cubic: quadratic convergence for every singular value in (0, sqrt 3);
-         * stop once the relative change ||X_{k+1} - X_k||_F / ||X_{k+1}||_F
-         * falls to tol.  Singular values below about tol ||G||_F barely move
-         * before that and are left near zero: the method's own rank cut-off. */
+        /* Cubic: quadratic convergence for every singular value in (0, sqrt 3),
+         * stopping once the relative change ||X_{k+1} - X_k||_F / ||X_{k+1}||_F
+         * falls to tol.  A small singular value s only grows by 1.5x a step
+         * until it nears 1, and rounding puts ~eps-sized components in every
+         * direction, so on a (numerically) rank-deficient matrix those would
+         * grow too and never let the change settle.  Hence a rank cut-off:
+         * K steps bring every s >= rtol sigma_max (sigma_max / ||G||_F >=
+         * 1/sqrt(rows)) to 1; if the change is still above tol after K, the
+         * rest is sub-threshold growth, which two steps of X <- X X^T X
+         * (s -> s^9) send to zero while the converged s = 1 stay, and a few
+         * more cubic steps restore full accuracy. */
+        double rtol = o->rank_rtol > 0 ? o->rank_rtol : 1e-10;
+        int K = (int)ceil(log(0.5 * sqrt((double)rows) / rtol) / log(1.5)) + 8;
         double change = INFINITY;
-        while (it < o->steps && change > o->tol) {
-            cubic_step(rows, cols, ws);
-            cblas_daxpy((int)mn, -1.0, ws->Xn, 1, ws->X, 1); /* X <- X - Xn */
-            change = cblas_dnrm2((int)mn, ws->X, 1) / cblas_dnrm2((int)mn, ws->Xn, 1);
-            swap_iterates(ws);
+        while (it < o->steps && it < K && change > o->tol) {
+            change = cubic_update(rows, cols, ws);
             it++;
+        }
+        if (change > o->tol && it < o->steps) {
+            for (int j = 0; j < 2; j++)
+                cube_step(rows, cols, ws);
+            change = INFINITY;
+            for (int j = 0; j < 6 && it < o->steps && change > o->tol; j++, it++)
+                change = cubic_update(rows, cols, ws);
         }
         if (info)
             info->last_change = change;

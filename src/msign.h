@@ -35,7 +35,11 @@ typedef struct {
                          (default 1e-12) */
     double rank_rtol; /* svd: keep sigma_i > rank_rtol * sigma_max; a value
                          <= 0 means the default max(m, n) * DBL_EPSILON, the
-                         tolerance numpy.linalg.matrix_rank uses */
+                         tolerance numpy.linalg.matrix_rank uses.
+                         cubic: singular values below about rank_rtol *
+                         sigma_max are sent to zero (default 1e-10; see
+                         msign.c), so rank-deficient input converges to the
+                         partial isometry */
 } msign_opts;
 
 /* The defaults: svd with the default rank tolerance, steps 5, tol 1e-12. */

@@ -191,6 +191,26 @@ Test(msign, rank_deficient_and_zero_inputs)
     free_known(&K);
 }
 
+/* Numerically rank-deficient input (singular values 1e-14 below the top,
+ * as real gradients have): without a cut-off, cubic would amplify those
+ * directions by 1.5x a step until they reached 1.  It must instead return
+ * the partial isometry of the significant part, like svd. */
+Test(msign, cubic_cuts_off_rounding_level_directions)
+{
+    double s[16] = {3, 2, 1, 0.5, 1e-6, 1e-14, 1e-14, 1e-15, 1e-15, 1e-16, 0, 0, 0, 0, 0, 0};
+    known K = make_known(16, 40, s, 8);
+    double *C = run(MSIGN_CUBIC, 0, 16, 40, K.G);
+    /* the expected factor keeps the 1e-6 direction (above the 1e-10 cut-off)
+     * and drops everything at rounding level */
+    double want[16] = {3, 2, 1, 0.5, 1e-6};
+    known W = make_known(16, 40, want, 8);
+    double d = tu_maxdiff(16 * 40, C, W.P);
+    cr_assert(d < 1e-10, "cubic on a numerically rank-5 matrix: %g from U_5 V_5^T", d);
+    free(C);
+    free_known(&K);
+    free_known(&W);
+}
+
 /* Cubic Newton-Schulz converges to the exact polar factor.  Its error is
  * about cond * eps after convergence; 1e-10 leaves margin at cond 1e4. */
 Test(msign, cubic_reaches_the_svd_answer)

@@ -426,6 +426,10 @@ def main():
         return 2
 
     dev = torch.device(args.device)
+    if dev.type == "cuda":
+        # float32 means float32: no TF32 tensor-core rounding in matmuls
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     # float64/float32: everything in that dtype.  bfloat16: float32 master
     # weights and optimizer, forward/backward under bf16 autocast and the
     # Newton-Schulz iteration in bf16, as GPU training code runs them.
