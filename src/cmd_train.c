@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#ifdef LM_MPI
+#include <mpi.h>
+#endif
 #include "train.h"
 
 static const char TRAIN_USAGE[] =
@@ -57,7 +60,8 @@ typedef struct {
     int has_value;
 } ctl_flag;
 static const ctl_flag CONTROL[] = {
-    {"--out", 1}, {"--resume", 1}, {"--stop-after", 1}, {"--quiet", 0}, {"--no-plot", 0}};
+    {"--out", 1}, {"--resume", 1}, {"--stop-after", 1}, {"--quiet", 0}, {"--no-plot", 0},
+    {"--mpi", 0}};
 #define NCONTROL (int)(sizeof CONTROL / sizeof CONTROL[0])
 
 /* If argv[i] is a control flag, its index in CONTROL (and *span = the argv
@@ -84,7 +88,7 @@ typedef struct {
     train_config c;
     cli_optim_strings os;
     const char *model, *routing, *data, *out, *resume;
-    int quiet, no_plot, seq_len;
+    int quiet, no_plot, seq_len, mpi;
     long seed, steps;
     cli_flag flags[64];
     int nflags;
@@ -160,6 +164,9 @@ static int parse_flags(parsed *p, int argc, char **argv, int golden, const char 
             "stop after this many steps with a checkpoint (0 = run to the end)");
         add(p, "--quiet", FLAG_BOOL, &p->quiet, "no progress line (shown only on a terminal)");
         add(p, "--no-plot", FLAG_BOOL, &p->no_plot, "do not run gnuplot");
+        add(p, "--mpi", FLAG_BOOL, &p->mpi,
+            "data-parallel over the ranks of mpirun (a `make MPI=1` build); --batch-size is "
+            "the global batch");
     }
     if (cli_optim_begin(argc, argv, "lionmuon", &c->opt, &p->os, p->flags, &p->nflags, e))
         return -1;
@@ -220,7 +227,7 @@ static int resume_argv(int argc, char **argv, int *nargc, char ***nargv, json_t 
         int span, k = control_flag(argc, argv, i, &span);
         if (k < 0)
             return lm_fail(e, "%s: --resume continues the stored run; only --stop-after, "
-                           "--quiet and --no-plot may be given with it", argv[i]);
+                           "--quiet, --no-plot and --mpi may be given with it", argv[i]);
         if (!strcmp(CONTROL[k].name, "--out"))
             return lm_fail(e, "--out: --resume DIR writes to DIR");
         if (!strcmp(CONTROL[k].name, "--resume")) {
@@ -309,13 +316,32 @@ int cmd_train(int argc, char **argv)
         cli_print_help(stdout, TRAIN_USAGE, TRAIN_ABOUT, p.flags, p.nflags);
         return 0;
     }
+    if (p.mpi) {
+#ifdef LM_MPI
+        MPI_Init(&argc, &argv);
+        MPI_Comm_rank(MPI_COMM_WORLD, &p.c.dp_rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &p.c.dp_size);
+        if (p.c.dp_rank != 0)
+            p.c.progress = 0;
+#else
+        fprintf(stderr, "lionmuon train: --mpi: this build has no MPI (rebuild with make MPI=1)\n");
+        if (rargv != argv)
+            free(rargv);
+        json_decref(keep);
+        return 2;
+#endif
+    }
     char *aj = argv_json(rargc, rargv);
     p.c.argv_json = aj;
     train_result res;
     int rc = train_run(&p.c, resume, &res, &e);
+#ifdef LM_MPI
+    if (p.mpi)
+        MPI_Finalize();
+#endif
     if (rc) {
         fprintf(stderr, "lionmuon train: %s\n", e.msg);
-    } else {
+    } else if (p.c.dp_rank == 0) {
         const char *d = p.c.out_dir;
         printf("lionmuon train: %s L=%d nh=%d C=%d V=%d T=%d B=%d, %s: %ld/%ld steps, "
                "%.1f s, %.3g FLOPs\n",
@@ -363,6 +389,10 @@ int cmd_golden(int argc, char **argv)
     if (npos != 1) {
         fprintf(stderr, "lionmuon golden: expected the output file OUT\nusage: %s\n",
                 GOLDEN_USAGE);
+        return 2;
+    }
+    if (p.mpi) {
+        fprintf(stderr, "lionmuon golden: --mpi: golden files are written by a single process\n");
         return 2;
     }
     if (train_golden(&p.c, p.steps, pos[0], &e)) {

@@ -354,9 +354,30 @@ size_t opt_state_bytes(const opt_state *s)
     return s->bytes;
 }
 
-int opt_step(opt_state *s, long t, double lr_scale, opt_step_info *info, lm_error *e)
+int opt_step_one(opt_state *s, int i, long t, double lr_scale, int *took_muon, lm_error *e)
 {
     const opt_config *c = &s->cfg;
+    opt_tensor *x = &s->t[i];
+    size_t numel = (size_t)x->rows * x->cols;
+    *took_muon = -1;
+    if (x->rule == OPT_RULE_ADAMW) {
+        opt_adamw_tensor(c, t, lr_scale, numel, x->w, x->g, s->buf0[i], s->buf1[i]);
+        return 0;
+    }
+    int muon = 1;
+    int rc = c->kind == OPT_MUON_NESTEROV
+                 ? opt_muon_nesterov_matrix(c, lr_scale, x->rows, x->cols, x->w, x->g,
+                                            s->buf0[i], s->ws, e)
+                 : opt_lionmuon_matrix(c, t, lr_scale, x->rows, x->cols, x->w, x->g,
+                                       s->buf0[i], s->ws, &muon, e);
+    if (rc != 0)
+        return lm_wrap(e, "%s", x->name ? x->name : "?");
+    *took_muon = muon;
+    return 0;
+}
+
+int opt_check_grads(const opt_state *s, lm_error *e)
+{
     for (int i = 0; i < s->n; i++) {
         size_t numel = (size_t)s->t[i].rows * s->t[i].cols;
         long bad = lm_first_nonfinite(numel, s->t[i].g);
@@ -364,29 +385,30 @@ int opt_step(opt_state *s, long t, double lr_scale, opt_step_info *info, lm_erro
             return lm_fail(e, "gradient of %s: non-finite value at element %ld",
                            s->t[i].name ? s->t[i].name : "?", bad);
     }
+    return 0;
+}
+
+int opt_step(opt_state *s, long t, double lr_scale, opt_step_info *info, lm_error *e)
+{
+    if (opt_check_grads(s, e) != 0)
+        return -1;
     if (info)
         info->n_muon = info->n_lion = 0;
     for (int i = 0; i < s->n; i++) {
-        opt_tensor *x = &s->t[i];
-        size_t numel = (size_t)x->rows * x->cols;
-        if (x->rule == OPT_RULE_ADAMW) {
-            opt_adamw_tensor(c, t, lr_scale, numel, x->w, x->g, s->buf0[i], s->buf1[i]);
-            continue;
-        }
-        int muon = 1;
-        int rc = c->kind == OPT_MUON_NESTEROV
-                     ? opt_muon_nesterov_matrix(c, lr_scale, x->rows, x->cols, x->w, x->g,
-                                                s->buf0[i], s->ws, e)
-                     : opt_lionmuon_matrix(c, t, lr_scale, x->rows, x->cols, x->w, x->g,
-                                           s->buf0[i], s->ws, &muon, e);
-        if (rc != 0)
-            return lm_wrap(e, "%s", x->name ? x->name : "?");
-        if (info) {
+        int muon;
+        if (opt_step_one(s, i, t, lr_scale, &muon, e) != 0)
+            return -1;
+        if (info && muon >= 0) {
             info->n_muon += muon;
             info->n_lion += !muon;
         }
     }
     return 0;
+}
+
+int opt_ntensors(const opt_state *s)
+{
+    return s->n;
 }
 
 /* ---- schedule and clipping ---- */

@@ -151,6 +151,14 @@ typedef struct {
  * Rejects non-finite gradients (naming the tensor) before touching anything. */
 int opt_step(opt_state *s, long t, double lr_scale, opt_step_info *info, lm_error *e);
 
+/* The pieces of opt_step, for callers that split the work (data-parallel
+ * training steps each tensor on one rank): the non-finite check over every
+ * gradient, and the step of tensor i alone (took_muon: 1 Muon, 0 Lion, -1
+ * AdamW). */
+int opt_check_grads(const opt_state *s, lm_error *e);
+int opt_step_one(opt_state *s, int i, long t, double lr_scale, int *took_muon, lm_error *e);
+int opt_ntensors(const opt_state *s);
+
 /* ---- schedule and clipping ---- */
 
 /* The "cos" schedule multiplier at step k: 0.01 + 0.99 k / w for k < w, else

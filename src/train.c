@@ -2,6 +2,10 @@
  * checkpoints and --resume, the golden file (see train.h). */
 #include "train.h"
 
+#ifdef LM_MPI
+#include <mpi.h>
+#endif
+
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -158,16 +162,156 @@ typedef struct {
     double flops_model;       /* per step */
     double flops_ns, flops_sign; /* all matrix-rule tensors, per Muon / sign step */
     int n_matrix;
+    int *owner;               /* data parallelism: the rank that steps tensor i */
 } run;
 
 static void run_free(run *r)
 {
+    free(r->owner);
     data_free(r->d);
     model_free(r->m);
     free(r->ot);
     opt_free(r->os);
     free(r->inp);
     free(r->tgt);
+}
+
+/* ---- data parallelism (see train_config.dp_size) ---- */
+
+static int dp_size(const train_config *c)
+{
+    return c->dp_size > 1 ? c->dp_size : 1;
+}
+
+static int dp_root(const train_config *c)
+{
+    return c->dp_rank == 0;
+}
+
+/* x <- the sum of x over the ranks (in place) */
+static void dp_sum(const train_config *c, double *x, size_t n)
+{
+#ifdef LM_MPI
+    if (dp_size(c) > 1)
+        MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+#else
+    (void)c, (void)x, (void)n;
+#endif
+}
+
+static void dp_bcast(const train_config *c, double *x, size_t n, int root)
+{
+#ifdef LM_MPI
+    if (dp_size(c) > 1)
+        MPI_Bcast(x, (int)n, MPI_DOUBLE, root, MPI_COMM_WORLD);
+#else
+    (void)c, (void)x, (void)n, (void)root;
+#endif
+}
+
+/* Every rank fails together: 1 if any rank's rc is non-zero. */
+static int dp_any_failed(const train_config *c, int rc)
+{
+    double f = rc != 0;
+    dp_sum(c, &f, 1);
+    return f > 0;
+}
+
+/* Owners of the optimizer work: tensors in order of decreasing cost (the
+ * msign FLOPs of a matrix, the size of anything else) each go to the rank
+ * with the least work so far -- a deterministic greedy balance. */
+static void dp_assign(run *r)
+{
+    int K = dp_size(r->c), n = r->nt;
+    r->owner = lm_calloc((size_t)LM_MAX(n, 1), sizeof *r->owner);
+    double *load = lm_calloc((size_t)K, sizeof *load), *cost = lm_malloc((size_t)LM_MAX(n, 1) * sizeof *cost);
+    int *done = lm_calloc((size_t)LM_MAX(n, 1), sizeof *done);
+    for (int i = 0; i < n; i++)
+        cost[i] = r->ot[i].rule == OPT_RULE_MATRIX
+                      ? msign_flops(&r->c->opt.msign, r->ot[i].rows, r->ot[i].cols)
+                      : (double)r->ot[i].rows * r->ot[i].cols;
+    for (int k = 0; k < n; k++) {
+        int best = -1;
+        for (int i = 0; i < n; i++)
+            if (!done[i] && (best < 0 || cost[i] > cost[best]))
+                best = i;
+        int to = 0;
+        for (int q = 1; q < K; q++)
+            if (load[q] < load[to])
+                to = q;
+        r->owner[best] = to;
+        load[to] += cost[best];
+        done[best] = 1;
+    }
+    free(load);
+    free(cost);
+    free(done);
+}
+
+/* The optimizer step, split over the ranks by tensor: each rank steps the
+ * tensors it owns, then every tensor's parameters and state travel from
+ * its owner to the others.  With one process it is opt_step. */
+static int dp_opt_step(run *r, long t, double scale, opt_step_info *info, lm_error *e)
+{
+    const train_config *c = r->c;
+    if (dp_size(c) == 1)
+        return opt_step(r->os, t, scale, info, e);
+    if (opt_check_grads(r->os, e)) /* the gradients are the same on every rank */
+        return -1;
+    double counts[2] = {0, 0};
+    int rc = 0;
+    for (int i = 0; i < r->nt && rc == 0; i++) {
+        if (r->owner[i] != c->dp_rank)
+            continue;
+        int muon;
+        rc = opt_step_one(r->os, i, t, scale, &muon, e);
+        if (rc == 0 && muon >= 0)
+            counts[muon ? 0 : 1] += 1;
+    }
+    if (dp_any_failed(c, rc))
+        return rc ? -1 : lm_fail(e, "step %ld failed on another rank", t);
+    for (int i = 0; i < r->nt; i++) {
+        size_t numel = (size_t)r->ot[i].rows * r->ot[i].cols;
+        dp_bcast(c, r->ot[i].w, numel, r->owner[i]);
+        for (int which = 0; which < 2; which++) {
+            double *b = opt_buffer(r->os, i, which);
+            if (b)
+                dp_bcast(c, b, numel, r->owner[i]);
+        }
+    }
+    dp_sum(c, counts, 2);
+    info->n_muon = (int)counts[0];
+    info->n_lion = (int)counts[1];
+    return 0;
+}
+
+/* This rank's rows of a global batch (B rows of T in inp, tgt), then the
+ * loss and, with grads = 1, the gradients averaged over every rank's
+ * counted positions: sum_r n_r (loss_r, grad_r) / sum_r n_r. */
+static int dp_forward(run *r, int grads, double *loss, lm_error *e)
+{
+    const train_config *c = r->c;
+    int K = dp_size(c), T = c->model.block_size;
+    size_t off = (size_t)c->dp_rank * (c->batch_size / K) * T;
+    if (model_forward(r->m, r->inp + off, r->tgt + off, loss, e))
+        return -1;
+    if (grads)
+        model_backward(r->m);
+    if (K == 1)
+        return 0;
+    double n = (double)model_loss_count(r->m), lc[2] = {*loss * n, n};
+    dp_sum(c, lc, 2);
+    *loss = lc[1] > 0 ? lc[0] / lc[1] : 0.0;
+    if (grads) {
+        size_t np = model_num_params(r->m);
+        double *g = model_grads(r->m);
+        for (size_t i = 0; i < np; i++)
+            g[i] *= n;
+        dp_sum(c, g, np);
+        for (size_t i = 0; i < np; i++)
+            g[i] = lc[1] > 0 ? g[i] / lc[1] : 0.0;
+    }
+    return 0;
 }
 
 double train_model_flops(const model *m)
@@ -211,7 +355,12 @@ static int run_setup(run *r, const train_config *c, lm_error *e)
     int T = c->model.block_size;
     if (data_check_seq_len(r->d, T, e))
         goto fail;
-    r->m = model_alloc(&c->model, c->batch_size, T, e);
+    if (c->batch_size % dp_size(c)) {
+        lm_fail(e, "--batch-size %d must be a multiple of the %d MPI ranks", c->batch_size,
+                dp_size(c));
+        goto fail;
+    }
+    r->m = model_alloc(&c->model, c->batch_size / dp_size(c), T, e);
     if (!r->m)
         goto fail;
     model_init(r->m, c->seed);
@@ -242,10 +391,11 @@ static int run_setup(run *r, const train_config *c, lm_error *e)
         }
     }
     r->os = opt_alloc(&c->opt, r->nt, r->ot);
-    size_t BT = (size_t)c->batch_size * T;
+    dp_assign(r);
+    size_t BT = (size_t)c->batch_size * T; /* the global batch; each rank uses its rows */
     r->inp = lm_malloc(sizeof(int) * BT);
     r->tgt = lm_malloc(sizeof(int) * BT);
-    r->flops_model = train_model_flops(r->m);
+    r->flops_model = train_model_flops(r->m) * dp_size(c); /* the global batch */
     return 0;
 fail:
     run_free(r);
@@ -275,11 +425,10 @@ static int train_grad(run *r, long t, double *loss, lm_error *e)
 {
     int B = r->c->batch_size, T = r->c->model.block_size;
     data_batch(r->d, DATA_TRAIN, t, B, T, r->inp, r->tgt);
-    if (model_forward(r->m, r->inp, r->tgt, loss, e))
+    if (dp_forward(r, 1, loss, e))
         return lm_wrap(e, "training batch %ld", t);
     if (!isfinite(*loss))
         return lm_fail(e, "non-finite training loss (%g) at step %ld", *loss, t);
-    model_backward(r->m);
     return 0;
 }
 
@@ -291,7 +440,7 @@ static int evaluate(run *r, double *val, lm_error *e)
     for (int k = 0; k < r->c->eval_batches; k++) {
         double L;
         data_batch(r->d, DATA_VAL, k, B, T, r->inp, r->tgt);
-        if (model_forward(r->m, r->inp, r->tgt, &L, e))
+        if (dp_forward(r, 0, &L, e))
             return lm_wrap(e, "validation batch %d", k);
         s += L;
     }
@@ -808,7 +957,7 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
         load_csv_prefix(c->out_dir, "metrics.csv", ps.step, &metrics, METRICS_HEADER);
         load_csv_prefix(c->out_dir, "diagnostics.csv", ps.step, &diags, dh.s);
     } else {
-        if (make_dir(c->out_dir, e))
+        if (dp_root(c) && make_dir(c->out_dir, e))
             goto done;
         sb_printf(&metrics, "%s", METRICS_HEADER);
         sb_printf(&diags, "%s", dh.s);
@@ -840,7 +989,7 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
         opt_clip_grad_norm(r.nt, r.ot, c->grad_clip);
         double scale = opt_lr_schedule(t, c->warmup, c->iterations);
         opt_step_info info;
-        if (opt_step(r.os, t, scale, &info, e)) {
+        if (dp_opt_step(&r, t, scale, &info, e)) {
             lm_wrap(e, "step %ld", t);
             goto done;
         }
@@ -887,7 +1036,7 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
             fflush(stderr);
         }
         int ckpt_now = last || (c->ckpt_every > 0 && (t + 1) % c->ckpt_every == 0);
-        if (ckpt_now) {
+        if (ckpt_now && dp_root(c)) {
             /* checkpoint first, then the files that describe it */
             if (write_checkpoint(&r, &ps, e) ||
                 write_text(c->out_dir, "metrics.csv", metrics.s, metrics.len, e) ||
@@ -897,7 +1046,7 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
     }
     if (c->progress)
         fprintf(stderr, "\n");
-    if (ps.step == start) {
+    if (ps.step == start && dp_root(c)) {
         /* nothing to do (resumed at the end): rewrite the files as they are */
         if (write_checkpoint(&r, &ps, e) ||
             write_text(c->out_dir, "metrics.csv", metrics.s, metrics.len, e) ||
@@ -914,9 +1063,9 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
     res->wall_s = ps.wall_s;
     res->tokens = ps.tokens;
     res->opt_state_bytes = opt_state_bytes(r.os);
-    if (write_summary(&r, &ps, res, diag_last, diag_step, e))
+    if (dp_root(c) && write_summary(&r, &ps, res, diag_last, diag_step, e))
         goto done;
-    if (c->plot && write_plot(c, res->entropy_rate, e) < 0)
+    if (dp_root(c) && c->plot && write_plot(c, res->entropy_rate, e) < 0)
         goto done;
     rc = 0;
 done:
@@ -936,6 +1085,8 @@ done:
 
 int train_golden(const train_config *c, long K, const char *out_path, lm_error *e)
 {
+    if (dp_size(c) > 1)
+        return lm_fail(e, "--mpi: golden files are written by a single process");
     if (K < 1)
         return lm_fail(e, "--steps must be >= 1 (got %ld)", K);
     if (K > c->iterations)

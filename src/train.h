@@ -54,6 +54,15 @@ typedef struct {
     const char *out_dir;
     const char *argv_json;/* the flags that define the run, as a JSON array of
                              strings (stored in checkpoints for --resume) */
+    int dp_rank, dp_size; /* data parallelism over MPI ranks (a build with
+                             LM_MPI, `lionmuon train --mpi` under mpirun):
+                             rank r of K holds rows [r B/K, (r+1) B/K) of
+                             every batch; gradients and losses are summed
+                             over ranks weighted by their counted positions;
+                             each tensor's optimizer step (the msign work)
+                             runs on one rank and its parameters and state are
+                             broadcast; rank 0 writes every file.  0 and 1
+                             (the default) mean a single process. */
 } train_config;
 
 typedef struct {
