@@ -196,11 +196,11 @@ int cmd_synth(int argc, char **argv)
     if (cli_optim_begin(argc, argv, "lionmuon", &c, &s, flags, &nflags, &e) != 0 ||
         cli_parse(argc, argv, flags, nflags, pos, 0, &npos, &help, &e) != 0)
         goto fail;
+    theory_defaults(&c, &s, flags, nflags);
     if (help) {
         cli_print_help(stdout, SYNTH_USAGE, SYNTH_ABOUT, flags, nflags);
         return 0;
     }
-    theory_defaults(&c, &s, flags, nflags);
     if (cli_optim_finish(&c, &s, flags, nflags, &e) != 0 || resolve_names(&a, &e) != 0)
         goto fail;
     if (!a.out) {

@@ -4,28 +4,105 @@
  * Shapes: B batch, T sequence, C n_embd, nh heads of size hs = C / nh,
  * H the MLP width, V the vocabulary.  Activations are row-major (B, T, ...)
  * arrays.  Every matrix product is a cblas_dgemm; loops remain only for
- * elementwise and per-row work, parallelised per row with static OpenMP
- * schedules so that every value is computed by one thread in a fixed order
- * (the result does not depend on the thread count's scheduling).  Column
- * sums (bias and gain gradients) run parallel over columns, serial over rows.
+ * elementwise and per-row work.
+ *
+ * Threading: one OpenMP team does all the parallel work of a forward or a
+ * backward.  Each matrix product is split by rows of its output over the
+ * team (gemm_rows), each slice on one BLAS thread; the attention runs one
+ * (batch, head) pair per thread; per-row and elementwise loops split their
+ * rows (FOR_EACH).  OpenBLAS is set to one thread for the duration, so two
+ * thread pools never compete for the cores (a spinning idle pool steals the
+ * core that the other needs, and on 2 cores that halves the speed).  Every
+ * schedule is static and every value is computed by one thread in a fixed
+ * order, so the result is the same bytes run after run; column sums (bias
+ * and gain gradients) run over rows in order within a block of columns.
+ * Forward and backward allocate nothing: every buffer, the per-thread
+ * attention scratch included, comes from model_alloc.
  */
 #include "model.h"
 
 #include "blas.h"
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LN_EPS 1e-5
 
-/* Parallel regions pay off only on large loops: below this much work (rows
- * times row length, or elements) the loop runs on one thread.  On a small model the
- * thread start-up and the spin-waiting of idle OpenMP threads cost more than
- * the loop, and on a shared machine the spinning steals the BLAS's cores. */
-#define OMP_MIN_WORK (1u << 20)
-#define OMP_WORK(n) ((size_t)(n) >= OMP_MIN_WORK)
+/* Parallel loops pay off only on large loops: below this much work (rows
+ * times row length, or elements) a loop runs on the calling thread, where
+ * the team's start-up would cost more than the loop. */
+#define OMP_MIN_WORK ((size_t)1 << 15)
 #define ROPE_THETA 10000.0
+/* Column sums (bias and gain gradients) run over blocks of this many
+ * columns, each block on one thread, rows in order inside a block. */
+#define COL_BLOCK 32
+
+/* 1 if a loop of `work` operations should be split over the team.  Not
+ * inside another parallel region, and not for a team of one: libgomp
+ * allocates a fresh team for each one-thread region, and a step must not
+ * allocate. */
+static int use_team(size_t work)
+{
+    return work >= OMP_MIN_WORK && omp_get_max_threads() > 1 && !omp_in_parallel();
+}
+
+/* for (i = 0; i < n; i++) stmt;  split statically over the team when `work`
+ * is large (use_team), else on the calling thread.  stmt must only write
+ * what index i owns. */
+#define FOR_EACH(i, n, work, ...)                                                 \
+    do {                                                                          \
+        long n_ = (long)(n);                                                      \
+        if (use_team(work)) {                                                     \
+            _Pragma("omp parallel for schedule(static)")                          \
+            for (long i = 0; i < n_; i++) { __VA_ARGS__; }                        \
+        } else {                                                                  \
+            for (long i = 0; i < n_; i++) { __VA_ARGS__; }                        \
+        }                                                                         \
+    } while (0)
+
+/* C = alpha op(A) op(B) + beta C (row-major, C is M x N), the M rows of C
+ * split over the team in contiguous slices (multiples of 8 rows, the BLAS
+ * kernels' unroll), one BLAS call per slice.  Row i of op(A) is row i of A
+ * (ta = NoTrans) or column i of A (ta = Trans). */
+static void gemm_rows(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K,
+                      double alpha, const double *A, int lda, const double *B, int ldb,
+                      double beta, double *C, int ldc)
+{
+    if (!use_team((size_t)M * N * K / 64)) {
+        cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+#pragma omp parallel
+    {
+        int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        long blocks = (M + 7) / 8;
+        int r0 = (int)LM_MIN((long)M, 8 * (blocks * id / nt));
+        int r1 = (int)LM_MIN((long)M, 8 * (blocks * (id + 1) / nt));
+        if (r1 > r0)
+            cblas_dgemm(CblasRowMajor, ta, tb, r1 - r0, N, K, alpha,
+                        A + (ta == CblasNoTrans ? (size_t)r0 * lda : (size_t)r0), lda, B,
+                        ldb, beta, C + (size_t)r0 * ldc, ldc);
+    }
+}
+
+/* OpenBLAS on one thread while the team does the splitting (see the top of
+ * the file); returns the count to restore.  Nothing to do when it is on one
+ * thread already (OPENBLAS_NUM_THREADS=1, the sweeps' setting). */
+static int blas_single_begin(void)
+{
+    int n = openblas_get_num_threads();
+    if (n > 1)
+        openblas_set_num_threads(1);
+    return n;
+}
+
+static void blas_single_end(int n)
+{
+    if (n > 1)
+        openblas_set_num_threads(n);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Views into the parameter (or gradient) buffer: one struct for the values
@@ -55,7 +132,8 @@ typedef struct {
     double *res2;                      /* (B,T,C) x + attn(ln_1(x)) */
     double *ln2, *ln2_mean, *ln2_rstd;
     double *h1;   /* (B,T,H) GPT-2: c_fc output before GELU; LLaMA: w1 x */
-    double *h2;   /* (B,T,H) LLaMA: w2 x; GPT-2: unused */
+    double *h2;   /* (B,T,H) LLaMA: w2 x; GPT-2: 1 + erf(h1 / sqrt 2), kept
+                     by the GELU forward for its backward */
     double *hg;   /* (B,T,H) GPT-2: gelu(h1); LLaMA: silu(h1) * h2 */
     double *res3; /* (B,T,C) block output */
 } layer_acts;
@@ -70,6 +148,7 @@ struct model {
     weights_view p, g;
 
     int B, T;
+    int nthr;                         /* OpenMP threads the scratch is sized for */
     double *acts_memory;
     double *encoded;                  /* (B,T,C) */
     layer_acts *la;                   /* n_layer */
@@ -79,7 +158,8 @@ struct model {
     double *row_loss;                 /* (B,T) */
     double *rope_cos, *rope_sin;      /* (T, hs/2) */
     /* backward scratch, shared by the layers */
-    double *dres, *dln, *dqkv, *datty, *dh1, *dh2, *dhg, *datt, *dpre;
+    double *dres, *dln, *dqkv, *datty, *dh1, *dh2, *dhg;
+    double *datt;                     /* (nthr,T,T): one (T,T) per thread */
     int *inputs, *targets;            /* copies of the last batch */
     int have_targets;
     long n_valid;
@@ -91,17 +171,24 @@ struct model {
 
 /* encoder: out[b,t,:] = wte[inp[b,t],:] + wpe[t,:]   (wpe NULL: no positions)
  * (B,T) -> (B,T,C) */
+static void encoder_row(double *o, const double *we, const double *pe, int C)
+{
+    if (pe) {
+#pragma omp simd
+        for (int i = 0; i < C; i++)
+            o[i] = we[i] + pe[i];
+    } else {
+        for (int i = 0; i < C; i++)
+            o[i] = we[i] + 0.0;
+    }
+}
+
 static void encoder_forward(double *out, const int *inp, const double *wte,
                             const double *wpe, int B, int T, int C)
 {
-#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)B * T * C))
-    for (int bt = 0; bt < B * T; bt++) {
-        const double *we = wte + (size_t)inp[bt] * C;
-        const double *pe = wpe ? wpe + (size_t)(bt % T) * C : NULL;
-        double *o = out + (size_t)bt * C;
-        for (int i = 0; i < C; i++)
-            o[i] = we[i] + (pe ? pe[i] : 0.0);
-    }
+    FOR_EACH(bt, (long)B * T, (size_t)B * T * C,
+             encoder_row(out + bt * C, wte + (size_t)inp[bt] * C,
+                         wpe ? wpe + (size_t)(bt % T) * C : NULL, C));
 }
 
 /* dwte[inp[b,t],:] += dout[b,t,:];  dwpe[t,:] += dout[b,t,:]
@@ -112,10 +199,12 @@ static void encoder_backward(double *dwte, double *dwpe, const double *dout,
     for (int bt = 0; bt < B * T; bt++) {
         const double *d = dout + (size_t)bt * C;
         double *dw = dwte + (size_t)inp[bt] * C;
+#pragma omp simd
         for (int i = 0; i < C; i++)
             dw[i] += d[i];
         if (dwpe) {
             double *dp = dwpe + (size_t)(bt % T) * C;
+#pragma omp simd
             for (int i = 0; i < C; i++)
                 dp[i] += d[i];
         }
@@ -126,198 +215,240 @@ static void encoder_backward(double *dwte, double *dwpe, const double *dout,
  *   mu = mean(x), rstd = 1 / sqrt(mean((x - mu)^2) + eps)
  *   y = (x - mu) rstd w + b          (b NULL: no bias)
  * (N,C) -> (N,C), N = B*T */
+static void layernorm_row(double *o, double *mean, double *rstd, const double *x,
+                          const double *w, const double *b, int C)
+{
+    double m = 0;
+    for (int i = 0; i < C; i++)
+        m += x[i];
+    m /= C;
+    double v = 0;
+    for (int i = 0; i < C; i++)
+        v += (x[i] - m) * (x[i] - m);
+    v /= C;
+    double s = 1.0 / sqrt(v + LN_EPS);
+    if (b) {
+#pragma omp simd
+        for (int i = 0; i < C; i++)
+            o[i] = (x[i] - m) * s * w[i] + b[i];
+    } else {
+#pragma omp simd
+        for (int i = 0; i < C; i++)
+            o[i] = (x[i] - m) * s * w[i] + 0.0;
+    }
+    *mean = m;
+    *rstd = s;
+}
+
 static void layernorm_forward(double *out, double *mean, double *rstd,
                               const double *inp, const double *w, const double *b,
                               int N, int C)
 {
-#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * C))
+    FOR_EACH(r, N, (size_t)N * C,
+             layernorm_row(out + r * C, mean + r, rstd + r, inp + r * C, w, b, C));
+}
+
+/* Gain and bias gradients of a norm, columns [i0, i1):
+ *   dw[i] = sum_rows dy * (x - mu) rstd;   db[i] = sum_rows dy
+ * (mean NULL: RMSNorm, mu = 0; db NULL: no bias).  Rows in order. */
+static void norm_param_grads(double *dw, double *db, const double *dout, const double *inp,
+                             const double *mean, const double *rstd, int N, int C,
+                             int i0, int i1)
+{
+    for (int i = i0; i < i1; i++)
+        dw[i] = 0.0;
+    if (db)
+        for (int i = i0; i < i1; i++)
+            db[i] = 0.0;
     for (int r = 0; r < N; r++) {
-        const double *x = inp + (size_t)r * C;
-        double m = 0;
-        for (int i = 0; i < C; i++)
-            m += x[i];
-        m /= C;
-        double v = 0;
-        for (int i = 0; i < C; i++)
-            v += (x[i] - m) * (x[i] - m);
-        v /= C;
-        double s = 1.0 / sqrt(v + LN_EPS);
-        double *o = out + (size_t)r * C;
-        for (int i = 0; i < C; i++)
-            o[i] = (x[i] - m) * s * w[i] + (b ? b[i] : 0.0);
-        mean[r] = m;
-        rstd[r] = s;
+        const double *dy = dout + (size_t)r * C, *x = inp + (size_t)r * C;
+        double s = rstd[r];
+        if (mean) {
+            double m = mean[r];
+#pragma omp simd
+            for (int i = i0; i < i1; i++)
+                dw[i] += dy[i] * (x[i] - m) * s;
+        } else {
+#pragma omp simd
+            for (int i = i0; i < i1; i++)
+                dw[i] += dy[i] * x[i] * s;
+        }
+        if (db) {
+#pragma omp simd
+            for (int i = i0; i < i1; i++)
+                db[i] += dy[i];
+        }
     }
+}
+
+static void norm_param_grads_all(double *dw, double *db, const double *dout,
+                                 const double *inp, const double *mean,
+                                 const double *rstd, int N, int C)
+{
+    FOR_EACH(j, (C + COL_BLOCK - 1) / COL_BLOCK, (size_t)N * C,
+             norm_param_grads(dw, db, dout, inp, mean, rstd, N, C, (int)j * COL_BLOCK,
+                              LM_MIN(C, ((int)j + 1) * COL_BLOCK)));
 }
 
 /* With n = (x - mu) rstd and dn = dy * w:
  *   dx += rstd (dn - mean(dn) - n mean(dn n))
- *   dw += sum_rows dy * n;   db += sum_rows dy */
+ *   dw = sum_rows dy * n;   db = sum_rows dy   (written, not accumulated) */
+static void layernorm_backward_row(double *dx, const double *dy, const double *x,
+                                   const double *w, double m, double s, int C)
+{
+    double mdn = 0, mdnn = 0;
+    for (int i = 0; i < C; i++) {
+        double n = (x[i] - m) * s, dn = dy[i] * w[i];
+        mdn += dn;
+        mdnn += dn * n;
+    }
+    mdn /= C;
+    mdnn /= C;
+#pragma omp simd
+    for (int i = 0; i < C; i++) {
+        double n = (x[i] - m) * s, dn = dy[i] * w[i];
+        dx[i] += s * (dn - mdn - n * mdnn);
+    }
+}
+
 static void layernorm_backward(double *dinp, double *dw, double *db,
                                const double *dout, const double *inp,
                                const double *w, const double *mean,
                                const double *rstd, int N, int C)
 {
-#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * C))
-    for (int r = 0; r < N; r++) {
-        const double *x = inp + (size_t)r * C, *dy = dout + (size_t)r * C;
-        double m = mean[r], s = rstd[r];
-        double mdn = 0, mdnn = 0;
-        for (int i = 0; i < C; i++) {
-            double n = (x[i] - m) * s, dn = dy[i] * w[i];
-            mdn += dn;
-            mdnn += dn * n;
-        }
-        mdn /= C;
-        mdnn /= C;
-        double *dx = dinp + (size_t)r * C;
-        for (int i = 0; i < C; i++) {
-            double n = (x[i] - m) * s, dn = dy[i] * w[i];
-            dx[i] += s * (dn - mdn - n * mdnn);
-        }
-    }
-#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * C))
-    for (int i = 0; i < C; i++) {
-        double sw = 0, sb = 0;
-        for (int r = 0; r < N; r++) {
-            double dy = dout[(size_t)r * C + i];
-            sw += dy * (inp[(size_t)r * C + i] - mean[r]) * rstd[r];
-            sb += dy;
-        }
-        dw[i] += sw;
-        if (db)
-            db[i] += sb;
-    }
+    FOR_EACH(r, N, (size_t)N * C,
+             layernorm_backward_row(dinp + r * C, dout + r * C, inp + r * C, w, mean[r],
+                                    rstd[r], C));
+    norm_param_grads_all(dw, db, dout, inp, mean, rstd, N, C);
 }
 
 /* RMSNorm (LLaMA): rstd = 1 / sqrt(mean(x^2) + eps);  y = x rstd w
  * (N,C) -> (N,C) */
+static void rmsnorm_row(double *o, double *rstd, const double *x, const double *w, int C)
+{
+    double ms = 0;
+    for (int i = 0; i < C; i++)
+        ms += x[i] * x[i];
+    double s = 1.0 / sqrt(ms / C + LN_EPS);
+#pragma omp simd
+    for (int i = 0; i < C; i++)
+        o[i] = x[i] * s * w[i];
+    *rstd = s;
+}
+
 static void rmsnorm_forward(double *out, double *rstd, const double *inp,
                             const double *w, int N, int C)
 {
-#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * C))
-    for (int r = 0; r < N; r++) {
-        const double *x = inp + (size_t)r * C;
-        double ms = 0;
-        for (int i = 0; i < C; i++)
-            ms += x[i] * x[i];
-        double s = 1.0 / sqrt(ms / C + LN_EPS);
-        double *o = out + (size_t)r * C;
-        for (int i = 0; i < C; i++)
-            o[i] = x[i] * s * w[i];
-        rstd[r] = s;
-    }
+    FOR_EACH(r, N, (size_t)N * C, rmsnorm_row(out + r * C, rstd + r, inp + r * C, w, C));
 }
 
 /* With n = x rstd and dn = dy * w:  dx += rstd (dn - n mean(dn n));
- * dw += sum_rows dy * n */
+ * dw = sum_rows dy * n  (written, not accumulated) */
+static void rmsnorm_backward_row(double *dx, const double *dy, const double *x,
+                                 const double *w, double s, int C)
+{
+    double mdnn = 0;
+    for (int i = 0; i < C; i++)
+        mdnn += dy[i] * w[i] * x[i] * s;
+    mdnn /= C;
+#pragma omp simd
+    for (int i = 0; i < C; i++)
+        dx[i] += s * (dy[i] * w[i] - x[i] * s * mdnn);
+}
+
 static void rmsnorm_backward(double *dinp, double *dw, const double *dout,
                              const double *inp, const double *w,
                              const double *rstd, int N, int C)
 {
-#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * C))
-    for (int r = 0; r < N; r++) {
-        const double *x = inp + (size_t)r * C, *dy = dout + (size_t)r * C;
-        double s = rstd[r], mdnn = 0;
-        for (int i = 0; i < C; i++)
-            mdnn += dy[i] * w[i] * x[i] * s;
-        mdnn /= C;
-        double *dx = dinp + (size_t)r * C;
-        for (int i = 0; i < C; i++)
-            dx[i] += s * (dy[i] * w[i] - x[i] * s * mdnn);
-    }
-#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * C))
-    for (int i = 0; i < C; i++) {
-        double sw = 0;
-        for (int r = 0; r < N; r++)
-            sw += dout[(size_t)r * C + i] * inp[(size_t)r * C + i] * rstd[r];
-        dw[i] += sw;
-    }
+    FOR_EACH(r, N, (size_t)N * C,
+             rmsnorm_backward_row(dinp + r * C, dout + r * C, inp + r * C, w, rstd[r], C));
+    norm_param_grads_all(dw, NULL, dout, inp, NULL, rstd, N, C);
 }
 
 /* Linear (nn.Linear layout): out = inp W^T + b,  W [OC, IC]
  * (N,IC) -> (N,OC) */
+static void add_bias_row(double *o, const double *b, int OC)
+{
+#pragma omp simd
+    for (int i = 0; i < OC; i++)
+        o[i] += b[i];
+}
+
 static void matmul_forward(double *out, const double *inp, const double *W,
                            const double *b, int N, int IC, int OC)
 {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0, inp, IC,
-                W, IC, 0.0, out, OC);
-    if (b) {
-#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * OC))
-        for (int r = 0; r < N; r++)
-            for (int o = 0; o < OC; o++)
-                out[(size_t)r * OC + o] += b[o];
+    gemm_rows(CblasNoTrans, CblasTrans, N, OC, IC, 1.0, inp, IC, W, IC, 0.0, out, OC);
+    if (b)
+        FOR_EACH(r, N, (size_t)N * OC, add_bias_row(out + r * OC, b, OC));
+}
+
+/* db[o] = sum_rows dout[:, o] for o in [o0, o1), rows in order */
+static void bias_grads(double *db, const double *dout, int N, int OC, int o0, int o1)
+{
+    for (int o = o0; o < o1; o++)
+        db[o] = 0.0;
+    for (int r = 0; r < N; r++) {
+        const double *d = dout + (size_t)r * OC;
+#pragma omp simd
+        for (int o = o0; o < o1; o++)
+            db[o] += d[o];
     }
 }
 
-/* dinp = dout W (overwritten, dinp may be NULL);  dW += dout^T inp;
- * db += sum_rows dout */
+/* dinp = dout W (overwritten, dinp may be NULL);  dW = dout^T inp;
+ * db = sum_rows dout  (the parameter gradients written, not accumulated:
+ * each weight has one use in the model, the tied wte aside, whose second
+ * use the encoder's backward adds) */
 static void matmul_backward(double *dinp, double *dW, double *db,
                             const double *dout, const double *inp, const double *W,
                             int N, int IC, int OC)
 {
     if (dinp)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0, dout,
-                    OC, W, IC, 0.0, dinp, IC);
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0, dout, OC,
-                inp, IC, 1.0, dW, IC);
-    if (db) {
-#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * OC))
-        for (int o = 0; o < OC; o++) {
-            double s = 0;
-            for (int r = 0; r < N; r++)
-                s += dout[(size_t)r * OC + o];
-            db[o] += s;
-        }
-    }
+        gemm_rows(CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0, dout, OC, W, IC, 0.0, dinp,
+                  IC);
+    gemm_rows(CblasTrans, CblasNoTrans, OC, IC, N, 1.0, dout, OC, inp, IC, 0.0, dW, IC);
+    if (db)
+        FOR_EACH(j, (OC + COL_BLOCK - 1) / COL_BLOCK, (size_t)N * OC,
+                 bias_grads(db, dout, N, OC, (int)j * COL_BLOCK,
+                            LM_MIN(OC, ((int)j + 1) * COL_BLOCK)));
 }
 
 /* RoPE (LLaMA), on q and k in place after the head split; pairs are ADJACENT
  * elements (2i, 2i+1) of a head, angle t theta^(-2i/hs):
- *   (a, b) -> (a cos - b sin, a sin + b cos)
- * qkv (B,T,3C): q at offset 0, k at offset C of each row. */
-static void rope_forward(double *qkv, const double *cosb, const double *sinb,
-                         int B, int T, int C, int nh)
+ *   forward  (a, b) -> (a cos - b sin, a sin + b cos)
+ * The rotation is orthogonal, so the backward rotates the gradient by the
+ * opposite angle:
+ *   backward (da, db) -> (da cos + db sin, -da sin + db cos)
+ * qkv (B,T,3C): q at offset 0, k at offset C of each row; dir = +1 forward,
+ * -1 backward. */
+static void rope_row(double *row, const double *c, const double *s, int C, int nh, int dir)
 {
     int hs = C / nh, half = hs / 2;
-#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)B * T * C))
-    for (int bt = 0; bt < B * T; bt++) {
-        int t = bt % T;
-        const double *c = cosb + (size_t)t * half, *s = sinb + (size_t)t * half;
-        double *row = qkv + (size_t)bt * 3 * C;
-        for (int part = 0; part < 2; part++)
-            for (int h = 0; h < nh; h++) {
-                double *x = row + part * C + h * hs;
+    for (int part = 0; part < 2; part++)
+        for (int h = 0; h < nh; h++) {
+            double *x = row + part * C + h * hs;
+            if (dir > 0)
                 for (int i = 0; i < half; i++) {
                     double a = x[2 * i], b = x[2 * i + 1];
                     x[2 * i] = a * c[i] - b * s[i];
                     x[2 * i + 1] = a * s[i] + b * c[i];
                 }
-            }
-    }
-}
-
-/* The rotation is orthogonal, so the backward rotates the gradient by the
- * opposite angle:  (da, db) -> (da cos + db sin, -da sin + db cos) */
-static void rope_backward(double *dqkv, const double *cosb, const double *sinb,
-                          int B, int T, int C, int nh)
-{
-    int hs = C / nh, half = hs / 2;
-#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)B * T * C))
-    for (int bt = 0; bt < B * T; bt++) {
-        int t = bt % T;
-        const double *c = cosb + (size_t)t * half, *s = sinb + (size_t)t * half;
-        double *row = dqkv + (size_t)bt * 3 * C;
-        for (int part = 0; part < 2; part++)
-            for (int h = 0; h < nh; h++) {
-                double *x = row + part * C + h * hs;
+            else
                 for (int i = 0; i < half; i++) {
                     double a = x[2 * i], b = x[2 * i + 1];
                     x[2 * i] = a * c[i] + b * s[i];
                     x[2 * i + 1] = -a * s[i] + b * c[i];
                 }
-            }
-    }
+        }
+}
+
+static void rope_apply_all(double *qkv, const double *cosb, const double *sinb,
+                           int B, int T, int C, int nh, int dir)
+{
+    int half = C / nh / 2;
+    FOR_EACH(bt, (long)B * T, (size_t)B * T * C,
+             rope_row(qkv + bt * 3 * C, cosb + (bt % T) * half, sinb + (bt % T) * half,
+                      C, nh, dir));
 }
 
 void model_rope_apply(int hs, int t, double *x)
@@ -334,36 +465,42 @@ void model_rope_apply(int hs, int t, double *x)
  * Per (b, head), with q, k, v the (T, hs) slices (row stride 3C):
  *   P = softmax_causal(q k^T / sqrt(hs))   (row max subtracted; t2 > t -> 0)
  *   y = P v                                 written at column h*hs of out
- * att (B,nh,T,T) keeps P for the backward. */
+ * att (B,nh,T,T) keeps P for the backward.  The (b, head) pairs are
+ * independent: one per thread, each product on one BLAS thread. */
+static void attention_head_forward(double *out, double *P, const double *q, int T, int C,
+                                   int hs)
+{
+    const double *k = q + C, *v = q + 2 * C;
+    double scale = 1.0 / sqrt((double)hs);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, 3 * C, k,
+                3 * C, 0.0, P, T);
+    for (int t = 0; t < T; t++) {
+        double *row = P + (size_t)t * T, mx = row[0], sum = 0;
+        for (int t2 = 1; t2 <= t; t2++)
+            if (row[t2] > mx)
+                mx = row[t2];
+        for (int t2 = 0; t2 <= t; t2++) {
+            row[t2] = exp(row[t2] - mx);
+            sum += row[t2];
+        }
+        for (int t2 = 0; t2 <= t; t2++)
+            row[t2] /= sum;
+        for (int t2 = t + 1; t2 < T; t2++)
+            row[t2] = 0.0;
+    }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0, P, T, v, 3 * C,
+                0.0, out, C);
+}
+
 static void attention_forward(double *out, double *att, const double *qkv,
                               int B, int T, int C, int nh)
 {
     int hs = C / nh;
-    double scale = 1.0 / sqrt((double)hs);
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < nh; h++) {
-            const double *q = qkv + (size_t)b * T * 3 * C + h * hs;
-            const double *k = q + C, *v = q + 2 * C;
-            double *P = att + ((size_t)b * nh + h) * T * T;
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q,
-                        3 * C, k, 3 * C, 0.0, P, T);
-            for (int t = 0; t < T; t++) {
-                double *row = P + (size_t)t * T, mx = row[0], sum = 0;
-                for (int t2 = 1; t2 <= t; t2++)
-                    if (row[t2] > mx)
-                        mx = row[t2];
-                for (int t2 = 0; t2 <= t; t2++) {
-                    row[t2] = exp(row[t2] - mx);
-                    sum += row[t2];
-                }
-                for (int t2 = 0; t2 <= t; t2++)
-                    row[t2] /= sum;
-                for (int t2 = t + 1; t2 < T; t2++)
-                    row[t2] = 0.0;
-            }
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0, P, T,
-                        v, 3 * C, 0.0, out + (size_t)b * T * C + h * hs, C);
-        }
+    FOR_EACH(bh, (long)B * nh, (size_t)B * T * T * C,
+             attention_head_forward(out + (size_t)(bh / nh) * T * C + (bh % nh) * hs,
+                                    att + (size_t)bh * T * T,
+                                    qkv + (size_t)(bh / nh) * T * 3 * C + (bh % nh) * hs,
+                                    T, C, hs));
 }
 
 /* Backward of the above, per (b, head), dy the (T, hs) slice of dout:
@@ -371,132 +508,168 @@ static void attention_forward(double *out, double *att, const double *qkv,
  *   dS = P * (dP - rowsum(P * dP)) / sqrt(hs)    (softmax backward; 0 above
  *                                                 the diagonal since P is)
  *   dq = dS k;     dk = dS^T q
- * dqkv (B,T,3C) is overwritten.  datt, dpre: (T,T) scratch. */
-static void attention_backward(double *dqkv, double *datt, double *dpre,
-                               const double *dout, const double *qkv,
-                               const double *att, int B, int T, int C, int nh)
+ * dqkv (B,T,3C) is overwritten.  dP: a (T,T) scratch of the thread, which
+ * then holds dS. */
+static void attention_head_backward(double *dq, double *dP, const double *dy,
+                                    const double *q, const double *P, int T, int C, int hs)
 {
-    int hs = C / nh;
+    const double *k = q + C, *v = q + 2 * C;
+    double *dk = dq + C, *dv = dq + 2 * C;
     double scale = 1.0 / sqrt((double)hs);
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < nh; h++) {
-            size_t off = (size_t)b * T * 3 * C + h * hs;
-            const double *q = qkv + off, *k = q + C, *v = q + 2 * C;
-            double *dq = dqkv + off, *dk = dq + C, *dv = dq + 2 * C;
-            const double *P = att + ((size_t)b * nh + h) * T * T;
-            const double *dy = dout + (size_t)b * T * C + h * hs;
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1.0, dy, C,
-                        v, 3 * C, 0.0, datt, T);
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0, P, T,
-                        dy, C, 0.0, dv, 3 * C);
-            for (int t = 0; t < T; t++) {
-                const double *p = P + (size_t)t * T, *dp = datt + (size_t)t * T;
-                double *ds = dpre + (size_t)t * T, dot = 0;
-                for (int t2 = 0; t2 <= t; t2++)
-                    dot += p[t2] * dp[t2];
-                for (int t2 = 0; t2 <= t; t2++)
-                    ds[t2] = scale * p[t2] * (dp[t2] - dot);
-                for (int t2 = t + 1; t2 < T; t2++)
-                    ds[t2] = 0.0;
-            }
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0, dpre,
-                        T, k, 3 * C, 0.0, dq, 3 * C);
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0, dpre, T,
-                        q, 3 * C, 0.0, dk, 3 * C);
-        }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1.0, dy, C, v, 3 * C,
+                0.0, dP, T);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0, P, T, dy, C, 0.0,
+                dv, 3 * C);
+    for (int t = 0; t < T; t++) {
+        const double *p = P + (size_t)t * T;
+        double *dp = dP + (size_t)t * T, dot = 0;
+        for (int t2 = 0; t2 <= t; t2++)
+            dot += p[t2] * dp[t2];
+        for (int t2 = 0; t2 <= t; t2++)
+            dp[t2] = scale * p[t2] * (dp[t2] - dot);
+        for (int t2 = t + 1; t2 < T; t2++)
+            dp[t2] = 0.0;
+    }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0, dP, T, k, 3 * C,
+                0.0, dq, 3 * C);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0, dP, T, q, 3 * C,
+                0.0, dk, 3 * C);
 }
 
-/* GELU, the exact form of nn.GELU(): y = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) */
-static void gelu_forward(double *out, const double *inp, size_t n)
+static void attention_backward_pair(double *dqkv, double *dP, const double *dout,
+                                    const double *qkv, const double *att, long bh, int T,
+                                    int C, int nh)
 {
-#pragma omp parallel for schedule(static) if (OMP_WORK(n))
-    for (size_t i = 0; i < n; i++)
-        out[i] = 0.5 * inp[i] * (1.0 + erf(inp[i] * M_SQRT1_2));
+    int hs = C / nh;
+    size_t b = (size_t)(bh / nh), h = (size_t)(bh % nh);
+    attention_head_backward(dqkv + b * T * 3 * C + h * hs, dP, dout + b * T * C + h * hs,
+                            qkv + b * T * 3 * C + h * hs, att + (size_t)bh * T * T, T, C,
+                            hs);
+}
+
+/* scratch: nthr (T,T) blocks, one per thread of the team */
+static void attention_backward(double *dqkv, double *scratch, int nthr, const double *dout,
+                               const double *qkv, const double *att, int B, int T, int C,
+                               int nh)
+{
+    long n = (long)B * nh;
+    if (!use_team((size_t)B * T * T * C) || nthr < 2) {
+        for (long bh = 0; bh < n; bh++)
+            attention_backward_pair(dqkv, scratch, dout, qkv, att, bh, T, C, nh);
+        return;
+    }
+#pragma omp parallel num_threads(nthr)
+    {
+        double *dP = scratch + (size_t)omp_get_thread_num() * T * T;
+#pragma omp for schedule(static)
+        for (long bh = 0; bh < n; bh++)
+            attention_backward_pair(dqkv, dP, dout, qkv, att, bh, T, C, nh);
+    }
+}
+
+/* GELU, the exact form of nn.GELU(): y = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)).
+ * e1 = 1 + erf(x / sqrt 2) is kept for the backward. */
+static void gelu_forward(double *out, double *e1, const double *inp, size_t n)
+{
+    FOR_EACH(i, n, 16 * n,
+             e1[i] = 1.0 + erf(inp[i] * M_SQRT1_2);
+             out[i] = 0.5 * inp[i] * e1[i]);
 }
 
 /* dy/dx = Phi(x) + x phi(x),  phi(x) = exp(-x^2/2) / sqrt(2 pi);  dinp = dout dy/dx */
-static void gelu_backward(double *dinp, const double *inp, const double *dout, size_t n)
+static void gelu_backward(double *dinp, const double *inp, const double *e1,
+                          const double *dout, size_t n)
 {
     const double inv_sqrt_2pi = 0.5 * M_2_SQRTPI * M_SQRT1_2;
-#pragma omp parallel for schedule(static) if (OMP_WORK(n))
-    for (size_t i = 0; i < n; i++) {
-        double x = inp[i];
-        double d = 0.5 * (1.0 + erf(x * M_SQRT1_2)) + x * inv_sqrt_2pi * exp(-0.5 * x * x);
-        dinp[i] = dout[i] * d;
-    }
+    FOR_EACH(i, n, 16 * n,
+             double x = inp[i];
+             double d = 0.5 * e1[i] + x * inv_sqrt_2pi * exp(-0.5 * x * x);
+             dinp[i] = dout[i] * d);
 }
 
 /* SwiGLU gate (LLaMA MLP): y = silu(a) * b,  silu(a) = a sigma(a) */
 static void swiglu_forward(double *out, const double *a, const double *b, size_t n)
 {
-#pragma omp parallel for schedule(static) if (OMP_WORK(n))
-    for (size_t i = 0; i < n; i++) {
-        double s = 1.0 / (1.0 + exp(-a[i]));
-        out[i] = a[i] * s * b[i];
-    }
+    FOR_EACH(i, n, 16 * n,
+             double s = 1.0 / (1.0 + exp(-a[i]));
+             out[i] = a[i] * s * b[i]);
 }
 
 /* da = dy b sigma(a) (1 + a (1 - sigma(a)));  db = dy silu(a) */
 static void swiglu_backward(double *da, double *db, const double *a, const double *b,
                             const double *dout, size_t n)
 {
-#pragma omp parallel for schedule(static) if (OMP_WORK(n))
-    for (size_t i = 0; i < n; i++) {
-        double s = 1.0 / (1.0 + exp(-a[i]));
-        da[i] = dout[i] * b[i] * s * (1.0 + a[i] * (1.0 - s));
-        db[i] = dout[i] * a[i] * s;
-    }
+    FOR_EACH(i, n, 16 * n,
+             double s = 1.0 / (1.0 + exp(-a[i]));
+             da[i] = dout[i] * b[i] * s * (1.0 + a[i] * (1.0 - s));
+             db[i] = dout[i] * a[i] * s);
 }
 
 /* out = a + b (the residual connection); its backward passes the gradient to
- * both branches, which the transformer does by accumulating into one buffer. */
-static void residual_forward(double *out, const double *a, const double *b, size_t n)
+ * both branches, which the transformer does by accumulating into one buffer.
+ * Also used as out += b (a = out). */
+static void add_block(double *out, const double *a, const double *b, size_t n)
 {
-#pragma omp parallel for schedule(static) if (OMP_WORK(n))
+#pragma omp simd
     for (size_t i = 0; i < n; i++)
         out[i] = a[i] + b[i];
+}
+
+static void residual_forward(double *out, const double *a, const double *b, size_t n)
+{
+    /* in blocks of 4096, so the simd loop inside stays contiguous */
+    FOR_EACH(j, (n + 4095) / 4096, n,
+             size_t i0 = (size_t)j * 4096;
+             add_block(out + i0, a + i0, b + i0, LM_MIN(n - i0, (size_t)4096)));
 }
 
 /* Softmax and cross-entropy per row (B*T rows of V logits):
  *   p = softmax(z) (max subtracted);  loss_r = logsumexp(z) - z[target]
  * rows with target -1 get loss 0 and are not counted. */
+static void crossentropy_row(double *p, double *row_loss, const double *z, int target, int V)
+{
+    double mx = z[0], sum = 0;
+    for (int i = 1; i < V; i++)
+        if (z[i] > mx)
+            mx = z[i];
+    for (int i = 0; i < V; i++) {
+        p[i] = exp(z[i] - mx);
+        sum += p[i];
+    }
+#pragma omp simd
+    for (int i = 0; i < V; i++)
+        p[i] /= sum;
+    *row_loss = target >= 0 ? mx + log(sum) - z[target] : 0.0;
+}
+
 static void crossentropy_forward(double *probs, double *row_loss, const double *logits,
                                  const int *targets, int N, int V)
 {
-#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * V))
-    for (int r = 0; r < N; r++) {
-        const double *z = logits + (size_t)r * V;
-        double *p = probs + (size_t)r * V, mx = z[0], sum = 0;
-        for (int i = 1; i < V; i++)
-            if (z[i] > mx)
-                mx = z[i];
-        for (int i = 0; i < V; i++) {
-            p[i] = exp(z[i] - mx);
-            sum += p[i];
-        }
-        for (int i = 0; i < V; i++)
-            p[i] /= sum;
-        row_loss[r] = targets && targets[r] >= 0 ? mx + log(sum) - z[targets[r]] : 0.0;
-    }
+    FOR_EACH(r, N, 16 * (size_t)N * V,
+             crossentropy_row(probs + r * V, row_loss + r, logits + r * V,
+                              targets ? targets[r] : -1, V));
 }
 
 /* d loss / d z = (p - onehot(target)) / n_valid on counted rows, 0 on the
  * others; written over probs. */
+static void crossentropy_backward_row(double *d, int target, int V, double inv)
+{
+    if (target < 0) {
+        memset(d, 0, sizeof(double) * V);
+        return;
+    }
+#pragma omp simd
+    for (int i = 0; i < V; i++)
+        d[i] *= inv;
+    d[target] -= inv;
+}
+
 static void crossentropy_backward(double *dlogits, const int *targets, int N, int V,
                                   long n_valid)
 {
     double inv = n_valid > 0 ? 1.0 / (double)n_valid : 0.0;
-#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * V))
-    for (int r = 0; r < N; r++) {
-        double *d = dlogits + (size_t)r * V;
-        if (targets[r] < 0) {
-            memset(d, 0, sizeof(double) * V);
-            continue;
-        }
-        for (int i = 0; i < V; i++)
-            d[i] *= inv;
-        d[targets[r]] -= inv;
-    }
+    FOR_EACH(r, N, (size_t)N * V,
+             crossentropy_backward_row(dlogits + r * V, targets[r], V, inv));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -676,7 +849,8 @@ static void alloc_acts(model *m)
     size_t per_layer = 8 * BT * C + 4 * BT + B * nh * T * T + 3 * BT * H;
     size_t total = BT * C + L * per_layer + BT * C + 2 * BT + 2 * BT * V + BT
                    + T * (m->hs / 2) * 2
-                   + BT * C + BT * C + BT * 3 * C + BT * C + 3 * BT * H + 2 * T * T;
+                   + BT * C + BT * C + BT * 3 * C + BT * C + 3 * BT * H
+                   + (size_t)m->nthr * T * T;
     m->acts_memory = lm_calloc(total, sizeof(double));
     double *p = m->acts_memory;
 #define TAKE(ptr, n) (ptr = p, p += (n))
@@ -714,8 +888,7 @@ static void alloc_acts(model *m)
     TAKE(m->dh1, BT * H);
     TAKE(m->dh2, BT * H);
     TAKE(m->dhg, BT * H);
-    TAKE(m->datt, T * T);
-    TAKE(m->dpre, T * T);
+    TAKE(m->datt, (size_t)m->nthr * T * T);
 #undef TAKE
     if ((size_t)(p - m->acts_memory) != total) /* the sizes above and the TAKEs agree */
         abort();
@@ -751,6 +924,8 @@ model *model_alloc(const model_config *c, int B, int T, lm_error *e)
     m->H = model_mlp_hidden(c);
     m->B = B;
     m->T = T;
+    /* the attention backward's scratch: one (T,T) block per thread */
+    m->nthr = omp_get_max_threads();
     build_params(m);
     m->params_memory = lm_calloc(m->num_params, sizeof(double));
     m->grads_memory = lm_calloc(m->num_params, sizeof(double));
@@ -870,6 +1045,7 @@ int model_forward(model *m, const int *inputs, const int *targets, double *loss,
     m->have_targets = targets != NULL;
     if (targets)
         memcpy(m->targets, targets, sizeof(int) * N);
+    int blas_threads = blas_single_begin();
 
     encoder_forward(m->encoded, inputs, m->p.wte, m->p.wpe, B, T, C);
     const double *x = m->encoded;
@@ -882,7 +1058,7 @@ int model_forward(model *m, const int *inputs, const int *targets, double *loss,
             layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, w->ln1w, w->ln1b, N, C);
         matmul_forward(a->qkv, a->ln1, w->qkvw, w->qkvb, N, C, 3 * C);
         if (llama)
-            rope_forward(a->qkv, m->rope_cos, m->rope_sin, B, T, C, nh);
+            rope_apply_all(a->qkv, m->rope_cos, m->rope_sin, B, T, C, nh, +1);
         attention_forward(a->atty, a->att, a->qkv, B, T, C, nh);
         matmul_forward(a->res2, a->atty, w->attprojw, w->attprojb, N, C, C);
         residual_forward(a->res2, x, a->res2, (size_t)N * C);
@@ -895,7 +1071,7 @@ int model_forward(model *m, const int *inputs, const int *targets, double *loss,
             layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, w->ln2w, w->ln2b,
                               N, C);
             matmul_forward(a->h1, a->ln2, w->fcw, w->fcb, N, C, H);
-            gelu_forward(a->hg, a->h1, (size_t)N * H);
+            gelu_forward(a->hg, a->h2, a->h1, (size_t)N * H);
         }
         matmul_forward(a->res3, a->hg, w->fcprojw, w->fcprojb, N, H, C);
         residual_forward(a->res3, a->res2, a->res3, (size_t)N * C);
@@ -907,6 +1083,7 @@ int model_forward(model *m, const int *inputs, const int *targets, double *loss,
         layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, x, m->p.lnfw, m->p.lnfb, N, C);
     matmul_forward(m->logits, m->lnf, m->p.wte, NULL, N, C, V);
     crossentropy_forward(m->probs, m->row_loss, m->logits, targets, N, V);
+    blas_single_end(blas_threads);
 
     double sum = 0;
     long cnt = 0;
@@ -933,7 +1110,12 @@ void model_backward(model *m)
     int N = B * T, llama = c->kind == MODEL_LLAMA;
     if (!m->have_targets)
         abort(); /* a programming error: no loss to differentiate */
-    memset(m->grads_memory, 0, sizeof(double) * m->num_params);
+    int blas_threads = blas_single_begin();
+    /* every gradient is written by its layer's backward (not accumulated),
+     * so only wpe, which only the encoder's scatter-add reaches, and the
+     * residual stream need zeros */
+    if (m->g.wpe)
+        memset(m->g.wpe, 0, sizeof(double) * (size_t)c->block_size * C);
     memset(m->dres, 0, sizeof(double) * (size_t)N * C);
 
     double *dlogits = m->probs;
@@ -958,12 +1140,10 @@ void model_backward(model *m)
             matmul_backward(m->dln, g->w1, NULL, m->dh1, a->ln2, w->w1, N, C, H);
             /* the two branches w1 and w2 both read ln2: add their input grads */
             matmul_backward(m->datty, g->w2, NULL, m->dh2, a->ln2, w->w2, N, C, H);
-#pragma omp parallel for schedule(static) if (OMP_WORK((size_t)N * C))
-            for (size_t i = 0; i < (size_t)N * C; i++)
-                m->dln[i] += m->datty[i];
+            residual_forward(m->dln, m->dln, m->datty, (size_t)N * C);
             rmsnorm_backward(m->dres, g->ln2w, m->dln, a->res2, w->ln2w, a->ln2_rstd, N, C);
         } else {
-            gelu_backward(m->dh1, a->h1, m->dhg, (size_t)N * H);
+            gelu_backward(m->dh1, a->h1, a->h2, m->dhg, (size_t)N * H);
             matmul_backward(m->dln, g->fcw, g->fcb, m->dh1, a->ln2, w->fcw, N, C, H);
             layernorm_backward(m->dres, g->ln2w, g->ln2b, m->dln, a->res2, w->ln2w,
                                a->ln2_mean, a->ln2_rstd, N, C);
@@ -971,9 +1151,10 @@ void model_backward(model *m)
         /* attention branch: res2 = x + c_proj(attn(qkv(ln_1(x)))) */
         matmul_backward(m->datty, g->attprojw, g->attprojb, m->dres, a->atty, w->attprojw,
                         N, C, C);
-        attention_backward(m->dqkv, m->datt, m->dpre, m->datty, a->qkv, a->att, B, T, C, nh);
+        attention_backward(m->dqkv, m->datt, m->nthr, m->datty, a->qkv, a->att, B, T, C,
+                           nh);
         if (llama)
-            rope_backward(m->dqkv, m->rope_cos, m->rope_sin, B, T, C, nh);
+            rope_apply_all(m->dqkv, m->rope_cos, m->rope_sin, B, T, C, nh, -1);
         matmul_backward(m->dln, g->qkvw, g->qkvb, m->dqkv, a->ln1, w->qkvw, N, C, 3 * C);
         if (llama)
             rmsnorm_backward(m->dres, g->ln1w, m->dln, x, w->ln1w, a->ln1_rstd, N, C);
@@ -982,4 +1163,5 @@ void model_backward(model *m)
                                a->ln1_rstd, N, C);
     }
     encoder_backward(m->g.wte, m->g.wpe, m->dres, m->inputs, B, T, C);
+    blas_single_end(blas_threads);
 }

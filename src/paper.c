@@ -389,9 +389,14 @@ static void table_main(report *rp, int mi)
         mean_ci(rp->ns, wall, &wm, &wh, &kw);
         mean_ci(rp->ns, ex, &em, &eh, &ke);
         run_result *r0 = &rp->R[mi][ci][0];
-        fprintf(md, "| %s | %g | %.4f | ±%.4f (n=%d) | %.4f | %.3f | %.2f ± %.2f | %.0f |\n",
-                CONFIGS[ci].name, tuned_scale(tuned, MODELS[mi], CONFIGS[ci].name), m, h, k, em,
-                r0->flops * 1e-9, wm, wh, r0->bytes);
+        const double *g;
+        int ng;
+        grid(rp->quick, &g, &ng);
+        double sc = tuned_scale(tuned, MODELS[mi], CONFIGS[ci].name);
+        /* a factor at the end of the grid may not be the optimum */
+        const char *edge = sc == g[0] || sc == g[ng - 1] ? " (grid edge)" : "";
+        fprintf(md, "| %s | %g%s | %.4f | ±%.4f (n=%d) | %.4f | %.3f | %.2f ± %.2f | %.0f |\n",
+                CONFIGS[ci].name, sc, edge, m, h, k, em, r0->flops * 1e-9, wm, wh, r0->bytes);
     }
     json_decref(tuned);
 }

@@ -20,8 +20,9 @@ DEPS_HARDEN = clang libclang-rt-14-dev valgrind
 
 HARD_DIR   = build/asan
 SAN_FLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-# -O1: fast enough, and keeps the stacks readable.
-SAN_CFLAGS = $(CFLAGS) -O1 $(SAN_FLAGS)
+# The normal flags (-O2 -g) plus the sanitizers: the same optimisation level
+# as the normal build, so the same warnings (and no new ones).
+SAN_CFLAGS = $(CFLAGS) $(SAN_FLAGS)
 
 HARD_LIB_OBJ  = $(patsubst src/%.c,$(HARD_DIR)/src/%.o,$(LIB_SRC))
 HARD_TEST_OBJ = $(patsubst tests/%.c,$(HARD_DIR)/tests/%.o,$(TEST_SRC))
@@ -62,12 +63,12 @@ valgrind: lionmuon
 
 FUZZ_CC       = clang
 FUZZ_DIR      = build/fuzz
-FUZZ_TARGETS  = safetensors cli llmc
+FUZZ_TARGETS  = safetensors cli llmc step
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 # The library modules the targets reach (no OpenMP: clang would want libomp).
 FUZZ_LIB_SRC  = src/common.c src/safetensors.c src/cli.c src/optim.c src/msign.c \
-                src/linalg.c src/data.c
+                src/linalg.c src/data.c src/cmd_step.c src/cmd_msign.c
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS   = -O1 -g -std=c11 -Wall -Wextra -Wno-unused-parameter \
                 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \

@@ -5,6 +5,7 @@
  *   tests/fuzz/regress/TARGET/...  inputs that once crashed, leaked or broke a
  *                                 property (kept forever once fixed)
  *   tests/fuzz/corpus/TARGET/...   the committed seed corpora
+ * for the targets safetensors, cli, llmc and step (fuzz_targets.h).
  *
  * The property is the fuzzers' own: each input is refused with a message or
  * accepted consistently, and the process survives (a crash fails the test;
@@ -19,10 +20,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fuzz/fuzz_targets.h"
 
 typedef void (*fz_mem_fn)(const uint8_t *, size_t);
+
+/* The step target takes a selector byte and a file: write the rest of the
+ * input to a temporary file and run the subcommand with stdio silenced. */
+static void replay_step(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return;
+    char path[] = "/tmp/lm-fuzz-step.XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0, "mkstemp");
+    cr_assert_eq(write(fd, data + 1, size - 1), (ssize_t)(size - 1));
+    close(fd);
+    FILE *null = fopen("/dev/null", "w"), *out = stdout, *err = stderr;
+    stdout = null;
+    stderr = null;
+    fz_step_path(data[0], path);
+    stdout = out;
+    stderr = err;
+    fclose(null);
+    unlink(path);
+}
 
 /* Read the whole of path (a small file). */
 static unsigned char *slurp(const char *path, size_t *len)
@@ -120,6 +143,11 @@ Test(fuzz_regress, cli_parser_survives_every_saved_argv)
 Test(fuzz_regress, llmc_reader_survives_every_saved_file)
 {
     replay_target("llmc", NULL);
+}
+
+Test(fuzz_regress, step_and_msign_survive_every_saved_file)
+{
+    replay_target("step", replay_step);
 }
 
 /* A few properties stated directly, so a reader sees what the replay means. */

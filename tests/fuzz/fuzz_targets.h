@@ -225,4 +225,32 @@ static inline void fz_llmc_path(const char *path, size_t size)
     data_free(src);
 }
 
+/* ---- the step and msign subcommands on a fuzzed file ------------------------
+ *
+ * The first input byte picks the subcommand and its flags, the rest is the
+ * safetensors file at `path` (written there by the caller, without that
+ * byte).  The output goes to /dev/null, which the writer refuses only after
+ * all the work is done: the names, shapes, state and numerics of `step` and
+ * `msign` all run on whatever the reader accepted.  Exit status 0, 1 or 2
+ * are all fine; the property is surviving. */
+static inline void fz_step_path(uint8_t selector, const char *path)
+{
+    static const char *const opts[] = {"lionmuon", "signmuon", "muon", "lion",
+                                       "signum", "adamw", "muon-nesterov"};
+    static const char *const methods[] = {"svd", "ns5", "cubic", "polar-express"};
+    char in[256];
+    snprintf(in, sizeof in, "%s", path);
+    if (selector & 0x80) {
+        char *argv[] = {"msign", "--method", (char *)methods[selector & 3], in,
+                        "/dev/null", NULL};
+        int rc = cmd_msign(5, argv);
+        FZ_CHECK(rc >= 0 && rc <= 2);
+    } else {
+        char *argv[] = {"step", "--optimizer", (char *)opts[(selector & 0x7f) % 7],
+                        "--srank-alpha", selector & 0x40 ? "0.5" : "0", in, "/dev/null", NULL};
+        int rc = cmd_step(7, argv);
+        FZ_CHECK(rc >= 0 && rc <= 2);
+    }
+}
+
 #endif

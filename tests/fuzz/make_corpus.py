@@ -93,8 +93,43 @@ def llmc():
     }
 
 
+def step():
+    """Selector byte (bit 7: msign with method & 3; else step with optimizer
+    (b & 0x7f) % 7, bit 6: the stable-rank trigger), then the file."""
+    def f(tensors, meta=None):
+        h, blobs, off = {}, [], 0
+        if meta:
+            h["__metadata__"] = meta
+        for name, shape, vals in tensors:
+            b = f64(*vals)
+            h[name] = ent("F64", shape, off, off + len(b))
+            blobs.append(b)
+            off += len(b)
+        return st(h, b"".join(blobs))
+    W, G, M = [0.5, -0.25, 1.0, 2.0, 0.1, 0.7], [1.0, 3.0, -2.0, -25.0, 0.5, 0.0], [0.1] * 6
+    full = [("params.w", [2, 3], W), ("grads.w", [2, 3], G), ("state.w.momentum", [2, 3], M),
+            ("params.b", [3], W[:3]), ("grads.b", [3], G[:3]),
+            ("state.b.exp_avg", [3], M[:3]), ("state.b.exp_avg_sq", [3], M[:3])]
+    bare = [("params.w", [3, 2], W), ("grads.w", [3, 2], G)]
+    return {
+        "lionmuon_t0": b"\x00" + f(full),
+        "lionmuon_t1": b"\x00" + f(full, {"step": "1"}),
+        "adamw": b"\x05" + f([t for t in full if "momentum" not in t[0]]),
+        "lion_srank": b"\x43" + f(bare, {"step": "7"}),
+        "muon_nesterov": b"\x06" + f(bare),
+        "msign_svd": b"\x80" + f(bare),
+        "msign_ns5": b"\x81" + f(full),
+        "msign_cubic": b"\x82" + f(bare),
+        "msign_pe": b"\x83" + f(bare),
+        "stray": b"\x00" + f(bare + [("other", [1], [0.0])]),
+        "zero_matrix": b"\x80" + f([("z", [2, 2], [0.0] * 4)]),
+        "empty_matrix": b"\x00" + f([("params.e", [0, 3], []), ("grads.e", [0, 3], [])]),
+    }
+
+
 def main():
-    for target, files in (("safetensors", safetensors()), ("cli", cli()), ("llmc", llmc())):
+    for target, files in (("safetensors", safetensors()), ("cli", cli()), ("llmc", llmc()),
+                          ("step", step())):
         d = os.path.join(ROOT, target)
         os.makedirs(d, exist_ok=True)
         for name, data in files.items():
