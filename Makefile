@@ -64,10 +64,12 @@ deps:
 deps-test:
 	@sh src/deps.sh $(DEPS_TEST)
 
-# The main job on built-in defaults.
+# The main job on built-in defaults: the msign / optimizer demonstration,
+# then the default training run (GPT-2 + LionMuon on the built-in corpus).
 run: deps
 	$(MAKE) all
 	./lionmuon demo
+	./lionmuon train --out results/train
 
 # The whole test suite: unit tests (Criterion), then the command-line tests.
 test: deps-test

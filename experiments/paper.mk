@@ -31,9 +31,3 @@ define paper_pipeline
 	$(PAPER_BIN) paper report --dir $(1) --report $(3) --plots $(4) --plots-link $(5) --msign-csv $(1)/msign.csv $(2)
 	@echo "report: $(3)"
 endef
-
-# Benchmarks (not tests): the full table and its JSON.
-.PHONY: bench
-bench: lionmuon
-	mkdir -p results
-	./lionmuon bench --json results/bench.json

@@ -2,6 +2,7 @@
 #include "bench.h"
 
 #include <jansson.h>
+#include <omp.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,20 @@ static double median(double *v, int n)
     return gsl_stats_median_from_sorted_data(v, 1, n);
 }
 
+/* A hook for experiments/bench/alloc_count.c, an LD_PRELOAD shim that counts
+ * heap calls: told when each timed step starts (1) and ends (0), it counts
+ * the calls in between.  Without the shim the weak symbol is NULL. */
+extern void lm_alloc_probe(int inside) __attribute__((weak));
+
+/* Seconds of one n^3 DGEMM C = A B (the buffers allocated by the caller). */
+static double dgemm_seconds(int n, const double *A, const double *B, double *C)
+{
+    double t0 = la_seconds();
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, A, n, B, n, 0.0, C,
+                n);
+    return la_seconds() - t0;
+}
+
 int bench_train(const model_config *mc, int B, int T, const opt_config *oc,
                 double grad_clip, int steps, unsigned long seed, double dgemm_gflops,
                 bench_train_result *r, lm_error *e)
@@ -74,7 +89,17 @@ int bench_train(const model_config *mc, int B, int T, const opt_config *oc,
     double *tf = lm_malloc((size_t)(steps + 1) * sizeof *tf);
     double *tb = lm_malloc((size_t)(steps + 1) * sizeof *tb);
     double *to = lm_malloc((size_t)(steps + 1) * sizeof *to);
+    double *dg = lm_malloc((size_t)(steps + 1) * sizeof *dg);
+    const int nd = 1024;
+    double *dA = lm_malloc((size_t)nd * nd * sizeof *dA), *dB = lm_malloc((size_t)nd * nd * sizeof *dB);
+    double *dC = lm_calloc((size_t)nd * nd, sizeof *dC);
+    for (size_t i = 0; i < (size_t)nd * nd; i++) {
+        dA[i] = 1.0 / (1.0 + (double)(i % 17));
+        dB[i] = 1.0 / (1.0 + (double)(i % 13));
+    }
     for (int s = 0; s <= steps && rc == 0; s++) { /* step 0 is the warm-up */
+        if (lm_alloc_probe && s > 0)
+            lm_alloc_probe(1);
         double loss, t0 = la_seconds();
         rc = model_forward(m, in, tg, &loss, e);
         double t1 = la_seconds();
@@ -84,12 +109,19 @@ int bench_train(const model_config *mc, int B, int T, const opt_config *oc,
         if (rc == 0)
             rc = opt_step(os, s, 1.0, NULL, e);
         double t3 = la_seconds();
+        if (lm_alloc_probe && s > 0)
+            lm_alloc_probe(0);
         tf[s] = t1 - t0;
         tb[s] = t2 - t1;
         to[s] = t3 - t2;
         tot[s] = t3 - t0;
+        dg[s] = 2.0 * nd * nd * nd / dgemm_seconds(nd, dA, dB, dC) * 1e-9;
     }
     if (rc == 0) {
+        double sum = 0;
+        for (int s = 1; s <= steps; s++)
+            sum += tot[s];
+        r->mean_seconds_per_step = sum / steps;
         r->seconds_per_step = median(tot + 1, steps);
         r->forward_s = median(tf + 1, steps);
         r->backward_s = median(tb + 1, steps);
@@ -107,13 +139,18 @@ int bench_train(const model_config *mc, int B, int T, const opt_config *oc,
             optf += P > 0 ? ns / P + sg * (1 - 1.0 / P) : sg;
         }
         r->total_flops_per_step = r->model_flops_per_step + optf;
-        r->dgemm_gflops = dgemm_gflops;
+        r->dgemm_gflops = median(dg + 1, steps);
+        r->dgemm_best_gflops = dgemm_gflops;
         r->n_params = model_num_params(m);
     }
     free(tot);
     free(tf);
     free(tb);
     free(to);
+    free(dg);
+    free(dA);
+    free(dB);
+    free(dC);
     free(in);
     free(tg);
     gsl_rng_free(rng);
@@ -125,44 +162,59 @@ int bench_train(const model_config *mc, int B, int T, const opt_config *oc,
 
 /* ---- the suite ---- */
 
+/* The training step at widths 64..384 (L = 2, T = 128, B = 8, V = 512; heads
+ * of 64), the fitted growth exponent over those, then one larger size
+ * (L = 4, C = 384, B = 16, V = 1024) outside the fit.  The fraction is of
+ * the DGEMM rate timed between the steps (bench_train). */
 static json_t *train_section(int quick, double dg, FILE *out, lm_error *e)
 {
-    static const int sizes[] = {64, 128, 256, 384};
-    int nsizes = quick ? 1 : 4;
+    static const struct { int L, C, B, T, V; } sizes[] = {
+        {2, 64, 8, 128, 512}, {2, 128, 8, 128, 512}, {2, 256, 8, 128, 512},
+        {2, 384, 8, 128, 512}, {4, 384, 16, 128, 1024}};
+    int nsizes = quick ? 1 : 5, nfit = quick ? 1 : 4;
     json_t *arr = json_array();
-    fprintf(out, "\ntraining step (B = 8, T = 64, V = 512, 2 layers, lionmuon P = 2, ns5)\n");
-    fprintf(out, "%-6s %-6s %10s %12s %10s %9s %9s %9s\n", "model", "n_embd", "params",
-                 "s/step", "GFLOP/s", "of DGEMM", "fwd", "opt");
+    fprintf(out, "\ntraining step (lionmuon P = 2, ns5; median of %d steps; fraction of the "
+                 "DGEMM rate timed between the steps)\n", quick ? 2 : 6);
+    fprintf(out, "%-6s %2s %4s %3s %4s %5s %9s %10s %9s %9s %9s %6s %6s\n", "model", "L", "C",
+            "B", "T", "V", "params", "s/step", "GFLOP/s", "DGEMM", "of DGEMM", "fwd", "opt");
     for (int k = 0; k < 2; k++) {
-        double xs[4], ys[4];
+        double xs[8], ys[8];
         for (int i = 0; i < nsizes; i++) {
-            int C = sizes[i];
-            model_config mc = model_default_config(k ? MODEL_LLAMA : MODEL_GPT2, 2, C / 64 > 0 ? C / 64 : 1,
-                                                   C, 512, 64);
+            int L = sizes[i].L, C = sizes[i].C, B = sizes[i].B, T = sizes[i].T, V = sizes[i].V;
+            model_config mc = model_default_config(k ? MODEL_LLAMA : MODEL_GPT2, L,
+                                                   C / 64 > 0 ? C / 64 : 1, C, V, T);
             if (k)
                 mc.multiple_of = 32;
             opt_config oc = opt_default_config(OPT_LIONMUON);
             bench_train_result r;
-            if (bench_train(&mc, 8, 64, &oc, 0.5, quick ? 2 : 5, 1, dg, &r, e) != 0) {
+            if (bench_train(&mc, B, T, &oc, 0.5, quick ? 2 : 6, 1, dg, &r, e) != 0) {
                 json_decref(arr);
                 return NULL;
             }
             double rate = r.model_flops_per_step / r.seconds_per_step * 1e-9;
-            fprintf(out, "%-6s %-6d %10zu %12.5f %10.2f %8.1f%% %8.1f%% %8.1f%%\n",
-                    model_kind_name(mc.kind), C, r.n_params, r.seconds_per_step, rate,
-                    100 * rate / dg, 100 * r.forward_s / r.seconds_per_step,
+            double frac = rate / r.dgemm_gflops;
+            fprintf(out, "%-6s %2d %4d %3d %4d %5d %9zu %10.5f %9.2f %9.2f %8.1f%% %5.0f%% %5.0f%%\n",
+                    model_kind_name(mc.kind), L, C, B, T, V, r.n_params, r.seconds_per_step,
+                    rate, r.dgemm_gflops, 100 * frac, 100 * r.forward_s / r.seconds_per_step,
                     100 * r.optimizer_s / r.seconds_per_step);
-            json_array_append_new(arr, json_pack("{s:s,s:i,s:I,s:f,s:f,s:f,s:f,s:f,s:f}",
-                "model", model_kind_name(mc.kind), "n_embd", C, "params", (json_int_t)r.n_params,
-                "seconds_per_step", r.seconds_per_step, "model_flops_per_step",
-                r.model_flops_per_step, "gflops", rate, "fraction_of_dgemm", rate / dg,
-                "forward_s", r.forward_s, "optimizer_s", r.optimizer_s));
-            xs[i] = C;
-            ys[i] = r.seconds_per_step;
+            json_array_append_new(arr, json_pack(
+                "{s:s,s:i,s:i,s:i,s:i,s:i,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}",
+                "model", model_kind_name(mc.kind), "n_layer", L, "n_embd", C, "batch_size", B,
+                "seq_len", T, "vocab_size", V, "params", (json_int_t)r.n_params,
+                "seconds_per_step", r.seconds_per_step, "mean_seconds_per_step",
+                r.mean_seconds_per_step, "model_flops_per_step", r.model_flops_per_step,
+                "gflops", rate, "dgemm_gflops", r.dgemm_gflops, "fraction_of_dgemm", frac,
+                "forward_s", r.forward_s, "backward_s", r.backward_s, "optimizer_s",
+                r.optimizer_s));
+            if (i < nfit) {
+                xs[i] = C;
+                ys[i] = r.seconds_per_step;
+            }
         }
-        if (nsizes > 1) {
-            double p = bench_growth_exponent(nsizes, xs, ys);
-            fprintf(out, "  %s step time grows as n_embd^%.2f\n", k ? "llama" : "gpt2", p);
+        if (nfit > 1) {
+            double p = bench_growth_exponent(nfit, xs, ys);
+            fprintf(out, "  %s step time grows as n_embd^%.2f (L = 2, B = 8, T = 128)\n",
+                    k ? "llama" : "gpt2", p);
             json_array_append_new(arr, json_pack("{s:s,s:f}", "growth_exponent_model",
                                                  k ? "llama" : "gpt2", "exponent", p));
         }
@@ -313,7 +365,8 @@ static json_t *optim_section(int quick, FILE *out, lm_error *e)
 int bench_all(int quick, FILE *out, const char *json_path, lm_error *e)
 {
     double dg = bench_dgemm_gflops(quick ? 0.05 : 0.5);
-    fprintf(out, "DGEMM: %.1f GFLOP/s (best of 256^3, 512^3, 1024^3)\n", dg);
+    fprintf(out, "DGEMM: %.1f GFLOP/s (best of 256^3, 512^3, 1024^3; %d OpenMP threads)\n", dg,
+            omp_get_max_threads());
     json_t *root = json_pack("{s:f}", "dgemm_gflops", dg);
     json_t *tr = train_section(quick, dg, out, e);
     json_t *ms = tr ? msign_section(quick, dg, out, e) : NULL;

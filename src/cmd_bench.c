@@ -1,4 +1,5 @@
 /* cmd_bench.c - `lionmuon bench` and `lionmuon bench train`. */
+#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +20,9 @@ static const char TRAIN_ABOUT[] =
     "Times N training steps (forward, backward, clipping, optimizer) after one\n"
     "warm-up step, on random tokens.  With --json prints one JSON object with\n"
     "seconds_per_step (median), model_flops_per_step (6 N B T, the paper's\n"
-    "accounting), dgemm_gflops (measured in this run) and the parts' medians.";
+    "accounting), dgemm_gflops (median rate of a 1024^3 DGEMM timed after each\n"
+    "step, under the same load as the steps; dgemm_best_gflops: best of a\n"
+    "separate timing) and the parts' medians.  Threads: OMP_NUM_THREADS.";
 
 static int bench_train_cmd(int argc, char **argv)
 {
@@ -29,7 +32,7 @@ static int bench_train_cmd(int argc, char **argv)
     cli_flag flags[CLI_OPTIM_NFLAGS + 16];
     const char *model = "gpt2";
     int n_layer = 4, n_head = 4, n_embd = 256, seq_len = 128, batch = 8, vocab = 512;
-    int steps = 5, json = 0, bias = 0;
+    int steps = 5, json = 0, bias = 0, multiple_of = 256;
     long seed = 1;
     double grad_clip = 0.5;
     int n = 0;
@@ -41,6 +44,8 @@ static int bench_train_cmd(int argc, char **argv)
     flags[n++] = (cli_flag){"--batch-size", FLAG_INT, &batch, "batch size B", 0};
     flags[n++] = (cli_flag){"--vocab-size", FLAG_INT, &vocab, "vocabulary V", 0};
     flags[n++] = (cli_flag){"--bias", FLAG_BOOL, &bias, "GPT-2 Linear and LayerNorm biases", 0};
+    flags[n++] = (cli_flag){"--multiple-of", FLAG_INT, &multiple_of,
+                            "LLaMA: SwiGLU width H = multiple_of ceil(floor(8C/3)/multiple_of)", 0};
     flags[n++] = (cli_flag){"--grad-clip", FLAG_DOUBLE, &grad_clip, "global-norm clipping", 0};
     flags[n++] = (cli_flag){"--steps", FLAG_INT, &steps, "timed steps", 0};
     flags[n++] = (cli_flag){"--seed", FLAG_LONG, &seed, "seed of init and tokens", 0};
@@ -71,6 +76,7 @@ static int bench_train_cmd(int argc, char **argv)
     }
     model_config mc = model_default_config(kind, n_layer, n_head, n_embd, vocab, seq_len);
     mc.bias = bias;
+    mc.multiple_of = multiple_of;
     if (model_config_check(&mc, &e) != 0) {
         fprintf(stderr, "lionmuon bench train: %s\n", e.msg);
         return 2;
@@ -86,16 +92,21 @@ static int bench_train_cmd(int argc, char **argv)
         return 1;
     }
     double rate = r.model_flops_per_step / r.seconds_per_step * 1e-9;
+    dg = r.dgemm_gflops;
     if (json)
         printf("{\"model\": \"%s\", \"n_layer\": %d, \"n_head\": %d, \"n_embd\": %d, "
                "\"seq_len\": %d, \"batch_size\": %d, \"vocab_size\": %d, \"optimizer\": \"%s\", "
-               "\"period\": %ld, \"steps\": %d, \"params\": %zu, \"seconds_per_step\": %.9g, "
+               "\"period\": %ld, \"steps\": %d, \"threads\": %d, \"params\": %zu, "
+               "\"seconds_per_step\": %.9g, \"mean_seconds_per_step\": %.9g, "
                "\"forward_s\": %.9g, \"backward_s\": %.9g, \"optimizer_s\": %.9g, "
                "\"model_flops_per_step\": %.9g, \"total_flops_per_step\": %.9g, "
-               "\"model_gflops\": %.6g, \"dgemm_gflops\": %.6g, \"fraction_of_dgemm\": %.6g}\n",
+               "\"model_gflops\": %.6g, \"dgemm_gflops\": %.6g, \"dgemm_best_gflops\": %.6g, "
+               "\"fraction_of_dgemm\": %.6g}\n",
                model, n_layer, n_head, n_embd, seq_len, batch, vocab, opt_kind_name(oc.kind),
-               oc.period, steps, r.n_params, r.seconds_per_step, r.forward_s, r.backward_s,
-               r.optimizer_s, r.model_flops_per_step, r.total_flops_per_step, rate, dg, rate / dg);
+               oc.period, steps, omp_get_max_threads(), r.n_params, r.seconds_per_step,
+               r.mean_seconds_per_step, r.forward_s, r.backward_s, r.optimizer_s,
+               r.model_flops_per_step, r.total_flops_per_step, rate, dg, r.dgemm_best_gflops,
+               rate / dg);
     else
         printf("%s L=%d C=%d T=%d B=%d V=%d %s: %.4f s/step (fwd %.4f, bwd %.4f, opt %.4f), "
                "%.2f GFLOP/s = %.1f%% of DGEMM (%.1f GFLOP/s)\n", model, n_layer, n_embd, seq_len,

@@ -89,10 +89,15 @@ static void gemm_rows(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int 
 
 /* OpenBLAS on one thread while the team does the splitting (see the top of
  * the file); returns the count to restore.  Nothing to do when it is on one
- * thread already (OPENBLAS_NUM_THREADS=1, the sweeps' setting). */
+ * thread already (OPENBLAS_NUM_THREADS=1, the sweeps' setting), or when it
+ * is the OpenMP build (libopenblas0-openmp), which runs a call made inside
+ * a parallel region on one thread by itself and whose setter would change
+ * the team's size. */
 static int blas_single_begin(void)
 {
     int n = openblas_get_num_threads();
+    if (openblas_get_parallel() == OPENBLAS_OPENMP)
+        return 1;
     if (n > 1)
         openblas_set_num_threads(1);
     return n;

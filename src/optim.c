@@ -4,10 +4,37 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "linalg.h"
+
+/* The elementwise loops of the rules run on the OpenMP team when a tensor
+ * is large.  Each entry is computed by one thread with the same operations,
+ * so the result does not depend on the thread count.  No team of one
+ * thread: libgomp allocates a fresh one per region, and a step must not
+ * allocate. */
+#define OPT_MIN_PARALLEL ((size_t)1 << 16)
+
+static int use_team(size_t n)
+{
+    return n >= OPT_MIN_PARALLEL && omp_get_max_threads() > 1 && !omp_in_parallel();
+}
+
+/* for (i = 0; i < n; i++) stmt;  statically split over the team when n is
+ * large, vectorised (omp simd) either way. */
+#define FOR_EACH(i, n, ...)                                                       \
+    do {                                                                          \
+        size_t n_ = (n);                                                          \
+        if (use_team(n_)) {                                                       \
+            _Pragma("omp parallel for simd schedule(static)")                     \
+            for (size_t i = 0; i < n_; i++) { __VA_ARGS__; }                      \
+        } else {                                                                  \
+            _Pragma("omp simd")                                                   \
+            for (size_t i = 0; i < n_; i++) { __VA_ARGS__; }                      \
+        }                                                                         \
+    } while (0)
 
 /* ---- configuration ---- */
 
@@ -208,8 +235,7 @@ int opt_lionmuon_matrix(const opt_config *c, long t, double lr_scale,
     size_t mn = (size_t)m * n;
     double *C = ws->C;
 
-    for (size_t i = 0; i < mn; i++)
-        C[i] = beta1 * M[i] + (1 - beta1) * G[i];
+    FOR_EACH(i, mn, C[i] = beta1 * M[i] + (1 - beta1) * G[i]);
 
     int muon = c->srank_alpha > 0
                    ? stable_rank(m, n, C, ws) <= c->srank_alpha * LM_MIN(m, n)
@@ -221,17 +247,14 @@ int opt_lionmuon_matrix(const opt_config *c, long t, double lr_scale,
         lr = c->lr_muon * lr_scale;
         double scale = 0.2 * sqrt((double)LM_MAX(m, n));
         double decay = 1 - lr * c->weight_decay;
-        for (size_t i = 0; i < mn; i++)
-            W[i] = W[i] * decay - lr * scale * C[i];
+        FOR_EACH(i, mn, W[i] = W[i] * decay - lr * scale * C[i]);
     } else {
         lr = c->lr_sign * lr_scale;
         double decay = 1 - lr * c->weight_decay;
-        for (size_t i = 0; i < mn; i++)
-            W[i] = W[i] * decay - lr * sign0(C[i]);
+        FOR_EACH(i, mn, W[i] = W[i] * decay - lr * sign0(C[i]));
     }
 
-    for (size_t i = 0; i < mn; i++)
-        M[i] = beta2 * M[i] + (1 - beta2) * G[i];
+    FOR_EACH(i, mn, M[i] = beta2 * M[i] + (1 - beta2) * G[i]);
     if (took_muon)
         *took_muon = muon;
     return 0;
@@ -245,17 +268,13 @@ int opt_muon_nesterov_matrix(const opt_config *c, double lr_scale, int m, int n,
 {
     size_t mn = (size_t)m * n;
     double mu = c->beta1, *D = ws->C;
-    for (size_t i = 0; i < mn; i++) {
-        B[i] = mu * B[i] + G[i];
-        D[i] = G[i] + mu * B[i];
-    }
+    FOR_EACH(i, mn, B[i] = mu * B[i] + G[i]; D[i] = G[i] + mu * B[i]);
     if (msign(&c->msign, m, n, D, D, ws->ms, NULL, e) != 0)
         return -1;
     double lr = c->lr_muon * lr_scale;
     double scale = sqrt(fmax(1.0, (double)m / n));
     double decay = 1 - lr * c->weight_decay;
-    for (size_t i = 0; i < mn; i++)
-        W[i] = W[i] * decay - lr * scale * D[i];
+    FOR_EACH(i, mn, W[i] = W[i] * decay - lr * scale * D[i]);
     return 0;
 }
 
@@ -273,15 +292,15 @@ void opt_adamw_tensor(const opt_config *c, long t, double lr_scale, size_t n,
     double k = (double)(t + 1);
     double bc1 = 1 - pow(b1, k), bc2 = 1 - pow(b2, k);
     double decay = 1 - lr * c->weight_decay;
-    for (size_t i = 0; i < n; i++) {
-        m[i] += (1 - b1) * (g[i] - m[i]);
-        v[i] += (1 - b2) * (g[i] * g[i] - v[i]);
-        p[i] *= decay;
-        if (c->adamw_eps_mode == OPT_EPS_PAPER)
-            p[i] -= (lr * sqrt(bc2) / bc1) * m[i] / (eps + sqrt(v[i]));
-        else
-            p[i] -= (lr / bc1) * m[i] / (sqrt(v[i]) / sqrt(bc2) + eps);
-    }
+    int paper = c->adamw_eps_mode == OPT_EPS_PAPER;
+    FOR_EACH(i, n,
+             m[i] += (1 - b1) * (g[i] - m[i]);
+             v[i] += (1 - b2) * (g[i] * g[i] - v[i]);
+             p[i] *= decay;
+             if (paper)
+                 p[i] -= (lr * sqrt(bc2) / bc1) * m[i] / (eps + sqrt(v[i]));
+             else
+                 p[i] -= (lr / bc1) * m[i] / (sqrt(v[i]) / sqrt(bc2) + eps));
 }
 
 /* ---- a model's worth of tensors ---- */
