@@ -13,7 +13,7 @@ LDFLAGS += -fopenmp
 # Debian packages: to build and run, and additionally to test.
 DEPS_RUN  = gcc make libgsl-dev liblapacke-dev libopenblas-dev libjansson-dev gnuplot-nox
 DEPS_TEST = $(DEPS_RUN) g++ libcriterion-dev python3-numpy python3-torch \
-            libopenmpi-dev openmpi-bin
+            libopenmpi-dev openmpi-bin $(DEPS_HARDEN)
 
 LIB_SRC  = $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ  = $(LIB_SRC:.c=.o)
@@ -72,9 +72,12 @@ run: deps
 	./lionmuon train --out results/train
 
 # The whole test suite: unit tests (Criterion), then the command-line tests.
+# The whole test suite: unit and command-line tests, then the same under
+# AddressSanitizer + UBSan, then a short run of every fuzz target.
 test: deps-test
 	$(MAKE) all tests/run_tests
 	sh tests/run_all.sh
+	$(MAKE) sanitize fuzz-smoke
 
 check-unit: tests/run_tests lionmuon
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ./tests/run_tests --jobs 2

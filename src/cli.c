@@ -22,7 +22,8 @@ static int parse_value(cli_flag *f, const char *v, lm_error *e)
     switch (f->type) {
     case FLAG_DOUBLE: {
         double d = strtod(v, &end);
-        if (end == v || *end || errno == ERANGE || !isfinite(d))
+        /* strtod also reads hexadecimal ("0x10" = 16): not a plain number */
+        if (end == v || *end || errno == ERANGE || !isfinite(d) || strpbrk(v, "xX"))
             return lm_fail(e, "%s: '%s' is not a finite number", f->name, v);
         *(double *)f->dest = d;
         return 0;

@@ -29,7 +29,8 @@ static int parse_step(const char *s, long *t, lm_error *e)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < 0)
+    /* strtol would skip leading blanks and accept a sign: demand digits */
+    if (*s < '0' || *s > '9' || *end || errno || v < 0)
         return lm_fail(e, "__metadata__ step: '%s' is not a non-negative integer", s);
     *t = v;
     return 0;
@@ -82,6 +83,11 @@ static int load_state(const st_file *in, const char *path, const char *pname,
     long bad = lm_first_nonfinite(s->numel, s->f);
     if (bad >= 0)
         return lm_fail(e, "%s: tensor %s has a non-finite value at element %ld", path, key, bad);
+    if (!strcmp(suffix, "exp_avg_sq"))
+        for (size_t i = 0; i < s->numel; i++)
+            if (s->f[i] < 0)
+                return lm_fail(e, "%s: tensor %s has a negative second moment at element %zu",
+                               path, key, i);
     memcpy(buf, s->f, s->numel * sizeof(double));
     return 0;
 }

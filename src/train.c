@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <glob.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -927,6 +928,20 @@ static void fmt_eta(double s, char *buf, size_t n)
 /* ------------------------------------------------------------------------ */
 /* The loop. */
 
+/* A run killed during an atomic write leaves its temporary file
+ * (NAME.tmp.XXXXXX, see lm_write_atomic) beside the intact NAME; a resumed
+ * run removes them. */
+static void remove_stale_temporaries(const char *dir)
+{
+    char pat[4096];
+    snprintf(pat, sizeof pat, "%s/*.tmp.??????", dir);
+    glob_t g;
+    if (glob(pat, 0, NULL, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            unlink(g.gl_pathv[i]);
+    globfree(&g);
+}
+
 int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
 {
     run r;
@@ -952,6 +967,8 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
     sb_printf(&dh, "\n");
 
     if (resume) {
+        if (dp_root(c))
+            remove_stale_temporaries(c->out_dir);
         if (read_checkpoint(&r, &ps, e))
             goto done;
         load_csv_prefix(c->out_dir, "metrics.csv", ps.step, &metrics, METRICS_HEADER);
@@ -1037,10 +1054,13 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
         }
         int ckpt_now = last || (c->ckpt_every > 0 && (t + 1) % c->ckpt_every == 0);
         if (ckpt_now && dp_root(c)) {
-            /* checkpoint first, then the files that describe it */
-            if (write_checkpoint(&r, &ps, e) ||
-                write_text(c->out_dir, "metrics.csv", metrics.s, metrics.len, e) ||
-                write_text(c->out_dir, "diagnostics.csv", diags.s, diags.len, e))
+            /* the CSV files first, then the checkpoint: a kill between the
+             * two leaves rows beyond the checkpoint's step, which --resume
+             * drops (load_csv_prefix) and recomputes bitwise; the other
+             * order would lose the rows of the checkpointed step for good */
+            if (write_text(c->out_dir, "metrics.csv", metrics.s, metrics.len, e) ||
+                write_text(c->out_dir, "diagnostics.csv", diags.s, diags.len, e) ||
+                write_checkpoint(&r, &ps, e))
                 goto done;
         }
     }

@@ -315,7 +315,7 @@ NaN in exp_avg_sq                 | exp_avg_sq_nan.st: tensor state.b.exp_avg_sq
 F16 inf in a parameter            | params_f16_inf.st: tensor params.w has a non-finite value at element 2 | $LM step $D/params_f16_inf.st $OUT
 BF16 NaN in a gradient            | grads_bf16_nan.st: tensor grads.w has a non-finite value at element 1 | $LM step $D/grads_bf16_nan.st $OUT
 F32 inf in a gradient             | grads_f32_inf.st: tensor grads.b has a non-finite value at element 1 | $LM step $D/grads_f32_inf.st $OUT
-negative exp_avg_sq               | params.b: the step produced a non-finite value | $LM step $D/exp_avg_sq_negative.st $OUT
+negative exp_avg_sq               | state.b.exp_avg_sq has a negative second moment | $LM step $D/exp_avg_sq_negative.st $OUT
 msign of a NaN matrix             | params_nan.st: tensor params.w: msign: non-finite input | $LM msign $D/params_nan.st $OUT
 msign of an F16 inf               | params_f16_inf.st: tensor params.w: msign: non-finite | $LM msign --method ns5 $D/params_f16_inf.st $OUT
 msign of a BF16 NaN               | grads_bf16_nan.st: tensor grads.w: msign: non-finite | $LM msign --method cubic $D/grads_bf16_nan.st $OUT
@@ -332,6 +332,7 @@ step counter a word               | step_word.st: __metadata__ step: 'abc'      
 step counter empty                | step_empty.st: __metadata__ step: ''        | $LM step $D/step_empty.st $OUT
 step counter 1.5                  | step_float.st: __metadata__ step: '1.5'     | $LM step $D/step_float.st $OUT
 step counter beyond long          | step_huge.st: __metadata__ step             | $LM step $D/step_huge.st $OUT
+step counter with a space         | step_space.st: __metadata__ step: ' 1'  | $LM step $D/step_space.st $OUT
 ROWS
 
 # ---- invalid hyperparameters: every optimizer flag, and the others' flags -----
@@ -343,6 +344,7 @@ run_table <<'ROWS'
 --lr-muon inf                     | --lr-muon: 'inf' is not a finite number    | $LM step --lr-muon inf $D/good.st $OUT
 --lr-muon overflow                | --lr-muon: '1e999' is not a finite number  | $LM step --lr-muon 1e999 $D/good.st $OUT
 --lr-muon not a number            | --lr-muon: '1e-3x' is not a finite number  | $LM step --lr-muon 1e-3x $D/good.st $OUT
+--lr-muon hexadecimal             | --lr-muon: '0x10' is not a finite number   | $LM step --lr-muon 0x10 $D/good.st $OUT
 --lr-muon empty                   | --lr-muon: '' is not a finite number       | $LM step --lr-muon= $D/good.st $OUT
 --lr-sign negative                | --lr-sign must be finite and >= 0          | $LM step --lr-sign -1e-3 $D/good.st $OUT
 --lr-adamw negative               | --lr-adamw must be finite and >= 0         | $LM step --lr-adamw -1 $D/good.st $OUT

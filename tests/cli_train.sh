@@ -34,7 +34,11 @@ expect_ok "train: uninterrupted run" $LM train $RUN --out "$T/full"
 expect_ok "train: interrupted at step 7" $LM train $RUN --out "$T/part" --stop-after 7
 if grep -q '^7,' "$T/part/metrics.csv" && ! grep -q '^8,' "$T/part/metrics.csv"; then
     ok "train: interrupted run stops at step 7"; else bad "train: --stop-after 7"; fi
+# a kill during an atomic write leaves NAME.tmp.XXXXXX; resuming removes it
+echo partial > "$T/part/checkpoint.safetensors.tmp.AbC123"
 expect_ok "train: --resume" $LM train --resume "$T/part" --quiet
+[ ! -e "$T/part/checkpoint.safetensors.tmp.AbC123" ] && ok "train: resume removes stale temporary files" \
+    || bad "train: stale temporary file left after resume"
 expect_ok "train: resumed checkpoint equals uninterrupted (rtol 0, atol 0)" \
     $LM compare "$T/part/checkpoint.safetensors" "$T/full/checkpoint.safetensors" --rtol 0 --atol 0
 if [ "$(cut -d, -f1-8 "$T/part/metrics.csv")" = "$(cut -d, -f1-8 "$T/full/metrics.csv")" ] &&
