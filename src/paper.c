@@ -334,6 +334,7 @@ static void mean_ci(int n, const double *x, double *mean, double *half, int *cou
 
 typedef struct {
     FILE *md;
+    FILE *sum;        /* one line per verdict, for the summary at the top */
     const char *dir, *plots, *link;
     int quick, ns;
     run_result R[NMODEL][NCONF][MAXSEED];
@@ -352,7 +353,7 @@ static const char *verdict(double mean, double half)
 
 /* Paired difference over seeds of a's best loss within b's budget minus
  * b's best loss; prints one table row and returns the verdict's sign. */
-static void paired_row(report *rp, int mi, int a, int b, int use_wall)
+static void paired_row(report *rp, int mi, int a, int b, int use_wall, const char *basis)
 {
     double d[MAXSEED];
     for (int s = 0; s < rp->ns; s++) {
@@ -366,6 +367,8 @@ static void paired_row(report *rp, int mi, int a, int b, int use_wall)
     mean_ci(rp->ns, d, &m, &h, &k);
     fprintf(rp->md, "| %s | %s | %s | %+.4f | [%+.4f, %+.4f] | %d | %s |\n", MODELS[mi],
             CONFIGS[a].name, CONFIGS[b].name, m, m - h, m + h, k, verdict(m, h));
+    fprintf(rp->sum, "| %s | %s better than %s %s | %+.4f [%+.4f, %+.4f] | %s |\n", MODELS[mi],
+            CONFIGS[a].name, CONFIGS[b].name, basis, m, m - h, m + h, verdict(m, h));
 }
 
 static void table_main(report *rp, int mi)
@@ -635,12 +638,17 @@ static void claims(report *rp)
                     "| model | a | b | mean difference | 95%% CI | seeds | P = 2 better at b's budget? |\n"
                     "|---|---|---|---|---|---|---|\n", MODELS[mi]);
         for (int r = 0; r < 4; r++)
-            paired_row(rp, mi, p2, find_config(rivals[r]), 0);
+            paired_row(rp, mi, p2, find_config(rivals[r]), 0, "at b's FLOPs");
+        /* Pareto dominance needs the compute side too: FLOPs are fixed by
+         * the config (the same in every seed) */
+        double fr = rp->R[mi][p2][0].flops / rp->R[mi][find_config("muon")][0].flops;
+        fprintf(rp->sum, "| %s | lionmuon-p2 total FLOPs / muon's | %.3f | %s |\n", MODELS[mi], fr,
+                fr < 1 ? "fewer FLOPs" : "more FLOPs");
         fprintf(md, "\nThe same at the rival's wall time (one thread per run):\n\n"
                     "| model | a | b | mean difference | 95%% CI | seeds | P = 2 better at b's time? |\n"
                     "|---|---|---|---|---|---|---|\n");
         for (int r = 0; r < 4; r++)
-            paired_row(rp, mi, p2, find_config(rivals[r]), 1);
+            paired_row(rp, mi, p2, find_config(rivals[r]), 1, "at b's wall time");
     }
     fprintf(md, "\n### Claim: SignMuon beats Muon\n\nDifference = SignMuon (P = 2) best validation "
                 "loss - Muon's, paired by seed (SignMuon uses fewer FLOPs, so this is at its own "
@@ -649,7 +657,7 @@ static void claims(report *rp)
     /* best_within at the rival's own total is SignMuon's final best, since
      * Muon needs more compute */
     for (int mi = 0; mi < NMODEL; mi++)
-        paired_row(rp, mi, find_config("signmuon-p2"), find_config("muon"), 0);
+        paired_row(rp, mi, find_config("signmuon-p2"), find_config("muon"), 0, "(best loss)");
 }
 
 int paper_report(const char *dir, int quick, const char *report_path, const char *plots_dir,
@@ -711,6 +719,13 @@ int paper_report(const char *dir, int quick, const char *report_path, const char
             quick ? 40 : 400, bayes, TUNE_SEED, quick ? "{4, 16}" : "{1, 4, 16, 64}", rp->ns,
             quick ? 10 : 25, quick ? 2 : 8);
 
+    /* the rest goes to a body stream, so the summary of verdicts, known
+     * only once the comparisons are made, can stand before it */
+    char *body = NULL, *sumt = NULL;
+    size_t blen = 0, slen = 0;
+    fclose(md); /* text, len now hold the head */
+    rp->md = md = open_memstream(&body, &blen);
+    rp->sum = open_memstream(&sumt, &slen);
     fprintf(md, "\n## 1. Best validation loss against compute\n");
     for (int mi = 0; mi < NMODEL; mi++) {
         table_main(rp, mi);
@@ -756,7 +771,24 @@ int paper_report(const char *dir, int quick, const char *report_path, const char
                 MODELS[mi], rp->link, MODELS[mi], MODELS[mi], rp->link, MODELS[mi]);
     }
     fclose(md);
-    int rc = lm_write_atomic(report_path, text, len, e);
+    fclose(rp->sum);
+    /* head (title, protocol) + summary + body */
+    char *all = NULL;
+    size_t alen = 0;
+    FILE *out = open_memstream(&all, &alen);
+    fwrite(text, 1, len, out);
+    fprintf(out, "\n## Summary of verdicts\n\nDifferences in best validation loss (nats), "
+                 "mean over seeds with the 95%% t interval of the paired differences; "
+                 "negative favours the first optimizer. \"holds\" means the whole interval "
+                 "is below 0.\n\n| model | comparison | difference [95%% CI] | verdict |\n"
+                 "|---|---|---|---|\n");
+    fwrite(sumt, 1, slen, out);
+    fwrite(body, 1, blen, out);
+    fclose(out);
+    int rc = lm_write_atomic(report_path, all, alen, e);
+    free(all);
+    free(body);
+    free(sumt);
     free(text);
     free(rp);
     return rc;
