@@ -210,19 +210,18 @@ typedef struct {
     double seconds;
 } run_state;
 
+/* Record a finished child; progress goes to stderr, one line per run. */
 static int finish(const sweep_run *r, run_state *s, int status, double t0, int worker,
-                  lm_error *e)
+                  int index, int total, lm_error *e)
 {
     s->seconds = la_seconds() - t0;
     s->worker = worker;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        s->status = 1;
-        s->code = 0;
-        return write_done(r, 0, s->seconds, worker, e);
-    }
-    s->status = 3;
-    s->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return 0;
+    int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    s->status = ok ? 1 : 3;
+    s->code = ok ? 0 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    fprintf(stderr, "sweep: run %d/%d %s in %.1f s (worker %d): %s\n", index + 1, total,
+            ok ? "done" : "FAILED", s->seconds, worker, r->out);
+    return ok ? write_done(r, 0, s->seconds, worker, e) : 0;
 }
 
 static int run_local(const sweep_manifest *m, const char *exe, int workers, run_state *st,
@@ -262,7 +261,8 @@ static int run_local(const sweep_manifest *m, const char *exe, int workers, run_
         }
         for (int s = 0; s < workers; s++)
             if (pids[s] == p) {
-                if (finish(&m->runs[which[s]], &st[which[s]], status, t0[s], s, e) != 0)
+                if (finish(&m->runs[which[s]], &st[which[s]], status, t0[s], s, which[s], m->n,
+                           e) != 0)
                     rc = -1;
                 pids[s] = 0;
                 running--;
@@ -311,7 +311,7 @@ static int run_mpi(const sweep_manifest *m, const char *exe, run_state *st, lm_e
             rc = -1;
             continue;
         }
-        if (finish(&m->runs[i], &st[i], status, t0, rank, e) != 0)
+        if (finish(&m->runs[i], &st[i], status, t0, rank, (int)i, m->n, e) != 0)
             rc = -1;
     }
     MPI_Win_free(&win);
