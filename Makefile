@@ -78,6 +78,8 @@ test: deps-test
 	$(MAKE) all tests/run_tests
 	sh tests/run_all.sh
 	$(MAKE) sanitize fuzz-smoke
+	@echo "sanitizer and fuzz stages passed"
+	@cat build/tally.txt
 
 check-unit: tests/run_tests lionmuon
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ./tests/run_tests --jobs 2
