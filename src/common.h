@@ -47,6 +47,15 @@ long lm_first_nonfinite(size_t n, const double *x);
  * earlier file there is untouched) and the temporary file is removed. */
 int lm_write_atomic(const char *path, const void *buf, size_t len, lm_error *e);
 
+/* A growing text buffer, for files assembled in memory and then written
+ * whole (atomically).  Start from {0}; lm_buf_free releases it. */
+typedef struct {
+    char *s;
+    size_t len, cap;
+} lm_buf;
+void lm_buf_printf(lm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void lm_buf_free(lm_buf *b);
+
 #define LM_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define LM_MAX(a, b) ((a) > (b) ? (a) : (b))
 

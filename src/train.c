@@ -25,39 +25,6 @@
 #include "safetensors.h"
 
 /* ------------------------------------------------------------------------ */
-/* A growing string, for the CSV files kept in memory and rewritten whole. */
-
-typedef struct {
-    char *s;
-    size_t len, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        size_t room = b->cap - b->len;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && b->s && (size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? 2 * b->cap : 4096;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *s = lm_malloc(cap);
-        if (b->s)
-            memcpy(s, b->s, b->len);
-        free(b->s);
-        b->s = s;
-        b->cap = cap;
-        b->s[b->len] = '\0';
-    }
-}
-
 static int write_text(const char *dir, const char *name, const char *s, size_t len,
                       lm_error *e)
 {
@@ -762,13 +729,13 @@ int train_checkpoint_argv(const char *dir, char **argv_json, lm_error *e)
 }
 
 /* Keep the CSV header and the rows whose first field (the step) is <= step. */
-static void load_csv_prefix(const char *dir, const char *name, long step, sbuf *b,
+static void load_csv_prefix(const char *dir, const char *name, long step, lm_buf *b,
                             const char *header)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *fp = fopen(path, "r");
-    sb_printf(b, "%s", header);
+    lm_buf_printf(b, "%s", header);
     if (!fp)
         return;
     char line[4096];
@@ -781,7 +748,7 @@ static void load_csv_prefix(const char *dir, const char *name, long step, sbuf *
         char *end;
         long s = strtol(line, &end, 10);
         if (end != line && *end == ',' && s <= step)
-            sb_printf(b, "%s", line);
+            lm_buf_printf(b, "%s", line);
     }
     fclose(fp);
 }
@@ -845,21 +812,21 @@ static int write_summary(run *r, const progress_state *ps, const train_result *r
  * gnuplot is not an error: returns 1 with no PNG. */
 static int write_plot(const train_config *c, double H, lm_error *e)
 {
-    sbuf b = {0};
-    sb_printf(&b, "# gnuplot script written by lionmuon train; run: gnuplot loss.gp\n"
+    lm_buf b = {0};
+    lm_buf_printf(&b, "# gnuplot script written by lionmuon train; run: gnuplot loss.gp\n"
                   "set terminal png size 900,600\n"
                   "set output 'loss.png.tmp'\n"
                   "set datafile separator ','\n"
                   "set key bottom left\nset xlabel 'step'\nset ylabel 'loss (nats)'\nset grid\n"
                   "set title 'lionmuon train: %s, %s'\n",
               model_kind_name(c->model.kind), opt_kind_name(c->opt.kind));
-    sb_printf(&b, "plot 'metrics.csv' every ::1 using 1:2 with lines title 'train', \\\n"
+    lm_buf_printf(&b, "plot 'metrics.csv' every ::1 using 1:2 with lines title 'train', \\\n"
                   "     'metrics.csv' every ::1 using 1:($3 == $3 ? $3 : NaN) with "
                   "linespoints pt 7 title 'validation'");
     if (isfinite(H))
-        sb_printf(&b, ", \\\n     %.10g with lines dt 2 title 'Bayes-optimal (entropy "
+        lm_buf_printf(&b, ", \\\n     %.10g with lines dt 2 title 'Bayes-optimal (entropy "
                       "rate %.4f)'", H, H);
-    sb_printf(&b, "\n");
+    lm_buf_printf(&b, "\n");
     int rc = write_text(c->out_dir, "loss.gp", b.s, b.len, e);
     free(b.s);
     if (rc)
@@ -949,7 +916,7 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
         return -1;
     int rc = -1;
     diag_ws dw = {0};
-    sbuf metrics = {0}, diags = {0};
+    lm_buf metrics = {0}, diags = {0};
     progress_state ps = {0, 0, 0, 0, NAN, -1};
     double diag_last[NDIAG];
     long diag_step = -1;
@@ -960,11 +927,11 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
     res->final_train_loss = NAN;
     res->entropy_rate = data_entropy_rate(r.d);
 
-    sbuf dh = {0};
-    sb_printf(&dh, "step");
+    lm_buf dh = {0};
+    lm_buf_printf(&dh, "step");
     for (int j = 0; j < NDIAG; j++)
-        sb_printf(&dh, ",%s", diag_names[j]);
-    sb_printf(&dh, "\n");
+        lm_buf_printf(&dh, ",%s", diag_names[j]);
+    lm_buf_printf(&dh, "\n");
 
     if (resume) {
         if (dp_root(c))
@@ -976,8 +943,8 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
     } else {
         if (dp_root(c) && make_dir(c->out_dir, e))
             goto done;
-        sb_printf(&metrics, "%s", METRICS_HEADER);
-        sb_printf(&diags, "%s", dh.s);
+        lm_buf_printf(&metrics, "%s", METRICS_HEADER);
+        lm_buf_printf(&diags, "%s", dh.s);
     }
     if (c->diag_every > 0)
         diag_alloc(&dw, &r);
@@ -990,7 +957,7 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
             goto done;
         ps.best_val = last_val;
         ps.best_val_step = 0;
-        sb_printf(&metrics, "0,,%.10g,,,,0,0,%.3f\n", last_val, la_seconds() - t0);
+        lm_buf_printf(&metrics, "0,,%.10g,,,,0,0,%.3f\n", last_val, la_seconds() - t0);
     }
     long end = c->stop_after > 0 && c->stop_after < c->iterations ? c->stop_after
                                                                    : c->iterations;
@@ -1017,10 +984,10 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
             if (diag_after(&dw, &r, t, diag_last, e))
                 goto done;
             diag_step = t + 1;
-            sb_printf(&diags, "%ld", t + 1);
+            lm_buf_printf(&diags, "%ld", t + 1);
             for (int j = 0; j < NDIAG; j++)
-                sb_printf(&diags, ",%.10g", diag_last[j]);
-            sb_printf(&diags, "\n");
+                lm_buf_printf(&diags, ",%.10g", diag_last[j]);
+            lm_buf_printf(&diags, "\n");
         }
         /* evaluations happen at the same steps whether or not the run is
          * interrupted by --stop-after, so a resumed run's files match */
@@ -1038,10 +1005,10 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
             }
         }
         ps.wall_s = la_seconds() - t0;
-        sb_printf(&metrics, "%ld,%.10g,", t + 1, train_loss);
+        lm_buf_printf(&metrics, "%ld,%.10g,", t + 1, train_loss);
         if (eval_now)
-            sb_printf(&metrics, "%.10g", val);
-        sb_printf(&metrics, ",%.10g,%.10g,%.10g,%.0f,%.6g,%.3f\n", c->opt.lr_muon * scale,
+            lm_buf_printf(&metrics, "%.10g", val);
+        lm_buf_printf(&metrics, ",%.10g,%.10g,%.10g,%.0f,%.6g,%.3f\n", c->opt.lr_muon * scale,
                   c->opt.lr_sign * scale, c->opt.lr_adamw * scale, ps.tokens, ps.flops,
                   ps.wall_s);
         if (c->progress) {

@@ -25,42 +25,15 @@ json_t *val_num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 json_t *val_period(long P) { return P > 0 ? json_integer(P) : json_string("inf"); }
 
-/* ---- a growing text buffer ---- */
-typedef struct {
-    char *s;
-    size_t len, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && b->s && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t need = b->len + (size_t)(n > 0 ? n : 0) + 1;
-        b->cap = need > 2 * b->cap ? need + 4096 : 2 * b->cap;
-        char *p = realloc(b->s, b->cap);
-        if (!p)
-            abort();
-        b->s = p;
-    }
-}
-
 int val_write_trajectory(const meas_trace *t, const char *path, lm_error *e)
 {
-    sbuf b = {0};
-    sb_printf(&b, "step,type,f,grad_nuc,grad_l1,grad_fro,err_nuc,err_l1,"
+    lm_buf b = {0};
+    lm_buf_printf(&b, "step,type,f,grad_nuc,grad_l1,grad_fro,err_nuc,err_l1,"
                   "smooth_nuc_over_2,smooth_1_over_inf,alpha_t,gamma_t,step_2,step_inf,"
                   "noise_fro,noise_nuc,noise_l1,momnoise_fro,momnoise_nuc,momnoise_l1\n");
     for (long k = 0; k < t->T; k++) {
         const meas_row *r = &t->rows[k];
-        sb_printf(&b, "%ld,%c,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,"
+        lm_buf_printf(&b, "%ld,%c,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,"
                       "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g\n",
                   r->step, r->muon ? 'M' : 'L', r->f, r->gN, r->g1, r->gF, r->EN, r->E1,
                   r->ratioN, r->ratio1, r->alpha, r->gamma, r->step2, r->stepinf, r->xiF,

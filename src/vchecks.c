@@ -21,35 +21,8 @@
 #define OBJ_SEED 1UL
 #define NOISE_SEED(s) (1000UL + (unsigned long)(s))
 
-/* ---- text output ---- */
-typedef struct {
-    char *s;
-    size_t len, cap;
-} text;
-
-static void tx(text *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tx(text *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if (b->len + (size_t)n + 1 > b->cap) {
-        b->cap = 2 * (b->len + (size_t)n + 1) + 4096;
-        char *p = realloc(b->s, b->cap);
-        if (!p)
-            abort();
-        b->s = p;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-static int tx_write(text *b, const char *dir, const char *name, lm_error *e)
+/* ---- text output: files assembled in an lm_buf, written atomically ---- */
+static int tx_write(lm_buf *b, const char *dir, const char *name, lm_error *e)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -312,11 +285,11 @@ int val_check_v1(const val_check_opts *o, lm_error *e)
                 lm_calloc((size_t)nj * S, sizeof(int)), S};
     int rc = run_all(jobs, nj, S, v1_fn, &c, e);
     if (rc == 0) {
-        text csv = {0}, md = {0}, dat = {0};
-        tx(&csv, "objective,noise,P,lr_muon,lr_sign,lhs_mean,lhs_ci,rhs_refined_mean,rhs_refined_ci,"
+        lm_buf csv = {0}, md = {0}, dat = {0};
+        lm_buf_printf(&csv, "objective,noise,P,lr_muon,lr_sign,lhs_mean,lhs_ci,rhs_refined_mean,rhs_refined_ci,"
                  "slack_refined_mean,slack_refined_ci,slack_refined_min,slack_statement_mean,"
                  "slack_lemma1_mean,valid_seeds,dominant_term\n");
-        tx(&md, "# V1: validity of Thm 1 with measured constants\n\n"
+        lm_buf_printf(&md, "# V1: validity of Thm 1 with measured constants\n\n"
                 "Per configuration: %d seeds, T = %ld, %dx%d; left side = (1/H) sum eta_t "
                 "||grad f(W_t)||_{tau(t)*}; slack = right side / left side per seed (mean, "
                 "95%% t interval, min); valid = seeds with slack >= 1; 'Lemma 1 only' = the "
@@ -324,7 +297,7 @@ int val_check_v1(const val_check_opts *o, lm_error *e)
                 "the rest of the slack comes from the momentum-error bounds.\n\n"
                 "| objective | noise | P | lr_muon | lr_sign | LHS | RHS (refined) | slack refined | min | slack statement | Lemma 1 only | valid | dominant |\n"
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n", S, T, m, n);
-        tx(&dat, "# idx slack_ref_mean ci slack_ref_min slack_stmt_mean\n");
+        lm_buf_printf(&dat, "# idx slack_ref_mean ci slack_ref_min slack_stmt_mean\n");
         int viol = 0, cfg_viol = 0;
         double gmin = INFINITY, gmax = 0, l1min = INFINITY, l1max = 0;
         for (int i = 0; i < nj; i++) {
@@ -358,15 +331,15 @@ int val_check_v1(const val_check_opts *o, lm_error *e)
             obj_label(&jobs[i], ob);
             noise_label(&jobs[i].np, nb);
             const char *ps = pname(jobs[i].P, pb);
-            tx(&csv, "%s,%s,%s,%g,%g,%.6g,%.3g,%.6g,%.3g,%.4g,%.3g,%.4g,%.4g,%.4g,%d,%s\n", ob, nb,
+            lm_buf_printf(&csv, "%s,%s,%s,%g,%g,%.6g,%.3g,%.6g,%.3g,%.4g,%.3g,%.4g,%.4g,%.4g,%d,%s\n", ob, nb,
                ps, jobs[i].lr_muon, jobs[i].lr_sign, lm, lh, rm, rh, sm_, sh, mn, stm, l1m, ok,
                TERM[dmax]);
-            tx(&md, "| %s | %s | %s | %g | %g | %.4g ± %.2g | %.4g ± %.2g | %.3g ± %.2g | %.3g | %.3g | %.3g | %d/%d | %s |\n",
+            lm_buf_printf(&md, "| %s | %s | %s | %g | %g | %.4g ± %.2g | %.4g ± %.2g | %.3g ± %.2g | %.3g | %.3g | %.3g | %d/%d | %s |\n",
                ob, nb, ps, jobs[i].lr_muon, jobs[i].lr_sign, lm, lh, rm, rh, sm_, sh, mn, stm, l1m,
                ok, S, TERM[dmax]);
-            tx(&dat, "%d %.6g %.6g %.6g %.6g %.6g\n", i, sm_, sh, mn, stm, l1m);
+            lm_buf_printf(&dat, "%d %.6g %.6g %.6g %.6g %.6g\n", i, sm_, sh, mn, stm, l1m);
         }
-        tx(&md, "\n**Verdict (computed):** %d of %d configurations had a seed with slack < 1 "
+        lm_buf_printf(&md, "\n**Verdict (computed):** %d of %d configurations had a seed with slack < 1 "
                 "(%d seed-runs in all); smallest per-seed slack %.3g, largest mean slack %.3g; "
                 "Lemma 1 alone (measured momentum errors) has slack %.3g to %.3g.\n",
            cfg_viol, nj, viol, gmin, gmax, l1min, l1max);
@@ -457,13 +430,13 @@ int val_check_v2(const val_check_opts *o, lm_error *e)
     v2_ctx c = {lm_calloc((size_t)nj * S * BOUND_NPERIODS * V2_NQ, sizeof(double)), S};
     int rc = run_all(jobs, nj, S, v2_fn, &c, e);
     if (rc == 0) {
-        text csv = {0}, md = {0}, dat = {0};
+        lm_buf csv = {0}, md = {0}, dat = {0};
         static const char *QN[] = {"Lbar_refined", "Lbar_statement", "Sbar", "Lbar_tuned"};
-        tx(&csv, "lambda,P");
+        lm_buf_printf(&csv, "lambda,P");
         for (int q = 0; q < 4; q++)
-            tx(&csv, ",%s_mean,%s_ci", QN[q], QN[q]);
-        tx(&csv, ",statement_over_muon_const,statement_over_lion_const\n");
-        tx(&md, "# V2: interpolation of the period-averaged constants\n\n"
+            lm_buf_printf(&csv, ",%s_mean,%s_ci", QN[q], QN[q]);
+        lm_buf_printf(&csv, ",statement_over_muon_const,statement_over_lion_const\n");
+        lm_buf_printf(&md, "# V2: interpolation of the period-averaged constants\n\n"
                 "Objective mix(lambda) %dx%d, noise t(1.5) sigma 0.5, constants measured on a "
                 "LionMuon P = 2 run (lr_muon 0.05, lr_sign 0.01, betas 0.9/0.99, T = %ld), %d "
                 "seeds.  Lbar at the run's step sizes (refined and statement step lengths), "
@@ -475,7 +448,7 @@ int val_check_v2(const val_check_opts *o, lm_error *e)
         int btw[4] = {0}, tot = 0;
         double worst_stmt1 = 0;
         for (int i = 0; i < nj; i++) {
-            tx(&dat, "# lambda %g: P_plot Lref ci Lstmt ci Sbar ci Ltuned ci\n", jobs[i].lambda);
+            lm_buf_printf(&dat, "# lambda %g: P_plot Lref ci Lstmt ci Sbar ci Ltuned ci\n", jobs[i].lambda);
             for (int p = 0; p < BOUND_NPERIODS; p++) {
                 long P = bound_periods[p];
                 char pb[32];
@@ -498,22 +471,22 @@ int val_check_v2(const val_check_opts *o, lm_error *e)
                             btw[q] += between(xp[q], x1[q], xi[q]);
                         tot++;
                     }
-                tx(&csv, "%g,%s", jobs[i].lambda, ps);
+                lm_buf_printf(&csv, "%g,%s", jobs[i].lambda, ps);
                 for (int q = 0; q < 4; q++)
-                    tx(&csv, ",%.6g,%.3g", mean[q], half[q]);
-                tx(&csv, ",%.4g,%.4g\n", mean[V2_STMT1], mean[V2_STMTINF]);
+                    lm_buf_printf(&csv, ",%.6g,%.3g", mean[q], half[q]);
+                lm_buf_printf(&csv, ",%.4g,%.4g\n", mean[V2_STMT1], mean[V2_STMTINF]);
                 char last[32] = "";
                 if (P == 1)
                     snprintf(last, sizeof last, "%.3g", mean[V2_STMT1]);
-                tx(&md, "| %g | %s | %.4g ± %.2g | %.4g ± %.2g | %.4g ± %.2g | %.4g ± %.2g | %s |\n",
+                lm_buf_printf(&md, "| %g | %s | %.4g ± %.2g | %.4g ± %.2g | %.4g ± %.2g | %.4g ± %.2g | %s |\n",
                    jobs[i].lambda, ps, mean[0], half[0], mean[1], half[1], mean[2], half[2],
                    mean[3], half[3], last);
-                tx(&dat, "%g %.6g %.6g %.6g %.6g %.6g %.6g %.6g %.6g\n", P == 0 ? 300.0 : (double)P,
+                lm_buf_printf(&dat, "%g %.6g %.6g %.6g %.6g %.6g %.6g %.6g %.6g\n", P == 0 ? 300.0 : (double)P,
                    mean[0], half[0], mean[1], half[1], mean[2], half[2], mean[3], half[3]);
             }
-            tx(&dat, "\n\n");
+            lm_buf_printf(&dat, "\n\n");
         }
-        tx(&md, "\n**Verdict (computed):** between the endpoints: Lbar refined %d/%d, Lbar "
+        lm_buf_printf(&md, "\n**Verdict (computed):** between the endpoints: Lbar refined %d/%d, Lbar "
                 "statement %d/%d, Sbar %d/%d, Lbar at tuned step sizes %d/%d.  At P = 1 the "
                 "statement's Lbar exceeds Muon's own constant L_M eta_M by a factor up to %.3g "
                 "(its A_2 = max(eta_M, alpha eta_L) counts Lion steps that never happen).\n",
@@ -601,9 +574,9 @@ int val_check_v3(const val_check_opts *o, lm_error *e)
     v3_ctx c = {lm_calloc((size_t)nj * S * 4 * V3_NM, sizeof(double)), S};
     int rc = run_all(jobs, nj, S, v3_fn, &c, e);
     if (rc == 0) {
-        text csv = {0}, md = {0}, dat = {0};
-        tx(&csv, "objective,P,transition,metric,switch_mean,pure_mean,ratio_mean,ratio_ci\n");
-        tx(&md, "# V3: does switching cost more than the convex combination?\n\n"
+        lm_buf csv = {0}, md = {0}, dat = {0};
+        lm_buf_printf(&csv, "objective,P,transition,metric,switch_mean,pure_mean,ratio_mean,ratio_ci\n");
+        lm_buf_printf(&md, "# V3: does switching cost more than the convex combination?\n\n"
                 "Per step of type tau, in tau's own dual norm: R_t = ||grad_t - grad_{t-1}||, "
                 "the local smoothness of the move that produced it, the momentum error "
                 "||E_t|| and the noise ratio ||xi||/||xi||_F.  Ratio = (mean over the "
@@ -640,11 +613,11 @@ int val_check_v3(const val_check_opts *o, lm_error *e)
                         ci(S, pu, &pum, &puh);
                         char ob[64];
                         obj_label(&jobs[base], ob);
-                        tx(&csv, "%s,%ld,%s,%s,%.6g,%.6g,%.4g,%.3g\n", ob, Ps[p], tr[r].name,
+                        lm_buf_printf(&csv, "%s,%ld,%s,%s,%.6g,%.6g,%.4g,%.3g\n", ob, Ps[p], tr[r].name,
                            MN[q], swm, pum, rm, rh);
-                        tx(&md, "| %s | %ld | %s | %s | %.4g | %.4g | %.3g ± %.2g |\n", ob, Ps[p],
+                        lm_buf_printf(&md, "| %s | %ld | %s | %s | %.4g | %.4g | %.3g ± %.2g |\n", ob, Ps[p],
                            tr[r].name, MN[q], swm, pum, rm, rh);
-                        tx(&dat, "%d %.6g %.6g %d %d \"%s %s P%ld\"\n", idx++, rm, rh, q, a, ob,
+                        lm_buf_printf(&dat, "%d %.6g %.6g %d %d \"%s %s P%ld\"\n", idx++, rm, rh, q, a, ob,
                            tr[r].name, Ps[p]);
                         if (isfinite(rm) && q != V3_RHO && rm > maxr) {
                             maxr = rm;
@@ -657,7 +630,7 @@ int val_check_v3(const val_check_opts *o, lm_error *e)
                     }
             }
         }
-        tx(&md, "\n**Verdict (computed):** switching/pure ratios of R_t, smoothness and "
+        lm_buf_printf(&md, "\n**Verdict (computed):** switching/pure ratios of R_t, smoothness and "
                 "momentum error range from %.3g to %.3g; the largest is %s.\n", minr, maxr, maxwhat);
         json_t *js = json_object();
         json_object_set_new(js, "min_ratio", val_num(minr));
@@ -840,10 +813,10 @@ int val_check_v4(const val_check_opts *o, lm_error *e)
         rc = run_all(jobs + j0, j1 - j0, S, hit_fn, &sub, e);
     }
     if (rc == 0) {
-        text csv = {0}, md = {0}, dat = {0};
-        tx(&csv, "lambda,P,eps,best_lr_muon,best_lr_sign,iters_mean,iters_ci,compute_mean,"
+        lm_buf csv = {0}, md = {0}, dat = {0};
+        lm_buf_printf(&csv, "lambda,P,eps,best_lr_muon,best_lr_sign,iters_mean,iters_ci,compute_mean,"
                  "compute_ci,pred_iters_refined,pred_compute_refined,pred_compute_statement\n");
-        tx(&md, "# V4: predicted against empirical optimal period\n\n"
+        lm_buf_printf(&md, "# V4: predicted against empirical optimal period\n\n"
                 "mix(lambda) %dx%d, noise t(1.5) sigma 0.5, LionMuon betas 0.9/0.99.  "
                 "Empirical: the first T at which the running eta-weighted average of "
                 "||grad f(W_t)||_N is <= eps = %.2g ||grad f(W_0)||_N, step sizes tuned per P on "
@@ -919,14 +892,14 @@ int val_check_v4(const val_check_opts *o, lm_error *e)
             agree += pe == pp;
             tied_hits += tied_pred;
             char pb1[32], pb2[32], pb3[32];
-            tx(&md, "## lambda = %g (eps = %.4g)\n\nEmpirical P* = **%s** (tied: %s); predicted "
+            lm_buf_printf(&md, "## lambda = %g (eps = %.4g)\n\nEmpirical P* = **%s** (tied: %s); predicted "
                     "P* = **%s** (refined), %s (statement); Spearman rank correlation of the "
                     "compute across P: %.2f.\n\n"
                     "| P | best lr_muon | best lr_sign | iterations | compute (FLOPs) | predicted iterations | predicted compute | predicted (statement) |\n"
                     "|---|---|---|---|---|---|---|---|\n",
                lambdas[a], epsl[a], pname(Ps[pe], pb1), tied, pname(Ps[pp], pb2),
                pname(Pst_stmt, pb3), rho);
-            tx(&dat, "# lambda %g: P_plot emp_norm emp_ci_norm pred_norm pred_stmt_norm\n", lambdas[a]);
+            lm_buf_printf(&dat, "# lambda %g: P_plot emp_norm emp_ci_norm pred_norm pred_stmt_norm\n", lambdas[a]);
             double pmin = INFINITY, smin = INFINITY;
             for (int p = 0; p < nP; p++) {
                 pmin = fmin(pmin, pred[p]);
@@ -945,21 +918,21 @@ int val_check_v4(const val_check_opts *o, lm_error *e)
                 char pb[32];
                 const char *psn = pname(Ps[p], pb);
                 int b = bestcfg[p];
-                tx(&csv, "%g,%s,%.6g,%g,%g,%.6g,%.3g,%.6g,%.3g,%.6g,%.6g,%.6g\n", lambdas[a], psn,
+                lm_buf_printf(&csv, "%g,%s,%.6g,%g,%g,%.6g,%.3g,%.6g,%.3g,%.6g,%.6g,%.6g\n", lambdas[a], psn,
                    epsl[a], b >= 0 ? jobs[b].lr_muon : NAN, b >= 0 ? jobs[b].lr_sign : NAN,
                    empT[p], empTci[p], emp[p], empci[p], predT[p], pred[p], preds[p]);
-                tx(&md, "| %s | %g | %g | %.4g ± %.2g | %.4g ± %.2g | %.3g | %.3g | %.3g |\n", psn,
+                lm_buf_printf(&md, "| %s | %g | %g | %.4g ± %.2g | %.4g ± %.2g | %.3g | %.3g | %.3g |\n", psn,
                    b >= 0 ? jobs[b].lr_muon : NAN, b >= 0 ? jobs[b].lr_sign : NAN, empT[p],
                    empTci[p], emp[p], empci[p], predT[p], pred[p], preds[p]);
-                tx(&dat, "%g %.6g %.6g %.6g %.6g\n", Ps[p] == 0 ? 300.0 : (double)Ps[p],
+                lm_buf_printf(&dat, "%g %.6g %.6g %.6g %.6g\n", Ps[p] == 0 ? 300.0 : (double)Ps[p],
                    emp[p] / emp[pe], empci[p] / emp[pe], pred[p] / pmin, preds[p] / smin);
             }
-            tx(&md, "\n");
-            tx(&dat, "\n\n");
+            lm_buf_printf(&md, "\n");
+            lm_buf_printf(&dat, "\n\n");
             json_decref(pr);
             json_decref(ps);
         }
-        tx(&md, "**Verdict (computed):** predicted P* equals the empirical P* for %d of %d "
+        lm_buf_printf(&md, "**Verdict (computed):** predicted P* equals the empirical P* for %d of %d "
                 "lambdas and lies in the statistically tied set for %d of %d; mean Spearman "
                 "correlation %.2f.\n", agree, nl, tied_hits, nl, rho_sum / nl);
         json_object_set_new(js, "lambdas", jl);
@@ -1034,10 +1007,10 @@ int val_check_v5(const val_check_opts *o, lm_error *e)
         hc.eps[k] = 0.25 * g01 * pow(0.7, k);
     int rc = run_all(jobs, nj, S, hit_fn, &hc, e);
     if (rc == 0) {
-        text csv = {0}, md = {0}, dat = {0};
-        tx(&csv, "noise,kappa_theory,predicted_slope,slope_pooled,slope_pooled_se,slope_seed_mean,"
+        lm_buf csv = {0}, md = {0}, dat = {0};
+        lm_buf_printf(&csv, "noise,kappa_theory,predicted_slope,slope_pooled,slope_pooled_se,slope_seed_mean,"
                  "slope_seed_ci,n_eps\n");
-        tx(&md, "# V5: heavy tails and the complexity exponent\n\n"
+        lm_buf_printf(&md, "# V5: heavy tails and the complexity exponent\n\n"
                 "Signum (P = inf, beta1 = beta2 = beta) on the separable quadratic %dx%d, "
                 "entrywise noise sigma 2.  T(eps) = the first T at which the running average of "
                 "||grad f(W_t)||_1 is <= eps, with lr_sign (%d values in [%g, %g]) and beta (%d "
@@ -1051,7 +1024,7 @@ int val_check_v5(const val_check_opts *o, lm_error *e)
                 "| noise | kappa | bound's exponent | slope (pooled) | slope (per seed) | eps reached |\n"
                 "|---|---|---|---|---|---|\n", m, n, nlr, lrg[0], lrg[nlr - 1], nb, bg[0],
            bg[nb - 1], S, T, neps);
-        tx(&dat, "# kappa predicted slope_pooled se slope_seed ci\n");
+        lm_buf_printf(&dat, "# kappa predicted slope_pooled se slope_seed ci\n");
         int below = 0, inside = 0, counted = 0;
         json_t *js = json_object(), *ja = json_array();
         for (int a = 0; a < nn; a++) {
@@ -1093,10 +1066,10 @@ int val_check_v5(const val_check_opts *o, lm_error *e)
             }
             char nb_[64];
             noise_label(&j0->np, nb_);
-            tx(&csv, "%s,%.4g,%.4g,%.4g,%.3g,%.4g,%.3g,%d\n", nb_, kap, pslope, slope, se, sm, sh, np_);
-            tx(&md, "| %s | %.3g | %.3g | %.3g ± %.2g | %.3g ± %.2g | %d/%d |\n", nb_, kap, pslope,
+            lm_buf_printf(&csv, "%s,%.4g,%.4g,%.4g,%.3g,%.4g,%.3g,%d\n", nb_, kap, pslope, slope, se, sm, sh, np_);
+            lm_buf_printf(&md, "| %s | %.3g | %.3g | %.3g ± %.2g | %.3g ± %.2g | %d/%d |\n", nb_, kap, pslope,
                slope, se, sm, sh, np_, neps);
-            tx(&dat, "%.4g %.4g %.4g %.4g %.4g %.4g \"%s\"\n", kap, pslope, slope, se, sm, sh, nb_);
+            lm_buf_printf(&dat, "%.4g %.4g %.4g %.4g %.4g %.4g \"%s\"\n", kap, pslope, slope, se, sm, sh, nb_);
             json_t *jo = json_object();
             json_object_set_new(jo, "noise", json_string(nb_));
             json_object_set_new(jo, "kappa", val_num(kap));
@@ -1106,7 +1079,7 @@ int val_check_v5(const val_check_opts *o, lm_error *e)
             json_array_append_new(ja, jo);
             (void)best;
         }
-        tx(&md, "\n**Verdict (computed):** of %d noises with a fitted slope, the measured slope "
+        lm_buf_printf(&md, "\n**Verdict (computed):** of %d noises with a fitted slope, the measured slope "
                 "lies below the bound's exponent (interval entirely below) for %d, and the "
                 "exponent lies inside the interval for %d.\n", counted, below, inside);
         json_object_set_new(js, "noises", ja);
