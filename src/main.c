@@ -1,8 +1,14 @@
 /* main.c - `lionmuon SUBCOMMAND ...`: git-style dispatch, nothing else. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <omp.h>
+
+#include "blas.h"
 #include "cli.h"
+#include "lionmuon.h"
 
 typedef struct {
     const char *name;
@@ -10,8 +16,11 @@ typedef struct {
     const char *about;
 } subcommand;
 
+static int cmd_version(int argc, char **argv);
+
 static const subcommand subcommands[] = {
     {"demo", cmd_demo, "the main job on built-in defaults"},
+    {"version", cmd_version, "version, BLAS and threading of this build"},
     {"msign", cmd_msign, "msign of every 2-D tensor of a safetensors file"},
     {"step", cmd_step, "one raw optimizer step on tensors from a file"},
     {"compare", cmd_compare, "compare two safetensors files tensor by tensor"},
@@ -28,6 +37,23 @@ static const subcommand subcommands[] = {
     {"synth-check", cmd_synth_check, "the theory checks V1-V5 (tables, CIs, gnuplot data)"},
 };
 
+/* `lionmuon version`: what a bug report needs to say about this build. */
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    const char *wp = getenv("OMP_WAIT_POLICY");
+    printf("lionmuon %s\nBLAS: %s\nBLAS threads: %d, OpenMP threads: %d, OMP_WAIT_POLICY: %s\n"
+           "MPI: %s\n", LIONMUON_VERSION, openblas_get_config(), openblas_get_num_threads(),
+           omp_get_max_threads(), wp ? wp : "(unset)",
+#ifdef LM_MPI
+           "built in"
+#else
+           "not built in (make MPI=1)"
+#endif
+    );
+    return 0;
+}
+
 static void usage(FILE *fp)
 {
     fprintf(fp, "usage: lionmuon SUBCOMMAND [flags] [args]\n\n"
@@ -39,8 +65,32 @@ static void usage(FILE *fp)
     fprintf(fp, "\n`lionmuon SUBCOMMAND --help` documents every flag and its default.\n");
 }
 
+/* libgomp reads OMP_WAIT_POLICY once, when it is loaded, and by default
+ * idle OpenMP threads spin: on a 2-core machine they take the core that
+ * OpenBLAS or the other thread needs, which made training steps 2x slower
+ * even on an idle machine.  So when the variable is unset, set it to passive
+ * and start this program again; an explicit setting is always respected.
+ * Left alone: under mpirun (re-executing a rank before MPI_Init is not
+ * something to rely on) and under valgrind (the new image would escape the
+ * checker). */
+static void prefer_passive_wait(char **argv)
+{
+    const char *pre = getenv("LD_PRELOAD");
+    if (getenv("OMP_WAIT_POLICY") || getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_RANK") ||
+        (pre && strstr(pre, "vgpreload")))
+        return;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
+        return;
+    exe[n] = '\0';
+    execv(exe, argv);
+    /* exec failed: carry on with the default policy */
+}
+
 int main(int argc, char **argv)
 {
+    prefer_passive_wait(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
