@@ -307,10 +307,11 @@ void opt_adamw_tensor(const opt_config *c, long t, double lr_scale, size_t n,
 
 struct opt_state {
     opt_config cfg;
-    int n;
+    int n, n_matrix;
     opt_tensor *t;
     double **buf0, **buf1;   /* per tensor: momentum / exp_avg, exp_avg_sq */
-    opt_matrix_ws *ws;
+    opt_matrix_ws **ws;      /* one workspace per OpenMP thread */
+    int nws;
     size_t bytes;
 };
 
@@ -341,8 +342,14 @@ opt_state *opt_alloc(const opt_config *c, int n, const opt_tensor *t)
             maxc = LM_MAX(maxc, LM_MAX(x->rows, x->cols));
         }
     }
-    /* every matrix fits the wide maxr x maxc box, so its area bounds them all */
-    s->ws = opt_matrix_ws_alloc(maxr, maxc);
+    /* every matrix fits the wide maxr x maxc box, so its area bounds them all;
+     * one workspace per thread, for opt_step's matrices-in-parallel */
+    s->nws = LM_MAX(omp_get_max_threads(), 1);
+    s->ws = lm_calloc((size_t)s->nws, sizeof *s->ws);
+    for (int k = 0; k < s->nws; k++)
+        s->ws[k] = opt_matrix_ws_alloc(maxr, maxc);
+    for (int i = 0; i < n; i++)
+        s->n_matrix += s->t[i].rule == OPT_RULE_MATRIX;
     return s;
 }
 
@@ -357,7 +364,9 @@ void opt_free(opt_state *s)
     free(s->buf0);
     free(s->buf1);
     free(s->t);
-    opt_matrix_ws_free(s->ws);
+    for (int k = 0; k < s->nws; k++)
+        opt_matrix_ws_free(s->ws[k]);
+    free(s->ws);
     free(s);
 }
 
@@ -383,12 +392,13 @@ int opt_step_one(opt_state *s, int i, long t, double lr_scale, int *took_muon, l
         opt_adamw_tensor(c, t, lr_scale, numel, x->w, x->g, s->buf0[i], s->buf1[i]);
         return 0;
     }
-    int muon = 1;
+    int muon = 1, me = omp_get_thread_num();
+    opt_matrix_ws *ws = s->ws[me < s->nws ? me : 0];
     int rc = c->kind == OPT_MUON_NESTEROV
                  ? opt_muon_nesterov_matrix(c, lr_scale, x->rows, x->cols, x->w, x->g,
-                                            s->buf0[i], s->ws, e)
+                                            s->buf0[i], ws, e)
                  : opt_lionmuon_matrix(c, t, lr_scale, x->rows, x->cols, x->w, x->g,
-                                       s->buf0[i], s->ws, &muon, e);
+                                       s->buf0[i], ws, &muon, e);
     if (rc != 0)
         return lm_wrap(e, "%s", x->name ? x->name : "?");
     *took_muon = muon;
@@ -407,20 +417,59 @@ int opt_check_grads(const opt_state *s, lm_error *e)
     return 0;
 }
 
+/* Several matrices: each one's step (its msign above all) on one thread
+ * with single-threaded BLAS, the matrices spread over the team.  Small
+ * matrices keep every core busy this way, where a threaded BLAS call on
+ * each would not, and each matrix's arithmetic is that of a one-thread run,
+ * so the result does not depend on the thread count. */
+static int step_parallel(opt_state *s, long t, double lr_scale, int *nm, int *nl, lm_error *e)
+{
+    int blas = openblas_get_num_threads(), fail = 0, m = 0, l = 0;
+    lm_error first = {{0}};
+    openblas_set_num_threads(1);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(s->nws) reduction(+ : m, l)
+    for (int i = 0; i < s->n; i++) {
+        int muon;
+        lm_error le;
+        if (opt_step_one(s, i, t, lr_scale, &muon, &le) != 0) {
+#pragma omp critical
+            if (!fail) {
+                fail = 1;
+                first = le;
+            }
+            continue;
+        }
+        m += muon == 1;
+        l += muon == 0;
+    }
+    openblas_set_num_threads(blas);
+    *nm = m;
+    *nl = l;
+    if (fail && e)
+        *e = first;
+    return fail ? -1 : 0;
+}
+
 int opt_step(opt_state *s, long t, double lr_scale, opt_step_info *info, lm_error *e)
 {
     if (opt_check_grads(s, e) != 0)
         return -1;
-    if (info)
-        info->n_muon = info->n_lion = 0;
-    for (int i = 0; i < s->n; i++) {
-        int muon;
-        if (opt_step_one(s, i, t, lr_scale, &muon, e) != 0)
+    int nm = 0, nl = 0;
+    if (s->nws > 1 && s->n_matrix > 1 && !omp_in_parallel()) {
+        if (step_parallel(s, t, lr_scale, &nm, &nl, e) != 0)
             return -1;
-        if (info && muon >= 0) {
-            info->n_muon += muon;
-            info->n_lion += !muon;
+    } else {
+        for (int i = 0; i < s->n; i++) {
+            int muon;
+            if (opt_step_one(s, i, t, lr_scale, &muon, e) != 0)
+                return -1;
+            nm += muon == 1;
+            nl += muon == 0;
         }
+    }
+    if (info) {
+        info->n_muon = nm;
+        info->n_lion = nl;
     }
     return 0;
 }

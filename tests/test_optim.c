@@ -2,6 +2,7 @@
  * identities between its special cases. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "optim.h"
@@ -328,4 +329,23 @@ Test(optim, nonfinite_gradient_is_refused)
     cr_assert(strstr(e.msg, "layer.weight") != NULL, "%s", e.msg);
     cr_assert(w[0] == 1 && w[3] == 4, "weights changed");
     opt_free(s);
+}
+
+/* opt_step spreads the matrices over the OpenMP team, each with
+ * single-threaded BLAS: the bits must be those of a one-thread run, for
+ * every rule (the state is allocated per thread, so set the count first). */
+Test(optim, matrices_in_parallel_match_one_thread)
+{
+    opt_kind kinds[] = {OPT_LIONMUON, OPT_MUON_NESTEROV, OPT_ADAMW};
+    for (int k = 0; k < 3; k++) {
+        double one[NW], two[NW];
+        opt_config c = cfg(kinds[k]);
+        c.msign = msign_default_opts(MSIGN_NS5);
+        omp_set_num_threads(1);
+        trajectory(&c, 5, one);
+        omp_set_num_threads(2);
+        trajectory(&c, 5, two);
+        omp_set_num_threads(1);
+        assert_same(one, two, opt_kind_name(kinds[k]));
+    }
 }
