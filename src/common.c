@@ -166,3 +166,11 @@ void lm_buf_free(lm_buf *b)
     b->s = NULL;
     b->len = b->cap = 0;
 }
+
+int lm_name_lookup(const char *const *names, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(names[i], name))
+            return i;
+    return -1;
+}

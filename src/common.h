@@ -47,6 +47,10 @@ long lm_first_nonfinite(size_t n, const double *x);
  * earlier file there is untouched) and the temporary file is removed. */
 int lm_write_atomic(const char *path, const void *buf, size_t len, lm_error *e);
 
+/* Index of name in names[0..n-1], or -1: the parsers of the enumerations
+ * (msign methods, optimizers, objectives, noise laws) share it. */
+int lm_name_lookup(const char *const *names, int n, const char *name);
+
 /* A growing text buffer, for files assembled in memory and then written
  * whole (atomically).  Start from {0}; lm_buf_free releases it. */
 typedef struct {

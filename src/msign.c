@@ -58,12 +58,11 @@ const char *msign_method_name(msign_method m)
 
 int msign_method_parse(const char *name, msign_method *out)
 {
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(name, METHOD_NAMES[i])) {
-            *out = (msign_method)i;
-            return 0;
-        }
-    return -1;
+    int i = lm_name_lookup(METHOD_NAMES, 4, name);
+    if (i < 0)
+        return -1;
+    *out = (msign_method)i;
+    return 0;
 }
 
 /* dgesdd workspace size for a column-major rows x cols matrix, jobz = 'S'. */

@@ -27,22 +27,20 @@ const char *noise_structure_name(noise_structure s) { return STRUCT_NAMES[s]; }
 
 int noise_dist_parse(const char *name, noise_dist *out)
 {
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(name, DIST_NAMES[i])) {
-            *out = (noise_dist)i;
-            return 0;
-        }
-    return -1;
+    int i = lm_name_lookup(DIST_NAMES, 4, name);
+    if (i < 0)
+        return -1;
+    *out = (noise_dist)i;
+    return 0;
 }
 
 int noise_structure_parse(const char *name, noise_structure *out)
 {
-    for (int i = 0; i < 3; i++)
-        if (!strcmp(name, STRUCT_NAMES[i])) {
-            *out = (noise_structure)i;
-            return 0;
-        }
-    return -1;
+    int i = lm_name_lookup(STRUCT_NAMES, 3, name);
+    if (i < 0)
+        return -1;
+    *out = (noise_structure)i;
+    return 0;
 }
 
 int noise_check(const noise_params *p, lm_error *e)

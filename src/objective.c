@@ -14,12 +14,11 @@ const char *obj_kind_name(obj_kind k) { return KIND_NAMES[k]; }
 
 int obj_kind_parse(const char *name, obj_kind *out)
 {
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(name, KIND_NAMES[i])) {
-            *out = (obj_kind)i;
-            return 0;
-        }
-    return -1;
+    int i = lm_name_lookup(KIND_NAMES, 4, name);
+    if (i < 0)
+        return -1;
+    *out = (obj_kind)i;
+    return 0;
 }
 
 obj_params obj_default_params(obj_kind kind, int m, int n, unsigned long seed)

@@ -49,12 +49,11 @@ const char *opt_kind_name(opt_kind k)
 
 int opt_kind_parse(const char *name, opt_kind *out)
 {
-    for (int i = 0; i < N_KINDS; i++)
-        if (!strcmp(name, KIND_NAMES[i])) {
-            *out = (opt_kind)i;
-            return 0;
-        }
-    return -1;
+    int i = lm_name_lookup(KIND_NAMES, N_KINDS, name);
+    if (i < 0)
+        return -1;
+    *out = (opt_kind)i;
+    return 0;
 }
 
 const char *opt_eps_mode_name(opt_eps_mode m)
