@@ -449,7 +449,7 @@ static void figure_pareto(report *rp, int mi, int use_wall)
     fprintf(f, "set key outside right\nplot ");
     for (int ci = 0; ci < NCONF; ci++)
         fprintf(f, "%s'%s' every ::%d::%d using 2:3:4 with yerrorbars pt %d ps 1.5 lc %d title '%s'",
-                ci ? ", " : "", dat, ci, ci, 5 + ci % 4, ci + 1, CONFIGS[ci].name);
+                ci ? ", " : "", dat, ci, ci, 5 + ci % 4, ci % 8 + 1 + (ci >= 8 ? 2 : 0), CONFIGS[ci].name);
     fprintf(f, "\n");
     fclose(f);
     gnuplot(gp);
@@ -489,8 +489,9 @@ static void figure_curves(report *rp, int mi, int by_flops)
             }
             fclose(f);
         }
-        fprintf(g, "%s'%s' using %d:3 with lines lw 2 title '%s'", ci ? ", " : "", dat,
-                by_flops ? 2 : 1, CONFIGS[ci].name);
+        /* gnuplot cycles 8 colours: the configs past the eighth are dashed */
+        fprintf(g, "%s'%s' using %d:3 with lines lw 2 lc %d dt %d title '%s'", ci ? ", " : "",
+                dat, by_flops ? 2 : 1, ci % 8 + 1, ci / 8 + 1, CONFIGS[ci].name);
     }
     fprintf(g, "\n");
     fclose(g);
