@@ -7,11 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_fit.h>
-#include <gsl/gsl_sort.h>
-#include <gsl/gsl_statistics_double.h>
 
 #include "blas.h"
 #include "linalg.h"
+#include "measure.h"
 #include "msign.h"
 
 double bench_dgemm_gflops(double min_seconds)
@@ -35,12 +34,6 @@ double bench_growth_exponent(int n, const double *x, const double *y)
     }
     gsl_fit_linear(lx, 1, ly, 1, n, &c0, &c1, &cov00, &cov01, &cov11, &sumsq);
     return c1;
-}
-
-static double median(double *v, int n)
-{
-    gsl_sort(v, 1, n);
-    return gsl_stats_median_from_sorted_data(v, 1, n);
 }
 
 /* A hook for experiments/bench/alloc_count.c, an LD_PRELOAD shim that counts
@@ -122,10 +115,10 @@ int bench_train(const model_config *mc, int B, int T, const opt_config *oc,
         for (int s = 1; s <= steps; s++)
             sum += tot[s];
         r->mean_seconds_per_step = sum / steps;
-        r->seconds_per_step = median(tot + 1, steps);
-        r->forward_s = median(tf + 1, steps);
-        r->backward_s = median(tb + 1, steps);
-        r->optimizer_s = median(to + 1, steps);
+        r->seconds_per_step = meas_median((size_t)steps, tot + 1);
+        r->forward_s = meas_median((size_t)steps, tf + 1);
+        r->backward_s = meas_median((size_t)steps, tb + 1);
+        r->optimizer_s = meas_median((size_t)steps, to + 1);
         r->model_flops_per_step = 6.0 * model_flops_params(m) * B * T;
         double optf = 0;
         long P;
@@ -139,7 +132,7 @@ int bench_train(const model_config *mc, int B, int T, const opt_config *oc,
             optf += P > 0 ? ns / P + sg * (1 - 1.0 / P) : sg;
         }
         r->total_flops_per_step = r->model_flops_per_step + optf;
-        r->dgemm_gflops = median(dg + 1, steps);
+        r->dgemm_gflops = meas_median((size_t)steps, dg + 1);
         r->dgemm_best_gflops = dgemm_gflops;
         r->n_params = model_num_params(m);
     }

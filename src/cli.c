@@ -131,8 +131,8 @@ void cli_print_help(FILE *fp, const char *usage, const char *about,
 
 /* ---- optimizer flags ---- */
 
-static void add(cli_flag *flags, int *n, const char *name, cli_flag_type type, void *dest,
-                const char *help)
+void cli_add(cli_flag *flags, int *n, const char *name, cli_flag_type type, void *dest,
+             const char *help)
 {
     flags[*n] = (cli_flag){name, type, dest, help, 0};
     (*n)++;
@@ -159,28 +159,28 @@ int cli_optim_begin(int argc, char **argv, const char *fallback, opt_config *c,
     s->msign = msign_method_name(c->msign.method);
     s->eps_mode = opt_eps_mode_name(c->adamw_eps_mode);
     int n = *nflags;
-    add(flags, &n, "--optimizer", FLAG_STRING, &s->optimizer,
+    cli_add(flags, &n, "--optimizer", FLAG_STRING, &s->optimizer,
         "adamw|lion|signum|muon|signmuon|lionmuon|muon-nesterov");
-    add(flags, &n, "--lr-muon", FLAG_DOUBLE, &c->lr_muon, "learning rate of Muon steps");
-    add(flags, &n, "--lr-sign", FLAG_DOUBLE, &c->lr_sign, "learning rate of Lion (sign) steps");
-    add(flags, &n, "--lr-adamw", FLAG_DOUBLE, &c->lr_adamw,
+    cli_add(flags, &n, "--lr-muon", FLAG_DOUBLE, &c->lr_muon, "learning rate of Muon steps");
+    cli_add(flags, &n, "--lr-sign", FLAG_DOUBLE, &c->lr_sign, "learning rate of Lion (sign) steps");
+    cli_add(flags, &n, "--lr-adamw", FLAG_DOUBLE, &c->lr_adamw,
         "AdamW learning rate (1-D tensors, embeddings; every tensor with adamw)");
-    add(flags, &n, "--beta1", FLAG_DOUBLE, &c->beta1, "interpolation beta of the direction C");
-    add(flags, &n, "--beta2", FLAG_DOUBLE, &c->beta2,
+    cli_add(flags, &n, "--beta1", FLAG_DOUBLE, &c->beta1, "interpolation beta of the direction C");
+    cli_add(flags, &n, "--beta2", FLAG_DOUBLE, &c->beta2,
         "momentum EMA beta (forced = beta1 for signum, muon, signmuon)");
-    add(flags, &n, "--period", FLAG_LONG, &c->period,
+    cli_add(flags, &n, "--period", FLAG_LONG, &c->period,
         "P: Muon step when t mod P == 0, 0 = never (forced 0 for lion/signum, 1 for muon)");
-    add(flags, &n, "--ns-steps", FLAG_INT, &c->msign.steps,
+    cli_add(flags, &n, "--ns-steps", FLAG_INT, &c->msign.steps,
         "Newton-Schulz steps (ns5, polar-express) or iteration cap (cubic)");
-    add(flags, &n, "--msign", FLAG_STRING, &s->msign, "msign method: svd|ns5|cubic|polar-express");
-    add(flags, &n, "--srank-alpha", FLAG_DOUBLE, &c->srank_alpha,
+    cli_add(flags, &n, "--msign", FLAG_STRING, &s->msign, "msign method: svd|ns5|cubic|polar-express");
+    cli_add(flags, &n, "--srank-alpha", FLAG_DOUBLE, &c->srank_alpha,
         "adaptive trigger: Muon step when stable rank <= alpha min(m,n); 0 = off");
-    add(flags, &n, "--weight-decay", FLAG_DOUBLE, &c->weight_decay,
+    cli_add(flags, &n, "--weight-decay", FLAG_DOUBLE, &c->weight_decay,
         "decoupled weight decay, on every tensor");
-    add(flags, &n, "--adamw-beta1", FLAG_DOUBLE, &c->adamw_beta1, "AdamW beta1");
-    add(flags, &n, "--adamw-beta2", FLAG_DOUBLE, &c->adamw_beta2, "AdamW beta2");
-    add(flags, &n, "--adamw-eps", FLAG_DOUBLE, &c->adamw_eps, "AdamW eps");
-    add(flags, &n, "--adamw-eps-mode", FLAG_STRING, &s->eps_mode,
+    cli_add(flags, &n, "--adamw-beta1", FLAG_DOUBLE, &c->adamw_beta1, "AdamW beta1");
+    cli_add(flags, &n, "--adamw-beta2", FLAG_DOUBLE, &c->adamw_beta2, "AdamW beta2");
+    cli_add(flags, &n, "--adamw-eps", FLAG_DOUBLE, &c->adamw_eps, "AdamW eps");
+    cli_add(flags, &n, "--adamw-eps-mode", FLAG_STRING, &s->eps_mode,
         "paper (eps + sqrt(v) before bias correction) | torch (torch.optim.AdamW)");
     *nflags = n;
     return 0;

@@ -30,6 +30,10 @@ int cli_parse(int argc, char **argv, cli_flag *flags, int nflags,
 void cli_print_help(FILE *fp, const char *usage, const char *about,
                     const cli_flag *flags, int nflags);
 
+/* Append one flag to a table of *n flags (the caller sizes the table). */
+void cli_add(cli_flag *flags, int *n, const char *name, cli_flag_type type, void *dest,
+             const char *help);
+
 /* Find a flag by name in the table (NULL if absent). */
 cli_flag *cli_find(cli_flag *flags, int nflags, const char *name);
 

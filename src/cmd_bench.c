@@ -36,20 +36,20 @@ static int bench_train_cmd(int argc, char **argv)
     long seed = 1;
     double grad_clip = 0.5;
     int n = 0;
-    flags[n++] = (cli_flag){"--model", FLAG_STRING, &model, "gpt2|llama", 0};
-    flags[n++] = (cli_flag){"--n-layer", FLAG_INT, &n_layer, "transformer blocks", 0};
-    flags[n++] = (cli_flag){"--n-head", FLAG_INT, &n_head, "attention heads", 0};
-    flags[n++] = (cli_flag){"--n-embd", FLAG_INT, &n_embd, "width C", 0};
-    flags[n++] = (cli_flag){"--seq-len", FLAG_INT, &seq_len, "sequence length T", 0};
-    flags[n++] = (cli_flag){"--batch-size", FLAG_INT, &batch, "batch size B", 0};
-    flags[n++] = (cli_flag){"--vocab-size", FLAG_INT, &vocab, "vocabulary V", 0};
-    flags[n++] = (cli_flag){"--bias", FLAG_BOOL, &bias, "GPT-2 Linear and LayerNorm biases", 0};
+    cli_add(flags, &n, "--model", FLAG_STRING, &model, "gpt2|llama");
+    cli_add(flags, &n, "--n-layer", FLAG_INT, &n_layer, "transformer blocks");
+    cli_add(flags, &n, "--n-head", FLAG_INT, &n_head, "attention heads");
+    cli_add(flags, &n, "--n-embd", FLAG_INT, &n_embd, "width C");
+    cli_add(flags, &n, "--seq-len", FLAG_INT, &seq_len, "sequence length T");
+    cli_add(flags, &n, "--batch-size", FLAG_INT, &batch, "batch size B");
+    cli_add(flags, &n, "--vocab-size", FLAG_INT, &vocab, "vocabulary V");
+    cli_add(flags, &n, "--bias", FLAG_BOOL, &bias, "GPT-2 Linear and LayerNorm biases");
     flags[n++] = (cli_flag){"--multiple-of", FLAG_INT, &multiple_of,
                             "LLaMA: SwiGLU width H = multiple_of ceil(floor(8C/3)/multiple_of)", 0};
-    flags[n++] = (cli_flag){"--grad-clip", FLAG_DOUBLE, &grad_clip, "global-norm clipping", 0};
-    flags[n++] = (cli_flag){"--steps", FLAG_INT, &steps, "timed steps", 0};
-    flags[n++] = (cli_flag){"--seed", FLAG_LONG, &seed, "seed of init and tokens", 0};
-    flags[n++] = (cli_flag){"--json", FLAG_BOOL, &json, "print one JSON object", 0};
+    cli_add(flags, &n, "--grad-clip", FLAG_DOUBLE, &grad_clip, "global-norm clipping");
+    cli_add(flags, &n, "--steps", FLAG_INT, &steps, "timed steps");
+    cli_add(flags, &n, "--seed", FLAG_LONG, &seed, "seed of init and tokens");
+    cli_add(flags, &n, "--json", FLAG_BOOL, &json, "print one JSON object");
     if (cli_optim_begin(argc, argv, "lionmuon", &oc, &os, flags, &n, &e) != 0) {
         fprintf(stderr, "lionmuon bench train: %s\n", e.msg);
         return 2;

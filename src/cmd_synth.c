@@ -34,39 +34,31 @@ typedef struct {
     noise_params np;
 } synth_args;
 
-static int add_flag(cli_flag *f, int *n, const char *name, cli_flag_type t, void *dest,
-                    const char *help)
-{
-    f[*n] = (cli_flag){name, t, dest, help, 0};
-    (*n)++;
-    return 0;
-}
-
 /* The objective and noise flags (shared by synth and synth-check). */
 static void objective_flags(cli_flag *f, int *n, synth_args *a)
 {
-    add_flag(f, n, "--objective", FLAG_STRING, &a->objective, "separable|kronecker|mix|zipf");
-    add_flag(f, n, "--noise", FLAG_STRING, &a->noise, "none|gaussian|student-t|stable");
-    add_flag(f, n, "--structure", FLAG_STRING, &a->structure, "entrywise|low-rank|sparse");
-    add_flag(f, n, "--m", FLAG_INT, &a->op.m, "rows of W");
-    add_flag(f, n, "--n", FLAG_INT, &a->op.n, "columns of W");
-    add_flag(f, n, "--sigma", FLAG_DOUBLE, &a->np.sigma, "noise scale (per entry)");
-    add_flag(f, n, "--nu", FLAG_DOUBLE, &a->np.nu, "student-t degrees of freedom (> 1)");
-    add_flag(f, n, "--alpha", FLAG_DOUBLE, &a->np.alpha, "stable index in (1, 2]");
-    add_flag(f, n, "--rank", FLAG_INT, &a->np.rank, "low-rank noise: rank");
-    add_flag(f, n, "--density", FLAG_DOUBLE, &a->np.density, "sparse noise: density");
-    add_flag(f, n, "--h-tail", FLAG_DOUBLE, &a->op.h_tail, "separable: Pareto index of h");
-    add_flag(f, n, "--h-scale", FLAG_DOUBLE, &a->op.h_scale, "separable: scale of h");
-    add_flag(f, n, "--cond-a", FLAG_DOUBLE, &a->op.cond_a, "kronecker: condition number of A");
-    add_flag(f, n, "--cond-b", FLAG_DOUBLE, &a->op.cond_b, "kronecker: condition number of B");
-    add_flag(f, n, "--kron-scale", FLAG_DOUBLE, &a->op.kron_scale,
+    cli_add(f, n, "--objective", FLAG_STRING, &a->objective, "separable|kronecker|mix|zipf");
+    cli_add(f, n, "--noise", FLAG_STRING, &a->noise, "none|gaussian|student-t|stable");
+    cli_add(f, n, "--structure", FLAG_STRING, &a->structure, "entrywise|low-rank|sparse");
+    cli_add(f, n, "--m", FLAG_INT, &a->op.m, "rows of W");
+    cli_add(f, n, "--n", FLAG_INT, &a->op.n, "columns of W");
+    cli_add(f, n, "--sigma", FLAG_DOUBLE, &a->np.sigma, "noise scale (per entry)");
+    cli_add(f, n, "--nu", FLAG_DOUBLE, &a->np.nu, "student-t degrees of freedom (> 1)");
+    cli_add(f, n, "--alpha", FLAG_DOUBLE, &a->np.alpha, "stable index in (1, 2]");
+    cli_add(f, n, "--rank", FLAG_INT, &a->np.rank, "low-rank noise: rank");
+    cli_add(f, n, "--density", FLAG_DOUBLE, &a->np.density, "sparse noise: density");
+    cli_add(f, n, "--h-tail", FLAG_DOUBLE, &a->op.h_tail, "separable: Pareto index of h");
+    cli_add(f, n, "--h-scale", FLAG_DOUBLE, &a->op.h_scale, "separable: scale of h");
+    cli_add(f, n, "--cond-a", FLAG_DOUBLE, &a->op.cond_a, "kronecker: condition number of A");
+    cli_add(f, n, "--cond-b", FLAG_DOUBLE, &a->op.cond_b, "kronecker: condition number of B");
+    cli_add(f, n, "--kron-scale", FLAG_DOUBLE, &a->op.kron_scale,
              "kronecker: largest eigenvalue of A");
-    add_flag(f, n, "--lambda", FLAG_DOUBLE, &a->op.lambda, "mix: weight of the separable part");
-    add_flag(f, n, "--zipf-s", FLAG_DOUBLE, &a->op.zipf_s, "zipf: exponent s (tail index ~ 1/s)");
-    add_flag(f, n, "--zipf-n", FLAG_INT, &a->op.zipf_n, "zipf: number of examples");
-    add_flag(f, n, "--batch", FLAG_INT, &a->op.batch, "zipf: mini-batch size");
-    add_flag(f, n, "--cauchy-c", FLAG_DOUBLE, &a->op.cauchy_c, "zipf: Cauchy loss scale");
-    add_flag(f, n, "--obj-seed", FLAG_LONG, &a->obj_seed,
+    cli_add(f, n, "--lambda", FLAG_DOUBLE, &a->op.lambda, "mix: weight of the separable part");
+    cli_add(f, n, "--zipf-s", FLAG_DOUBLE, &a->op.zipf_s, "zipf: exponent s (tail index ~ 1/s)");
+    cli_add(f, n, "--zipf-n", FLAG_INT, &a->op.zipf_n, "zipf: number of examples");
+    cli_add(f, n, "--batch", FLAG_INT, &a->op.batch, "zipf: mini-batch size");
+    cli_add(f, n, "--cauchy-c", FLAG_DOUBLE, &a->op.cauchy_c, "zipf: Cauchy loss scale");
+    cli_add(f, n, "--obj-seed", FLAG_LONG, &a->obj_seed,
              "seed of the objective instance (-1: same as --seed)");
 }
 
@@ -181,12 +173,12 @@ int cmd_synth(int argc, char **argv)
     cli_flag flags[64];
     int nflags = 0;
     objective_flags(flags, &nflags, &a);
-    add_flag(flags, &nflags, "--steps", FLAG_LONG, &a.steps, "iterations T");
-    add_flag(flags, &nflags, "--seed", FLAG_LONG, &a.seed, "seed of the noise and mini-batches");
-    add_flag(flags, &nflags, "--out", FLAG_STRING, &a.out, "output directory (created)");
-    add_flag(flags, &nflags, "--extra-samples", FLAG_LONG, &a.extra,
+    cli_add(flags, &nflags, "--steps", FLAG_LONG, &a.steps, "iterations T");
+    cli_add(flags, &nflags, "--seed", FLAG_LONG, &a.seed, "seed of the noise and mini-batches");
+    cli_add(flags, &nflags, "--out", FLAG_STRING, &a.out, "output directory (created)");
+    cli_add(flags, &nflags, "--extra-samples", FLAG_LONG, &a.extra,
              "noise draws at W_0 for the moment and tail-index fits");
-    add_flag(flags, &nflags, "--kappa", FLAG_DOUBLE, &a.kappa,
+    cli_add(flags, &nflags, "--kappa", FLAG_DOUBLE, &a.kappa,
              "moment order of A3 (0: min(2, 0.9 tail index), see theory/bounds.md)");
     opt_config c;
     cli_optim_strings s;

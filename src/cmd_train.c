@@ -96,7 +96,7 @@ typedef struct {
 
 static void add(parsed *p, const char *name, cli_flag_type t, void *dest, const char *help)
 {
-    p->flags[p->nflags++] = (cli_flag){name, t, dest, help, 0};
+    cli_add(p->flags, &p->nflags, name, t, dest, help);
 }
 
 /* Defaults, the flag table, parse, and the derived settings.  golden = 1

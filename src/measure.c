@@ -398,6 +398,18 @@ long meas_hit_time(const meas_trace *t, char norm, double eps)
     return -1;
 }
 
+double meas_median(size_t n, double *x)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i]))
+            x[k++] = x[i];
+    if (k == 0)
+        return NAN;
+    gsl_sort(x, 1, k);
+    return gsl_stats_median_from_sorted_data(x, 1, k);
+}
+
 void meas_mean_ci(size_t n, const double *x, double *mean, double *half)
 {
     *mean = n ? gsl_stats_mean(x, 1, n) : NAN;

@@ -103,6 +103,10 @@ double meas_weighted_avg(const meas_trace *t, long T, char norm);
 /* The first T' >= 1 with the running weighted average above <= eps, or -1. */
 long meas_hit_time(const meas_trace *t, char norm, double eps);
 
+/* Median of the finite values of x[0..n-1] (NAN if there are none).  x is
+ * reordered: the finite values are moved to the front and sorted. */
+double meas_median(size_t n, double *x);
+
 /* Mean and half-width of the two-sided 95% t interval (gsl_cdf_tdist_Pinv);
  * half = NAN when n < 2. */
 void meas_mean_ci(size_t n, const double *x, double *mean, double *half);

@@ -8,10 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <gsl/gsl_cdf.h>
-#include <gsl/gsl_sort.h>
-#include <gsl/gsl_statistics_double.h>
 
+#include "measure.h"
 #include "sweep.h"
 
 /* ---- what is run ---- */
@@ -319,7 +317,7 @@ static void load_run(const char *dir, int mi, int ci, int seed, run_result *r)
     r->ok = isfinite(r->best) && read_curve(run, &r->cv) == 0;
 }
 
-/* mean and 95% t half-width over the finite values */
+/* mean and 95% t half-width over the finite values (missing runs are NAN) */
 static void mean_ci(int n, const double *x, double *mean, double *half, int *count)
 {
     double v[64];
@@ -328,8 +326,7 @@ static void mean_ci(int n, const double *x, double *mean, double *half, int *cou
         if (isfinite(x[i]))
             v[k++] = x[i];
     *count = k;
-    *mean = k ? gsl_stats_mean(v, 1, k) : NAN;
-    *half = k > 1 ? gsl_cdf_tdist_Pinv(0.975, k - 1) * gsl_stats_sd(v, 1, k) / sqrt(k) : NAN;
+    meas_mean_ci((size_t)k, v, mean, half);
 }
 
 typedef struct {
@@ -533,14 +530,8 @@ static void diagnostics(report *rp, int mi)
             }
         if (fp)
             fclose(fp);
-        for (int j = 0; j < 7; j++) {
-            if (n == 0) {
-                med[j][s] = NAN;
-                continue;
-            }
-            gsl_sort(v[j], 1, n);
-            med[j][s] = gsl_stats_median_from_sorted_data(v[j], 1, n);
-        }
+        for (int j = 0; j < 7; j++)
+            med[j][s] = meas_median((size_t)n, v[j]);
     }
     if (out)
         fclose(out);

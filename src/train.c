@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "linalg.h"
+#include "measure.h"
 #include "msign.h"
 #include "safetensors.h"
 
@@ -484,25 +485,6 @@ static void diag_before(diag_ws *w, run *r)
     }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* median of the finite values (NAN if none) */
-static double median(double *v, int n)
-{
-    int k = 0;
-    for (int i = 0; i < n; i++)
-        if (isfinite(v[i]))
-            v[k++] = v[i];
-    if (!k)
-        return NAN;
-    qsort(v, k, sizeof *v, cmp_double);
-    return k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
-}
-
 /* after the step: gradient at W_{t+1} on batch t, then the ratios */
 static int diag_after(diag_ws *w, run *r, long t, double out[NDIAG], lm_error *e)
 {
@@ -540,7 +522,7 @@ static int diag_after(diag_ws *w, run *r, long t, double out[NDIAG], lm_error *e
         v[6 * N + k] = nS.l1 / nU.linf;
     }
     for (int j = 0; j < NDIAG; j++)
-        out[j] = median(w->vals + (size_t)j * w->n, w->n);
+        out[j] = meas_median((size_t)w->n, w->vals + (size_t)j * w->n);
     return 0;
 }
 

@@ -70,34 +70,46 @@ static double *run(msign_method method, int steps, int m, int n, const double *G
 
 static const int SHAPES[][2] = {{12, 12}, {8, 24}, {8, 32}, {32, 8}, {1, 7}, {7, 1}};
 
+/* Over every shape of SHAPES: method's msign of a matrix with geometric
+ * spectrum of condition cond is within tol of the constructed U V^T; with
+ * orthonormal, its rows (wide) or columns (tall) are also orthonormal. */
+static void reaches_polar_factor(msign_method method, double cond, double tol,
+                                 unsigned long seed, int orthonormal)
+{
+    for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++) {
+        int m = SHAPES[i][0], n = SHAPES[i][1], k = m < n ? m : n;
+        double s[64];
+        geometric(k, cond, s);
+        known K = make_known(m, n, s, seed + i);
+        double *X = run(method, 0, m, n, K.G);
+        double d = tu_maxdiff((size_t)m * n, X, K.P);
+        cr_assert(d < tol, "%s %dx%d: max |msign - U V^T| = %g", msign_method_name(method), m, n,
+                  d);
+        if (orthonormal) {
+            /* X X^T = I (wide) or X^T X = I (tall) */
+            double *XT = malloc(sizeof(double) * m * n), *Id = malloc(sizeof(double) * k * k);
+            la_transpose(m, n, X, XT);
+            if (m <= n)
+                tu_matmul(m, n, m, X, XT, Id);
+            else
+                tu_matmul(n, m, n, XT, X, Id);
+            for (int a = 0; a < k; a++)
+                for (int b = 0; b < k; b++)
+                    cr_assert(fabs(Id[a * k + b] - (a == b)) < tol, "%dx%d: not orthonormal", m, n);
+            free(XT);
+            free(Id);
+        }
+        free(X);
+        free_known(&K);
+    }
+}
+
 /* Exact SVD msign reproduces the constructed polar factor.  Tolerance 1e-12:
  * LAPACK's singular vectors are backward stable, so for cond 1e3 the
  * factor's error is about cond * eps ~ 2e-13. */
 Test(msign, svd_reconstructs_the_polar_factor)
 {
-    for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++) {
-        int m = SHAPES[i][0], n = SHAPES[i][1], k = m < n ? m : n;
-        double s[64];
-        geometric(k, 1e3, s);
-        known K = make_known(m, n, s, 10 + i);
-        double *X = run(MSIGN_SVD, 0, m, n, K.G);
-        double d = tu_maxdiff((size_t)m * n, X, K.P);
-        cr_assert(d < 1e-12, "%dx%d: max |msign - U V^T| = %g", m, n, d);
-        /* orthonormal rows (wide) or columns (tall): X X^T = I or X^T X = I */
-        double *XT = malloc(sizeof(double) * m * n), *Id = malloc(sizeof(double) * k * k);
-        la_transpose(m, n, X, XT);
-        if (m <= n)
-            tu_matmul(m, n, m, X, XT, Id);
-        else
-            tu_matmul(n, m, n, XT, X, Id);
-        for (int a = 0; a < k; a++)
-            for (int b = 0; b < k; b++)
-                cr_assert(fabs(Id[a * k + b] - (a == b)) < 1e-12, "%dx%d: not orthonormal", m, n);
-        free(XT);
-        free(Id);
-        free(X);
-        free_known(&K);
-    }
+    reaches_polar_factor(MSIGN_SVD, 1e3, 1e-12, 10, 1);
 }
 
 /* <G, msign(G)> = ||G||_N = sum of the constructed singular values: msign
@@ -215,17 +227,7 @@ Test(msign, cubic_cuts_off_rounding_level_directions)
  * about cond * eps after convergence; 1e-10 leaves margin at cond 1e4. */
 Test(msign, cubic_reaches_the_svd_answer)
 {
-    for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++) {
-        int m = SHAPES[i][0], n = SHAPES[i][1], k = m < n ? m : n;
-        double s[64];
-        geometric(k, 1e4, s);
-        known K = make_known(m, n, s, 20 + i);
-        double *X = run(MSIGN_CUBIC, 0, m, n, K.G);
-        double d = tu_maxdiff((size_t)m * n, X, K.P);
-        cr_assert(d < 1e-10, "%dx%d cubic vs U V^T: %g", m, n, d);
-        free(X);
-        free_known(&K);
-    }
+    reaches_polar_factor(MSIGN_CUBIC, 1e4, 1e-10, 20, 0);
 }
 
 /* The Newton-Schulz maps act on each singular value separately:
