@@ -1,6 +1,6 @@
 # hardening.mk - sanitizers, valgrind and fuzzing (issue 7).  Included by the
 # Makefile (-include tests/*.mk); every object here lives under build/ so it
-# never collides with the normal objects in src/*.o.
+# never collides with the normal objects in build/obj/.
 #
 #   make sanitize     library, tool and Criterion suite built with ASan+UBSan
 #                     into build/asan/, then the unit tests and every CLI
@@ -24,31 +24,28 @@ SAN_FLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 # as the normal build, so the same warnings (and no new ones).
 SAN_CFLAGS = $(CFLAGS) $(SAN_FLAGS)
 
-HARD_LIB_OBJ  = $(patsubst src/%.c,$(HARD_DIR)/src/%.o,$(LIB_SRC))
-HARD_TEST_OBJ = $(patsubst tests/%.c,$(HARD_DIR)/tests/%.o,$(TEST_SRC))
+HARD_LIB_OBJ  = $(LIB_SRC:%.c=$(HARD_DIR)/%.o)
+HARD_TOOL_OBJ = $(TOOL_SRC:%.c=$(HARD_DIR)/%.o)
+HARD_TEST_OBJ = $(TEST_SRC:%.c=$(HARD_DIR)/%.o)
 
 .PHONY: sanitize sanitize-build valgrind fuzz fuzz-smoke fuzz-build deps-harden
 
 deps-harden:
-	@sh src/deps.sh $(DEPS_TEST) $(DEPS_HARDEN)
+	@sh scripts/deps.sh $(DEPS_TEST) $(DEPS_HARDEN)
 
-$(HARD_DIR)/src/%.o: src/%.c $(HDRS)
-	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -c -o $@ $<
-
-$(HARD_DIR)/tests/%.o: tests/%.c $(HDRS) tests/testutil.h
-	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -Isrc -c -o $@ $<
+$(eval $(call object_rules,$(HARD_DIR),$(CC),$(ALL_CFLAGS) $(SAN_FLAGS)))
 
 $(HARD_DIR)/liblionmuon.a: $(HARD_LIB_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
+$(HARD_DIR)/libtool.a: $(HARD_TOOL_OBJ)
+	rm -f $@ && $(AR) rcs $@ $^
 
-$(HARD_DIR)/lionmuon: $(HARD_DIR)/src/main.o $(HARD_DIR)/liblionmuon.a
+$(HARD_DIR)/lionmuon: $(HARD_DIR)/src/cli/main.o $(HARD_DIR)/libtool.a $(HARD_DIR)/liblionmuon.a
 	$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
-$(HARD_DIR)/run_tests: $(HARD_TEST_OBJ) $(HARD_DIR)/liblionmuon.a
-	$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $(HARD_TEST_OBJ) $(HARD_DIR)/liblionmuon.a \
-	    -lcriterion $(LDLIBS)
+$(HARD_DIR)/run_tests: $(HARD_TEST_OBJ) $(HARD_DIR)/libtool.a $(HARD_DIR)/liblionmuon.a
+	$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $(HARD_TEST_OBJ) $(HARD_DIR)/libtool.a \
+	    $(HARD_DIR)/liblionmuon.a -lcriterion $(LDLIBS)
 
 sanitize-build: $(HARD_DIR)/lionmuon $(HARD_DIR)/run_tests
 
@@ -70,18 +67,15 @@ FUZZ_SMOKE_SECONDS ?= 10
 # (clang's OpenMP wants libomp, which Debian's clang does not pull in): the
 # pragmas are ignored and the loops run serially, and the few omp_* calls
 # (thread counts) link against gcc's libgomp.
-FUZZ_LIB_SRC  = src/common.c src/safetensors.c src/cli.c src/optim.c src/msign.c \
-                src/linalg.c src/data.c src/cmd_step.c src/cmd_msign.c
+FUZZ_LIB_SRC  = src/core/common.c src/core/safetensors.c src/cli/cli.c src/core/optim.c \
+                src/core/msign.c src/core/linalg.c src/model/data.c src/cli/cmd_step.c \
+                src/cli/cmd_msign.c
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS   = -O1 -g -std=c11 -Wall -Wextra -Wno-unused-parameter \
-                -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-                -I/usr/include/x86_64-linux-gnu/openblas-pthread -Isrc $(FUZZ_SAN)
-FUZZ_LIB_OBJ  = $(patsubst src/%.c,$(FUZZ_DIR)/src/%.o,$(FUZZ_LIB_SRC))
+FUZZ_CFLAGS   = -O1 -g $(WFLAGS) $(CPPFLAGS_LM) $(FUZZ_SAN)
+FUZZ_LIB_OBJ  = $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
 FUZZ_BINS     = $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 
-$(FUZZ_DIR)/src/%.o: src/%.c $(HDRS)
-	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(eval $(call object_rules,$(FUZZ_DIR),$(FUZZ_CC),$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link))
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_targets.h $(FUZZ_LIB_OBJ)
 	@mkdir -p $(@D)
@@ -96,7 +90,5 @@ fuzz-smoke: fuzz-build
 	sh tests/hardening.sh fuzz $(FUZZ_DIR) $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 # Keep the objects of both builds (they are intermediate to make's chains).
-.SECONDARY: $(FUZZ_LIB_OBJ) $(HARD_LIB_OBJ) $(HARD_TEST_OBJ) $(HARD_DIR)/src/main.o
-
-# The fuzz harness is shared with the Criterion replay of its findings.
-tests/test_fuzz_regress.o $(HARD_DIR)/tests/test_fuzz_regress.o: tests/fuzz/fuzz_targets.h
+.SECONDARY: $(FUZZ_LIB_OBJ) $(HARD_LIB_OBJ) $(HARD_TOOL_OBJ) $(HARD_TEST_OBJ) \
+            $(HARD_DIR)/src/cli/main.o

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data.h"
+#include "lionmuon/data.h"
 
 static data_source *synth(int V, double s, unsigned long seed)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "lionmuon/model.h"
 #include "testutil.h"
 
 /* Tiny configurations: L=2, nh=2, C=8, T=5, B=2, V=11; LLaMA with

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "linalg.h"
-#include "msign.h"
+#include "lionmuon/linalg.h"
+#include "lionmuon/msign.h"
 #include "testutil.h"
 
 /* G = U_k diag(s) V_k^T and its polar factor P = U_r V_r^T (r = number of

@@ -5,7 +5,7 @@
 #include <omp.h>
 #include <string.h>
 
-#include "optim.h"
+#include "lionmuon/optim.h"
 #include "testutil.h"
 
 /* A config with every knob explicit, so a hand computation can follow it. */

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "safetensors.h"
+#include "lionmuon/safetensors.h"
 #include "testutil.h"
 
 #define WHAT "mem.st"

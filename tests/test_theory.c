@@ -4,13 +4,14 @@
 #include <math.h>
 #include <string.h>
 
-#include "bounds.h"
-#include "linalg.h"
-#include "measure.h"
-#include "noise.h"
-#include "objective.h"
+#include "lionmuon/bounds.h"
+#include "lionmuon/stats.h"
+#include "lionmuon/linalg.h"
+#include "lionmuon/measure.h"
+#include "lionmuon/noise.h"
+#include "lionmuon/objective.h"
 #include "testutil.h"
-#include "validate.h"
+#include "lionmuon/validate.h"
 
 static obj *make(obj_kind k, int m, int n, unsigned long seed)
 {
@@ -469,7 +470,7 @@ Test(theory, measured_constants_within_analytic)
 Test(theory, t_interval)
 {
     double x[3] = {1, 2, 3}, mean, half;
-    meas_mean_ci(3, x, &mean, &half);
+    stats_mean_ci(3, x, &mean, &half);
     cr_assert_float_eq(mean, 2, 1e-15);
     cr_assert_float_eq(half, 2.484138, 1e-5);
 }

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "safetensors.h"
-#include "train.h"
+#include "lionmuon/safetensors.h"
+#include "lionmuon/train.h"
 
 static train_config tiny_config(const char *dir, opt_kind kind)
 {

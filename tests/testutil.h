@@ -4,7 +4,7 @@
 
 #include <math.h>
 #include <stddef.h>
-#include "blas.h" /* CBLAS, LAPACKE and GSL together */
+#include "core/blas.h" /* CBLAS, LAPACKE and GSL together */
 
 /* A seeded GSL generator (mt19937). */
 static inline gsl_rng *tu_rng(unsigned long seed)

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "lionmuon.h"
+#include "lionmuon/lionmuon.h"
 
 int main()
 {

@@ -27,10 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "common.h"
-#include "data.h"
-#include "safetensors.h"
+#include "cli/cli.h"
+#include "lionmuon/common.h"
+#include "lionmuon/data.h"
+#include "lionmuon/safetensors.h"
 
 /* A broken property: say which and abort, so the fuzzer saves the input. */
 #define FZ_CHECK(cond)                                                              \

@@ -1,0 +1,144 @@
+/* cmd_bench.c - `lionmuon bench` and `lionmuon bench train`. */
+#include <omp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/bench.h"
+#include "cli.h"
+
+static const char USAGE[] = "lionmuon bench [--quick] [--json FILE]\n"
+                            "       lionmuon bench train [model and optimizer flags] [--steps N] [--json]";
+static const char ABOUT[] =
+    "Benchmarks, reported against this machine's DGEMM rate measured in the same\n"
+    "run: the training step of GPT-2 and LLaMA at several widths (fraction of the\n"
+    "DGEMM rate by the paper's 6 N B T accounting), msign by method and size, and\n"
+    "the optimizer step by optimizer and P, with fitted growth exponents.  Prints a\n"
+    "table; --json FILE also writes it as JSON.";
+
+static const char TRAIN_USAGE[] = "lionmuon bench train [flags] [--steps N] [--json]";
+static const char TRAIN_ABOUT[] =
+    "Times N training steps (forward, backward, clipping, optimizer) after one\n"
+    "warm-up step, on random tokens.  With --json prints one JSON object with\n"
+    "seconds_per_step (median), model_flops_per_step (6 N B T, the paper's\n"
+    "accounting), dgemm_gflops (median rate of a 1024^3 DGEMM timed after each\n"
+    "step, under the same load as the steps; dgemm_best_gflops: best of a\n"
+    "separate timing) and the parts' medians.  Threads: OMP_NUM_THREADS.";
+
+static int bench_train_cmd(int argc, char **argv)
+{
+    lm_error e = {{0}};
+    opt_config oc;
+    cli_optim_strings os;
+    cli_flag flags[CLI_OPTIM_NFLAGS + 16];
+    const char *model = "gpt2";
+    int n_layer = 4, n_head = 4, n_embd = 256, seq_len = 128, batch = 8, vocab = 512;
+    int steps = 5, json = 0, bias = 0, multiple_of = 256;
+    long seed = 1;
+    double grad_clip = 0.5;
+    int n = 0;
+    cli_add(flags, &n, "--model", FLAG_STRING, &model, "gpt2|llama");
+    cli_add(flags, &n, "--n-layer", FLAG_INT, &n_layer, "transformer blocks");
+    cli_add(flags, &n, "--n-head", FLAG_INT, &n_head, "attention heads");
+    cli_add(flags, &n, "--n-embd", FLAG_INT, &n_embd, "width C");
+    cli_add(flags, &n, "--seq-len", FLAG_INT, &seq_len, "sequence length T");
+    cli_add(flags, &n, "--batch-size", FLAG_INT, &batch, "batch size B");
+    cli_add(flags, &n, "--vocab-size", FLAG_INT, &vocab, "vocabulary V");
+    cli_add(flags, &n, "--bias", FLAG_BOOL, &bias, "GPT-2 Linear and LayerNorm biases");
+    flags[n++] = (cli_flag){"--multiple-of", FLAG_INT, &multiple_of,
+                            "LLaMA: SwiGLU width H = multiple_of ceil(floor(8C/3)/multiple_of)", 0};
+    cli_add(flags, &n, "--grad-clip", FLAG_DOUBLE, &grad_clip, "global-norm clipping");
+    cli_add(flags, &n, "--steps", FLAG_INT, &steps, "timed steps");
+    cli_add(flags, &n, "--seed", FLAG_LONG, &seed, "seed of init and tokens");
+    cli_add(flags, &n, "--json", FLAG_BOOL, &json, "print one JSON object");
+    if (cli_optim_begin(argc, argv, "lionmuon", &oc, &os, flags, &n, &e) != 0) {
+        fprintf(stderr, "lionmuon bench train: %s\n", e.msg);
+        return 2;
+    }
+    const char *pos[1];
+    int npos, help;
+    if (cli_parse(argc, argv, flags, n, pos, 0, &npos, &help, &e) != 0 ||
+        (!help && cli_optim_finish(&oc, &os, flags, n, &e) != 0)) {
+        fprintf(stderr, "lionmuon bench train: %s\n", e.msg);
+        return 2;
+    }
+    if (help) {
+        cli_print_help(stdout, TRAIN_USAGE, TRAIN_ABOUT, flags, n);
+        return 0;
+    }
+    model_kind kind;
+    if (model_kind_parse(model, &kind) != 0) {
+        fprintf(stderr, "lionmuon bench train: --model: unknown model '%s' (gpt2, llama)\n", model);
+        return 2;
+    }
+    if (steps < 1) {
+        fprintf(stderr, "lionmuon bench train: --steps must be >= 1 (got %d)\n", steps);
+        return 2;
+    }
+    model_config mc = model_default_config(kind, n_layer, n_head, n_embd, vocab, seq_len);
+    mc.bias = bias;
+    mc.multiple_of = multiple_of;
+    if (model_config_check(&mc, &e) != 0) {
+        fprintf(stderr, "lionmuon bench train: %s\n", e.msg);
+        return 2;
+    }
+    if (batch < 1 || seq_len < 1) {
+        fprintf(stderr, "lionmuon bench train: --batch-size and --seq-len must be >= 1\n");
+        return 2;
+    }
+    double dg = bench_dgemm_gflops(0.2);
+    bench_train_result r;
+    if (bench_train(&mc, batch, seq_len, &oc, grad_clip, steps, (unsigned long)seed, dg, &r, &e)) {
+        fprintf(stderr, "lionmuon bench train: %s\n", e.msg);
+        return 1;
+    }
+    double rate = r.model_flops_per_step / r.seconds_per_step * 1e-9;
+    dg = r.dgemm_gflops;
+    if (json)
+        printf("{\"model\": \"%s\", \"n_layer\": %d, \"n_head\": %d, \"n_embd\": %d, "
+               "\"seq_len\": %d, \"batch_size\": %d, \"vocab_size\": %d, \"optimizer\": \"%s\", "
+               "\"period\": %ld, \"steps\": %d, \"threads\": %d, \"params\": %zu, "
+               "\"seconds_per_step\": %.9g, \"mean_seconds_per_step\": %.9g, "
+               "\"forward_s\": %.9g, \"backward_s\": %.9g, \"optimizer_s\": %.9g, "
+               "\"model_flops_per_step\": %.9g, \"total_flops_per_step\": %.9g, "
+               "\"model_gflops\": %.6g, \"dgemm_gflops\": %.6g, \"dgemm_best_gflops\": %.6g, "
+               "\"fraction_of_dgemm\": %.6g}\n",
+               model, n_layer, n_head, n_embd, seq_len, batch, vocab, opt_kind_name(oc.kind),
+               oc.period, steps, omp_get_max_threads(), r.n_params, r.seconds_per_step,
+               r.mean_seconds_per_step, r.forward_s, r.backward_s, r.optimizer_s,
+               r.model_flops_per_step, r.total_flops_per_step, rate, dg, r.dgemm_best_gflops,
+               rate / dg);
+    else
+        printf("%s L=%d C=%d T=%d B=%d V=%d %s: %.4f s/step (fwd %.4f, bwd %.4f, opt %.4f), "
+               "%.2f GFLOP/s = %.1f%% of DGEMM (%.1f GFLOP/s)\n", model, n_layer, n_embd, seq_len,
+               batch, vocab, opt_kind_name(oc.kind), r.seconds_per_step, r.forward_s, r.backward_s,
+               r.optimizer_s, rate, 100 * rate / dg, dg);
+    return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "train"))
+        return bench_train_cmd(argc - 1, argv + 1);
+    lm_error e = {{0}};
+    int quick = 0;
+    const char *json = NULL;
+    cli_flag flags[] = {
+        {"--quick", FLAG_BOOL, &quick, "smallest sizes only (seconds)", 0},
+        {"--json", FLAG_STRING, &json, "also write the results as JSON to this file", 0},
+    };
+    const char *pos[1];
+    int npos, help;
+    if (cli_parse(argc, argv, flags, 2, pos, 0, &npos, &help, &e) != 0) {
+        fprintf(stderr, "lionmuon bench: %s\n", e.msg);
+        return 2;
+    }
+    if (help) {
+        cli_print_help(stdout, USAGE, ABOUT, flags, 2);
+        return 0;
+    }
+    if (bench_all(quick, stdout, json, &e) != 0) {
+        fprintf(stderr, "lionmuon bench: %s\n", e.msg);
+        return 1;
+    }
+    return 0;
+}

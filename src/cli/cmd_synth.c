@@ -1,0 +1,337 @@
+/* cmd_synth.c - `lionmuon synth`, `lionmuon predict` and `lionmuon synth-check`:
+ * flag parsing and dispatch only; the numerics live in objective.c, noise.c,
+ * measure.c, bounds.c and validate.c. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "lionmuon/validate.h"
+#include "experiments/synth/checks.h"
+
+static const char SYNTH_USAGE[] =
+    "lionmuon synth --objective separable|kronecker|mix|zipf --noise "
+    "none|gaussian|student-t|stable [--structure entrywise|low-rank|sparse] [--m M --n N] "
+    "--optimizer O [optimizer flags] --steps T --seed S --out DIR";
+static const char SYNTH_ABOUT[] =
+    "Run one optimizer of the LionMuon family on a synthetic objective with the\n"
+    "chosen noise and measure every constant of the bound along the run (from\n"
+    "the noise-free gradient).  Writes DIR/trajectory.csv (one row per step) and\n"
+    "DIR/constants.json (L_M, L_L, alpha, gamma, sigma_F, kappa, rho_N, rho_1,\n"
+    "Delta, their quantiles, the analytic constants, the bound at these step\n"
+    "sizes and Lbar(P), Sbar(P)).  Unlike `step`, synth defaults to the\n"
+    "theory's setting: --msign svd and --weight-decay 0 unless given.  The zipf\n"
+    "objective's noise is its own mini-batch sampling; --noise none adds nothing\n"
+    "to it.  See theory/bounds.md for every definition.";
+
+typedef struct {
+    const char *objective, *noise, *structure, *out;
+    long steps, seed, obj_seed, extra;
+    double kappa;
+    obj_params op;
+    noise_params np;
+} synth_args;
+
+/* The objective and noise flags (shared by synth and synth-check). */
+static void objective_flags(cli_flag *f, int *n, synth_args *a)
+{
+    cli_add(f, n, "--objective", FLAG_STRING, &a->objective, "separable|kronecker|mix|zipf");
+    cli_add(f, n, "--noise", FLAG_STRING, &a->noise, "none|gaussian|student-t|stable");
+    cli_add(f, n, "--structure", FLAG_STRING, &a->structure, "entrywise|low-rank|sparse");
+    cli_add(f, n, "--m", FLAG_INT, &a->op.m, "rows of W");
+    cli_add(f, n, "--n", FLAG_INT, &a->op.n, "columns of W");
+    cli_add(f, n, "--sigma", FLAG_DOUBLE, &a->np.sigma, "noise scale (per entry)");
+    cli_add(f, n, "--nu", FLAG_DOUBLE, &a->np.nu, "student-t degrees of freedom (> 1)");
+    cli_add(f, n, "--alpha", FLAG_DOUBLE, &a->np.alpha, "stable index in (1, 2]");
+    cli_add(f, n, "--rank", FLAG_INT, &a->np.rank, "low-rank noise: rank");
+    cli_add(f, n, "--density", FLAG_DOUBLE, &a->np.density, "sparse noise: density");
+    cli_add(f, n, "--h-tail", FLAG_DOUBLE, &a->op.h_tail, "separable: Pareto index of h");
+    cli_add(f, n, "--h-scale", FLAG_DOUBLE, &a->op.h_scale, "separable: scale of h");
+    cli_add(f, n, "--cond-a", FLAG_DOUBLE, &a->op.cond_a, "kronecker: condition number of A");
+    cli_add(f, n, "--cond-b", FLAG_DOUBLE, &a->op.cond_b, "kronecker: condition number of B");
+    cli_add(f, n, "--kron-scale", FLAG_DOUBLE, &a->op.kron_scale,
+             "kronecker: largest eigenvalue of A");
+    cli_add(f, n, "--lambda", FLAG_DOUBLE, &a->op.lambda, "mix: weight of the separable part");
+    cli_add(f, n, "--zipf-s", FLAG_DOUBLE, &a->op.zipf_s, "zipf: exponent s (tail index ~ 1/s)");
+    cli_add(f, n, "--zipf-n", FLAG_INT, &a->op.zipf_n, "zipf: number of examples");
+    cli_add(f, n, "--batch", FLAG_INT, &a->op.batch, "zipf: mini-batch size");
+    cli_add(f, n, "--cauchy-c", FLAG_DOUBLE, &a->op.cauchy_c, "zipf: Cauchy loss scale");
+    cli_add(f, n, "--obj-seed", FLAG_LONG, &a->obj_seed,
+             "seed of the objective instance (-1: same as --seed)");
+}
+
+static void synth_defaults(synth_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->objective = NULL;
+    a->noise = NULL;
+    a->structure = "entrywise";
+    a->out = NULL;
+    a->steps = 1000;
+    a->seed = 0;
+    a->obj_seed = -1;
+    a->extra = 4000;
+    a->kappa = 0;
+    a->op = obj_default_params(OBJ_SEPARABLE, 16, 16, 0);
+    a->np = noise_default_params();
+}
+
+/* Names to enums; the message names the flag. */
+static int resolve_names(synth_args *a, lm_error *e)
+{
+    if (!a->objective)
+        return lm_fail(e, "--objective: required (separable, kronecker, mix, zipf)");
+    if (obj_kind_parse(a->objective, &a->op.kind) != 0)
+        return lm_fail(e, "--objective: unknown objective '%s' (separable, kronecker, mix, zipf)",
+                       a->objective);
+    if (!a->noise)
+        return lm_fail(e, "--noise: required (none, gaussian, student-t, stable)");
+    if (noise_dist_parse(a->noise, &a->np.dist) != 0)
+        return lm_fail(e, "--noise: unknown noise '%s' (none, gaussian, student-t, stable)",
+                       a->noise);
+    if (noise_structure_parse(a->structure, &a->np.structure) != 0)
+        return lm_fail(e, "--structure: unknown structure '%s' (entrywise, low-rank, sparse)",
+                       a->structure);
+    if (a->seed < 0)
+        return lm_fail(e, "--seed: must be >= 0 (got %ld)", a->seed);
+    a->op.seed = (unsigned long)(a->obj_seed >= 0 ? a->obj_seed : a->seed);
+    if (obj_check(&a->op, e) != 0 || noise_check(&a->np, e) != 0)
+        return -1;
+    if (a->kappa != 0 && !(a->kappa > 1 && a->kappa <= 2))
+        return lm_fail(e, "--kappa: must lie in (1, 2] (got %g)", a->kappa);
+    if (a->kappa != 0 && isfinite(noise_tail_index(&a->np)) && a->kappa >= noise_tail_index(&a->np))
+        return lm_fail(e, "--kappa: %g is not below the noise's tail index %g, so "
+                          "E||xi||_F^kappa is infinite", a->kappa, noise_tail_index(&a->np));
+    return 0;
+}
+
+static int make_dir(const char *dir, lm_error *e)
+{
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return lm_fail(e, "--out: cannot create directory %s: %s", dir, strerror(errno));
+    return 0;
+}
+
+/* synth's theory defaults: exact msign and no weight decay unless given. */
+static void theory_defaults(opt_config *c, cli_optim_strings *s, cli_flag *flags, int n)
+{
+    cli_flag *ms = cli_find(flags, n, "--msign");
+    cli_flag *wd = cli_find(flags, n, "--weight-decay");
+    if (!(ms && ms->given))
+        s->msign = "svd";
+    if (!(wd && wd->given))
+        c->weight_decay = 0;
+}
+
+static int run_synth(const synth_args *a, const opt_config *c, const cli_optim_strings *s,
+                     lm_error *e)
+{
+    obj *o = obj_alloc(&a->op, e);
+    if (!o)
+        return -1;
+    meas_setup st = {o, &a->np, c, a->steps, (unsigned long)a->seed, 0, a->extra};
+    meas_trace tr;
+    meas_summary sm;
+    int rc = meas_run(&st, &tr, e);
+    if (rc == 0) {
+        rc = meas_summarize(&tr, a->kappa, noise_tail_index(&a->np), &sm, e);
+        if (rc != 0)
+            meas_trace_free(&tr);
+    }
+    if (rc == 0) {
+        char path[4096];
+        json_t *info = json_object();
+        json_object_set_new(info, "objective", json_string(a->objective));
+        json_object_set_new(info, "noise", json_string(a->noise));
+        json_object_set_new(info, "structure", json_string(a->structure));
+        json_object_set_new(info, "optimizer", json_string(s->optimizer));
+        json_object_set_new(info, "msign", json_string(s->msign));
+        json_object_set_new(info, "seed", json_integer(a->seed));
+        json_object_set_new(info, "obj_seed", json_integer((json_int_t)a->op.seed));
+        json_object_set_new(info, "tail_index_true", val_num(noise_tail_index(&a->np)));
+        json_t *j = val_constants_json(&tr, &sm, o, info);
+        snprintf(path, sizeof path, "%s/trajectory.csv", a->out);
+        rc = make_dir(a->out, e);
+        if (rc == 0)
+            rc = val_write_trajectory(&tr, path, e);
+        snprintf(path, sizeof path, "%s/constants.json", a->out);
+        if (rc == 0)
+            rc = val_write_json(j, path, e);
+        json_decref(j);
+        meas_trace_free(&tr);
+    }
+    obj_free(o);
+    return rc;
+}
+
+int cmd_synth(int argc, char **argv)
+{
+    synth_args a;
+    synth_defaults(&a);
+    cli_flag flags[64];
+    int nflags = 0;
+    objective_flags(flags, &nflags, &a);
+    cli_add(flags, &nflags, "--steps", FLAG_LONG, &a.steps, "iterations T");
+    cli_add(flags, &nflags, "--seed", FLAG_LONG, &a.seed, "seed of the noise and mini-batches");
+    cli_add(flags, &nflags, "--out", FLAG_STRING, &a.out, "output directory (created)");
+    cli_add(flags, &nflags, "--extra-samples", FLAG_LONG, &a.extra,
+             "noise draws at W_0 for the moment and tail-index fits");
+    cli_add(flags, &nflags, "--kappa", FLAG_DOUBLE, &a.kappa,
+             "moment order of A3 (0: min(2, 0.9 tail index), see theory/bounds.md)");
+    opt_config c;
+    cli_optim_strings s;
+    lm_error e = {{0}};
+    const char *pos[1];
+    int npos, help;
+    if (cli_optim_begin(argc, argv, "lionmuon", &c, &s, flags, &nflags, &e) != 0 ||
+        cli_parse(argc, argv, flags, nflags, pos, 0, &npos, &help, &e) != 0)
+        goto fail;
+    theory_defaults(&c, &s, flags, nflags);
+    if (help) {
+        cli_print_help(stdout, SYNTH_USAGE, SYNTH_ABOUT, flags, nflags);
+        return 0;
+    }
+    if (cli_optim_finish(&c, &s, flags, nflags, &e) != 0 || resolve_names(&a, &e) != 0)
+        goto fail;
+    if (!a.out) {
+        lm_fail(&e, "--out: required (the output directory)");
+        goto fail;
+    }
+    if (a.extra < 0) {
+        lm_fail(&e, "--extra-samples: must be >= 0");
+        goto fail;
+    }
+    if (run_synth(&a, &c, &s, &e) != 0)
+        goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "lionmuon synth: %s\n", e.msg);
+    return 1;
+}
+
+static const char PREDICT_USAGE[] = "lionmuon predict --constants FILE --eps E [cost flags]";
+static const char PREDICT_ABOUT[] =
+    "Evaluate the tuned bound (theory/bounds.md, Cor. 2) on the constants in FILE\n"
+    "(as written by synth) for every P in {1,2,3,4,5,8,10,20,50,100,inf}: the\n"
+    "iteration count T(eps; P) with eta, beta and theta = eta_L/eta_M tuned, the\n"
+    "cost per iteration c(P) = c_grad + c_msign/P + c_sign (1 - 1/P) and the\n"
+    "compute C(eps, P) = T c(P).  Prints JSON with P_star (the P of the smallest\n"
+    "compute) and periods.  The cost flags override the file's \"cost\" object.";
+
+int cmd_predict(int argc, char **argv)
+{
+    const char *constants = NULL, *variant = "refined", *out = NULL;
+    double eps = 0;
+    val_cost cost = {-1, -1, -1}, fc;
+    cli_flag flags[] = {
+        {"--constants", FLAG_STRING, &constants, "constants.json from synth", 0},
+        {"--eps", FLAG_DOUBLE, &eps, "target eps (> 0)", 0},
+        {"--c-grad", FLAG_DOUBLE, &cost.c_grad, "FLOPs of a stochastic gradient (-1: file)", 0},
+        {"--c-msign", FLAG_DOUBLE, &cost.c_msign, "FLOPs of one msign (-1: file)", 0},
+        {"--c-sign", FLAG_DOUBLE, &cost.c_sign, "FLOPs of one sign step (-1: file)", 0},
+        {"--variant", FLAG_STRING, &variant, "refined|statement step lengths", 0},
+        {"--out", FLAG_STRING, &out, "also write the JSON to this file (atomically)", 0},
+    };
+    int nflags = sizeof flags / sizeof flags[0];
+    lm_error e = {{0}};
+    const char *pos[1];
+    int npos, help, has_cost;
+    bound_constants k;
+    bound_variant v;
+    if (cli_parse(argc, argv, flags, nflags, pos, 0, &npos, &help, &e) != 0)
+        goto fail;
+    if (help) {
+        cli_print_help(stdout, PREDICT_USAGE, PREDICT_ABOUT, flags, nflags);
+        return 0;
+    }
+    if (!constants) {
+        lm_fail(&e, "--constants: required");
+        goto fail;
+    }
+    if (!(eps > 0)) {
+        lm_fail(&e, "--eps: must be > 0 (got %g)", eps);
+        goto fail;
+    }
+    if (bound_variant_parse(variant, &v) != 0) {
+        lm_fail(&e, "--variant: unknown variant '%s' (refined, statement)", variant);
+        goto fail;
+    }
+    if (val_read_constants(constants, &k, &fc, &has_cost, &e) != 0)
+        goto fail;
+    double *cv[] = {&cost.c_grad, &cost.c_msign, &cost.c_sign};
+    const double fv[] = {fc.c_grad, fc.c_msign, fc.c_sign};
+    const char *cn[] = {"--c-grad", "--c-msign", "--c-sign"};
+    for (int i = 0; i < 3; i++) {
+        if (*cv[i] < 0 && !has_cost) {
+            lm_fail(&e, "%s: not given and %s has no \"cost\" object", cn[i], constants);
+            goto fail;
+        }
+        if (*cv[i] < 0)
+            *cv[i] = fv[i];
+        if (!(*cv[i] >= 0)) {
+            lm_fail(&e, "%s: must be >= 0", cn[i]);
+            goto fail;
+        }
+    }
+    json_t *j = val_predict(&k, &cost, eps, v, NULL);
+    char *txt = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    int rc = out ? val_write_json(j, out, &e) : 0;
+    json_decref(j);
+    if (rc != 0) {
+        free(txt);
+        goto fail;
+    }
+    printf("%s\n", txt);
+    free(txt);
+    return 0;
+fail:
+    fprintf(stderr, "lionmuon predict: %s\n", e.msg);
+    return 1;
+}
+
+static const char CHECK_USAGE[] =
+    "lionmuon synth-check --check V1|V2|V3|V4|V5 [--quick] [--seeds S] --out DIR";
+static const char CHECK_ABOUT[] =
+    "Run one of the theory checks of theory/bounds.md on the synthetic\n"
+    "objectives: V1 validity of the bound with measured constants, V2\n"
+    "interpolation of Lbar(P), Sbar(P), V3 the cost of switching, V4 predicted\n"
+    "against empirical optimal period, V5 the heavy-tail complexity exponent.\n"
+    "Writes DIR/vK.csv, vK.md (table and computed verdict), vK.dat (gnuplot)\n"
+    "and vK.json.  Means over seeds with 95% t intervals (gsl_cdf_tdist_Pinv).\n"
+    "Parallel over OMP_NUM_THREADS; set OPENBLAS_NUM_THREADS=1.";
+
+int cmd_synth_check(int argc, char **argv)
+{
+    const char *check = NULL, *out = NULL;
+    int quick = 0, seeds = 5;
+    cli_flag flags[] = {
+        {"--check", FLAG_STRING, &check, "V1|V2|V3|V4|V5", 0},
+        {"--quick", FLAG_BOOL, &quick, "the small grid (minutes)", 0},
+        {"--seeds", FLAG_INT, &seeds, "seeds per configuration (>= 2)", 0},
+        {"--out", FLAG_STRING, &out, "output directory (created)", 0},
+    };
+    int nflags = sizeof flags / sizeof flags[0];
+    lm_error e = {{0}};
+    const char *pos[1];
+    int npos, help;
+    if (cli_parse(argc, argv, flags, nflags, pos, 0, &npos, &help, &e) != 0)
+        goto fail;
+    if (help) {
+        cli_print_help(stdout, CHECK_USAGE, CHECK_ABOUT, flags, nflags);
+        return 0;
+    }
+    if (!check || !out) {
+        lm_fail(&e, "%s: required", !check ? "--check" : "--out");
+        goto fail;
+    }
+    val_check_opts o = {quick, seeds, out};
+    if (val_check_run(check, &o, &e) != 0)
+        goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "lionmuon synth-check: %s\n", e.msg);
+    return 1;
+}

@@ -1,0 +1,227 @@
+/* bounds.c - Thm 1 and Cor. 2 of theory/bounds.md as code (see bounds.h). */
+#include "lionmuon/bounds.h"
+
+#include <math.h>
+#include <string.h>
+
+const long bound_periods[BOUND_NPERIODS] = {1, 2, 3, 4, 5, 8, 10, 20, 50, 100, 0};
+
+const char *bound_variant_name(bound_variant v)
+{
+    return v == BOUND_STATEMENT ? "statement" : "refined";
+}
+
+int bound_variant_parse(const char *name, bound_variant *out)
+{
+    if (!strcmp(name, "refined"))
+        *out = BOUND_REFINED;
+    else if (!strcmp(name, "statement"))
+        *out = BOUND_STATEMENT;
+    else
+        return -1;
+    return 0;
+}
+
+int bound_constants_check(const bound_constants *k, lm_error *e)
+{
+    const double v[] = {k->L_M, k->L_L, k->alpha, k->gamma, k->sigma_F,
+                        k->rho_N, k->rho_1, k->Delta, k->g0_N, k->g0_1};
+    const char *names[] = {"L_M", "L_L", "alpha", "gamma", "sigma_F",
+                           "rho_N", "rho_1", "Delta", "g0_N", "g0_1"};
+    for (int i = 0; i < 10; i++)
+        if (!(v[i] >= 0) || !isfinite(v[i]))
+            return lm_fail(e, "constant %s must be finite and >= 0 (got %g)", names[i], v[i]);
+    if (!(k->kappa > 1 && k->kappa <= 2))
+        return lm_fail(e, "constant kappa must lie in (1, 2] (got %g): the bound needs a "
+                          "finite noise moment of order kappa > 1", k->kappa);
+    return 0;
+}
+
+void bound_counts(long P, long T, long *n_M, long *n_L)
+{
+    *n_M = P > 0 ? (T + P - 1) / P : 0;
+    *n_L = T - *n_M;
+}
+
+/* Lemma 3: the b2-discounted mean length of the steps preceding a step of
+ * each type, in that step's own norm, in the periodic steady state.  Works
+ * with q2 = 1 - beta2 so that q2 below the double epsilon (the tuned bound
+ * needs q2 ~ 1e-20 for heavy tails) keeps its value. */
+static void step_lengths_q(const bound_constants *k, bound_variant v, long P, double eta_M,
+                           double eta_L, double q2, double *A_2, double *A_inf)
+{
+    double l2_lion = k->alpha * eta_L;   /* a Lion step, measured in ||.||_2 */
+    double linf_muon = k->gamma * eta_M; /* a Muon step, measured in ||.||_inf */
+    if (v == BOUND_STATEMENT) {
+        *A_2 = fmax(eta_M, l2_lion);
+        *A_inf = fmax(eta_L, linf_muon);
+        return;
+    }
+    if (P == 1) {
+        *A_2 = eta_M;
+        *A_inf = linf_muon; /* no Lion step exists; kept for continuity */
+        return;
+    }
+    if (P == 0) {
+        *A_2 = l2_lion; /* no Muon step exists; kept for continuity */
+        *A_inf = eta_L;
+        return;
+    }
+    double Pd = (double)P, lb = log1p(-q2); /* log beta2 */
+    /* weights of the Muon steps inside the discounted window:
+     *   before a Muon step  (1-b2) b2^{P-1} / (1 - b2^P)
+     *   before a Lion step  (1 - b2^{P-1}) / ((P-1)(1 - b2^P))
+     * both -> 1/P as b2 -> 1 */
+    double one_m_bP = -expm1(Pd * lb), one_m_bP1 = -expm1((Pd - 1) * lb);
+    double wM_before_M = q2 > 0 ? q2 * exp((Pd - 1) * lb) / one_m_bP : 1.0 / Pd;
+    double wM_before_L = q2 > 0 ? one_m_bP1 / ((Pd - 1) * one_m_bP) : 1.0 / Pd;
+    *A_2 = l2_lion - (l2_lion - eta_M) * wM_before_M;
+    *A_inf = eta_L - (eta_L - linf_muon) * wM_before_L;
+}
+
+void bound_step_lengths(const bound_constants *k, bound_variant v, long P, double eta_M,
+                        double eta_L, double beta2, double *A_2, double *A_inf)
+{
+    step_lengths_q(k, v, P, eta_M, eta_L, 1 - beta2, A_2, A_inf);
+}
+
+void bound_period_averages(const bound_constants *k, bound_variant v, long P, long T,
+                           double eta_M, double eta_L, double beta2, double *Lbar,
+                           double *Sbar)
+{
+    long nM, nL;
+    bound_counts(P, T, &nM, &nL);
+    double H = nM * eta_M + nL * eta_L;
+    double A2, Ainf;
+    bound_step_lengths(k, v, P, eta_M, eta_L, beta2, &A2, &Ainf);
+    *Lbar = H > 0 ? (nM * eta_M * k->L_M * A2 + nL * eta_L * k->L_L * Ainf) / H : 0;
+    *Sbar = H > 0 ? k->sigma_F * (nM * eta_M * k->rho_N + nL * eta_L * k->rho_1) / H : 0;
+}
+
+/* The noise factor b1 2^{(2-k)/k} (1-b2)^{(k-1)/k} + (1 - b1) of Lemma 4. */
+static double noise_factor_q(double kappa, double q1, double q2)
+{
+    return (1 - q1) * pow(2.0, (2 - kappa) / kappa) * pow(q2, (kappa - 1) / kappa) + q1;
+}
+
+static double noise_factor(double kappa, double beta1, double beta2)
+{
+    return noise_factor_q(kappa, 1 - beta1, 1 - beta2);
+}
+
+void bound_rhs(const bound_constants *k, bound_variant v, long P, long T, double eta_M,
+               double eta_L, double beta1, double beta2, bound_terms *out)
+{
+    memset(out, 0, sizeof *out);
+    long nM, nL;
+    bound_counts(P, T, &nM, &nL);
+    double H = nM * eta_M + nL * eta_L;
+    out->H = H;
+    if (!(H > 0)) {
+        out->total = INFINITY;
+        return;
+    }
+    bound_period_averages(k, v, P, T, eta_M, eta_L, beta2, &out->Lbar, &out->Sbar);
+    /* initial momentum: (2 b1 / H) sum_t eta_t b2^t ||g_0||_{tau(t)*}, summed exactly */
+    double init = 0, bt = 1;
+    for (long t = 0; t < T && bt > 1e-300; t++, bt *= beta2)
+        init += bt * (P > 0 && t % P == 0 ? eta_M * k->g0_N : eta_L * k->g0_1);
+    out->delta = k->Delta / H;
+    out->init = 2 * beta1 * init / H;
+    out->drift = beta2 < 1 ? 2 * beta1 * out->Lbar / (1 - beta2) : INFINITY;
+    out->noise = 2 * out->Sbar * noise_factor(k->kappa, beta1, beta2);
+    out->quad = (nM * k->L_M * eta_M * eta_M + nL * k->L_L * eta_L * eta_L) / (2 * H);
+    out->total = out->delta + out->init + out->drift + out->noise + out->quad;
+}
+
+/* Per-unit-eta quantities at (P, theta, b2): the weights of each regime in
+ * H, lhat = Lbar / eta, lquad (quadratic term = eta lquad / 2), Sbar. */
+typedef struct {
+    double h, lhat, lquad, Sbar, gmax;
+} unit_terms;
+
+static void unit_terms_at(const bound_constants *k, bound_variant v, long P, double theta,
+                          double q2, unit_terms *u)
+{
+    double fM = P > 0 ? 1.0 / P : 0.0, fL = 1 - fM;
+    double eta_L = theta;
+    if (P == 1)
+        eta_L = 0, fL = 0;
+    u->h = fM + fL * eta_L;
+    double wM = fM / u->h, wL = fL * eta_L / u->h;
+    double A2, Ainf;
+    step_lengths_q(k, v, P, 1.0, eta_L, q2, &A2, &Ainf);
+    u->lhat = wM * k->L_M * A2 + wL * k->L_L * Ainf;
+    u->lquad = wM * k->L_M + wL * eta_L * k->L_L;
+    u->Sbar = k->sigma_F * (wM * k->rho_N + wL * k->rho_1);
+    u->gmax = fmax(fM > 0 ? k->g0_N : 0.0, fL > 0 ? eta_L * k->g0_1 : 0.0);
+}
+
+/* T at one (q, theta): the smallest T with
+ *   (Delta/eta + I') / (T h) + eta Lambda + 2 Sbar c(q) <= eps
+ * at the optimal eta = sqrt(Delta / (T h Lambda)). */
+static double T_at(const bound_constants *k, bound_variant v, long P, double eps, double q,
+                   double theta, double *eta)
+{
+    double b = 1 - q;
+    unit_terms u;
+    unit_terms_at(k, v, P, theta, q, &u);
+    double r = eps - 2 * u.Sbar * noise_factor_q(k->kappa, q, q);
+    if (!(r > 0))
+        return INFINITY;
+    double Lambda = 2 * b * u.lhat / q + u.lquad / 2;
+    double I = 2 * b * u.gmax / (q * u.h);
+    double beta = sqrt(k->Delta * Lambda / u.h);
+    double x = r / (beta + sqrt(beta * beta + I * r)); /* x = 1/sqrt(T) */
+    double T = 1.0 / (x * x);
+    if (eta)
+        *eta = Lambda > 0 ? sqrt(k->Delta / (T * u.h * Lambda)) : INFINITY;
+    return T;
+}
+
+double bound_tuned_T(const bound_constants *k, bound_variant v, long P, double eps,
+                     double *q_opt, double *theta_opt, double *eta_opt)
+{
+    double best = INFINITY, bq = NAN, bth = NAN, beta_ = NAN;
+    int nth = (P == 1 || P == 0) ? 1 : 81;
+    for (int it = 0; it < nth; it++) {
+        double theta = nth == 1 ? 1.0 : pow(10.0, -4.0 + 8.0 * it / (nth - 1));
+        for (int iq = 0; iq <= 600; iq++) {
+            double q = pow(10.0, -30.0 + 30.0 * iq / 600.0);
+            double eta = NAN;
+            double T = T_at(k, v, P, eps, q, theta, &eta);
+            if (T < best) {
+                best = T;
+                bq = q;
+                bth = theta;
+                beta_ = eta;
+            }
+        }
+    }
+    if (q_opt)
+        *q_opt = bq;
+    if (theta_opt)
+        *theta_opt = bth;
+    if (eta_opt)
+        *eta_opt = beta_;
+    return best;
+}
+
+double bound_tuned_T_closed(const bound_constants *k, bound_variant v, long P, double eps,
+                            double theta)
+{
+    unit_terms u;
+    unit_terms_at(k, v, P, theta, 0.0, &u); /* b2 -> 1: plain period averages */
+    double Lp = 2 * u.lhat + u.lquad / 2;
+    double kap = k->kappa;
+    double ck = pow(2.0, (2 - kap) / kap) + 1;
+    double noise = pow(4 * ck * u.Sbar / eps, kap / (kap - 1));
+    return 16 * k->Delta * Lp / (u.h * eps * eps) * fmax(1.0, noise);
+}
+
+double bound_cost_per_iter(long P, double c_grad, double c_msign, double c_sign)
+{
+    if (P <= 0)
+        return c_grad + c_sign;
+    return c_grad + c_msign / P + c_sign * (1 - 1.0 / P);
+}

@@ -1,0 +1,53 @@
+/* bench.h - benchmarks: rates measured against this machine's DGEMM
+ * (prefix bench_).  Benchmarks are not tests: they report, they do not
+ * assert.  Every rate is a ratio inside one run, since absolute times drift
+ * between runs and machines. */
+#ifndef LM_BENCH_H
+#define LM_BENCH_H
+
+#include <stdio.h>
+#include "lionmuon/common.h"
+#include "lionmuon/model.h"
+#include "lionmuon/optim.h"
+
+/* Best DGEMM rate (GFLOP/s) over square sizes 256, 512 and 1024, each timed
+ * for at least min_seconds. */
+double bench_dgemm_gflops(double min_seconds);
+
+/* The slope and intercept of log(y) = a + p log(x) by least squares
+ * (gsl_fit_linear): the growth exponent p of a cost y with a size x. */
+double bench_growth_exponent(int n, const double *x, const double *y);
+
+/* One training step of the transformer, timed. */
+typedef struct {
+    double seconds_per_step;   /* median over the timed steps */
+    double mean_seconds_per_step; /* mean: with P = 2 and an even count, whole
+                                     periods (the median of an odd count of
+                                     alternating steps is a Lion step) */
+    double forward_s, backward_s, optimizer_s; /* medians of the parts */
+    double model_flops_per_step;   /* 6 N B T, the paper's accounting */
+    double total_flops_per_step;   /* plus the optimizer's msign/sign FLOPs */
+    double dgemm_gflops;       /* median rate of a 1024^3 DGEMM timed after
+                                  each step: the same load as the steps */
+    double dgemm_best_gflops;  /* the caller's best-case rate, as passed */
+    size_t n_params;
+} bench_train_result;
+
+/* Time `steps` steps (after one warm-up step) of forward, backward, clipping
+ * (grad_clip) and the optimizer on random tokens from seed.  After each
+ * step one 1024^3 DGEMM is timed too, and the rate reported against is the
+ * median of those: on a shared machine a best-of DGEMM sees an idle moment
+ * that a step never does, so the ratio compares like with like (on an idle
+ * machine the two agree).  dgemm_gflops (best of bench_dgemm_gflops) is
+ * kept as dgemm_best_gflops. */
+int bench_train(const model_config *mc, int B, int T, const opt_config *oc,
+                double grad_clip, int steps, unsigned long seed, double dgemm_gflops,
+                bench_train_result *r, lm_error *e);
+
+/* The full suite: DGEMM, training at several sizes, msign by method and
+ * size, optimizer steps by optimizer and P, growth exponents.  Prints a
+ * table to `out` and writes JSON to json_path (if not NULL).  quick: the
+ * smallest sizes only, for the test suite. */
+int bench_all(int quick, FILE *out, const char *json_path, lm_error *e);
+
+#endif
