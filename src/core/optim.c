@@ -33,19 +33,19 @@ int opt_kind_parse(const char *name, opt_kind *out)
     return 0;
 }
 
+static const char *const EPS_MODE_NAMES[] = {"paper", "torch"};
+
 const char *opt_eps_mode_name(opt_eps_mode m)
 {
-    return m == OPT_EPS_TORCH ? "torch" : "paper";
+    return (unsigned)m < 2u ? EPS_MODE_NAMES[m] : "?";
 }
 
 int opt_eps_mode_parse(const char *name, opt_eps_mode *out)
 {
-    if (!strcmp(name, "paper"))
-        *out = OPT_EPS_PAPER;
-    else if (!strcmp(name, "torch"))
-        *out = OPT_EPS_TORCH;
-    else
+    int i = lm_name_lookup(EPS_MODE_NAMES, 2, name);
+    if (i < 0)
         return -1;
+    *out = (opt_eps_mode)i;
     return 0;
 }
 

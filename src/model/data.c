@@ -268,21 +268,19 @@ static int read_text(const char *path, uint16_t **tokens, size_t *n, lm_error *e
 
 /* ---- the source ---- */
 
+static const char *const DATA_KIND_NAMES[] = {"synthetic", "text", "llmc"};
+
 const char *data_kind_name(data_kind k)
 {
-    return k == DATA_TEXT ? "text" : k == DATA_LLMC ? "llmc" : "synthetic";
+    return (unsigned)k < 3u ? DATA_KIND_NAMES[k] : "?";
 }
 
 int data_kind_parse(const char *name, data_kind *out)
 {
-    if (!strcmp(name, "synthetic"))
-        *out = DATA_SYNTHETIC;
-    else if (!strcmp(name, "text"))
-        *out = DATA_TEXT;
-    else if (!strcmp(name, "llmc"))
-        *out = DATA_LLMC;
-    else
+    int i = lm_name_lookup(DATA_KIND_NAMES, 3, name);
+    if (i < 0)
         return -1;
+    *out = (data_kind)i;
     return 0;
 }
 

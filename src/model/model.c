@@ -661,19 +661,19 @@ model_config model_default_config(model_kind kind, int n_layer, int n_head,
     return c;
 }
 
+static const char *const MODEL_KIND_NAMES[] = {"gpt2", "llama"};
+
 const char *model_kind_name(model_kind k)
 {
-    return k == MODEL_LLAMA ? "llama" : "gpt2";
+    return (unsigned)k < 2u ? MODEL_KIND_NAMES[k] : "?";
 }
 
 int model_kind_parse(const char *name, model_kind *out)
 {
-    if (!strcmp(name, "gpt2"))
-        *out = MODEL_GPT2;
-    else if (!strcmp(name, "llama"))
-        *out = MODEL_LLAMA;
-    else
+    int i = lm_name_lookup(MODEL_KIND_NAMES, 2, name);
+    if (i < 0)
         return -1;
+    *out = (model_kind)i;
     return 0;
 }
 

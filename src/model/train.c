@@ -38,19 +38,19 @@ static int write_text(const char *dir, const char *name, const char *s, size_t l
 /* ------------------------------------------------------------------------ */
 /* Names, defaults, the config as JSON. */
 
+static const char *const ROUTING_NAMES[] = {"paper", "dim"};
+
 const char *train_routing_name(train_routing r)
 {
-    return r == TRAIN_ROUTE_DIM ? "dim" : "paper";
+    return (unsigned)r < 2u ? ROUTING_NAMES[r] : "?";
 }
 
 int train_routing_parse(const char *name, train_routing *out)
 {
-    if (!strcmp(name, "paper"))
-        *out = TRAIN_ROUTE_PAPER;
-    else if (!strcmp(name, "dim"))
-        *out = TRAIN_ROUTE_DIM;
-    else
+    int i = lm_name_lookup(ROUTING_NAMES, 2, name);
+    if (i < 0)
         return -1;
+    *out = (train_routing)i;
     return 0;
 }
 

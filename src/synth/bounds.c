@@ -6,19 +6,19 @@
 
 const long bound_periods[BOUND_NPERIODS] = {1, 2, 3, 4, 5, 8, 10, 20, 50, 100, 0};
 
+static const char *const VARIANT_NAMES[] = {"refined", "statement"};
+
 const char *bound_variant_name(bound_variant v)
 {
-    return v == BOUND_STATEMENT ? "statement" : "refined";
+    return (unsigned)v < 2u ? VARIANT_NAMES[v] : "?";
 }
 
 int bound_variant_parse(const char *name, bound_variant *out)
 {
-    if (!strcmp(name, "refined"))
-        *out = BOUND_REFINED;
-    else if (!strcmp(name, "statement"))
-        *out = BOUND_STATEMENT;
-    else
+    int i = lm_name_lookup(VARIANT_NAMES, 2, name);
+    if (i < 0)
         return -1;
+    *out = (bound_variant)i;
     return 0;
 }
 
