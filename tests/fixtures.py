@@ -3,7 +3,7 @@
 outputs that tests/cli_core.sh feeds to `lionmuon msign` and `lionmuon step`.
 
 Standard library only: the expected values are computed here, independently
-of the C code, from the update rules in ALGORITHMS.md, on inputs chosen so
+of the C code, from the update rules in theory/algorithms.md, on inputs chosen so
 that every polar factor is known in closed form (a rotation times a positive
 diagonal has that rotation as its polar factor)."""
 import json

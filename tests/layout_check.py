@@ -15,10 +15,11 @@
      src/LAYER/NAME.c; the umbrella header lionmuon.h to the library (it may
      include core, model and synth).  Nothing under src/ or include/ may
      include tests/.
-  2. Every reference to a Markdown document (a .md file) in src/, include/,
-     tests/, experiments/, theory/ and README.md names a file of the
-     repository (relative to the repository root, the citing file's folder,
-     or theory/), unless it names an output file the tool writes.
+  2. Every reference to a Markdown document (a .md file) or to a path in the
+     tree's own folders (src/..., experiments/..., theory/...) in src/,
+     include/, tests/, experiments/, theory/ and README.md names a file of
+     the repository (relative to the repository root, the citing file's
+     folder, or theory/), unless it names an output file the tool writes.
   3. No function in src/core or src/model is longer than 100 lines, and
      train_run is at most 60 (the loop a reader learns training from).
 
@@ -49,6 +50,9 @@ FUNC_LIMITS = {"train_run": 60}
 # Output files the tool writes (named in help text and comments), not citations.
 OUTPUT_NAMES = re.compile(r"^(v[1-5K]\.md|FILE\.md|r\.md)$")
 MD_REF = re.compile(r"[A-Za-z0-9_./$-]*[A-Za-z0-9_]\.md\b")
+# A path into the tree's own folders (src/core/msign.c, experiments/synth/v1.gp).
+PATH_REF = re.compile(r"(?<![\w/.$-])(?:src|include|experiments|tests|theory|scripts|python)"
+                      r"/[A-Za-z0-9_./-]*[A-Za-z0-9_]\.(?:c|h|md|py|sh|mk|gp|cc)\b")
 
 
 def rel(root, path):
@@ -129,8 +133,11 @@ def check_citations(root):
         if "/fuzz/corpus/" in f:
             continue
         for ln, line in enumerate(open(f, errors="replace"), 1):
-            for m in MD_REF.finditer(line):
+            refs = list(MD_REF.finditer(line)) + list(PATH_REF.finditer(line))
+            for m in refs:
                 ref = m.group(0).lstrip("./")
+                if re.search(r"NAME|LAYER", ref):
+                    continue  # a pattern (src/LAYER/NAME.c), not a file
                 if ref.startswith(("results/", "$", "-")) or "CLI_TMP" in ref or "$" in ref:
                     continue
                 if OUTPUT_NAMES.match(os.path.basename(ref)) and "/" not in ref:

@@ -1,6 +1,6 @@
 /* test_model.c - the transformers: finite-difference gradient checks of every
  * parameter tensor, the tied head, the loss at init, the ignore index, RoPE,
- * and the parameter list of MODELS.md. */
+ * and the parameter list of theory/models.md §1-§2. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -282,7 +282,7 @@ Test(model, rope_matches_closed_form)
     cr_expect(fabs(dots[0] - dots[1]) < 1e-14, "%.17g vs %.17g", dots[0], dots[1]);
 }
 
-/* The parameter list of MODELS.md, in state_dict order, with shapes. */
+/* The parameter list of theory/models.md §1-§2, in state_dict order, with shapes. */
 Test(model, names_and_counts_match_models_md)
 {
     int C = 8, V = TV, T = TT, L = 2;

@@ -48,7 +48,7 @@ static void rmdir_all(const char *d)
     cr_assert_eq(system(cmd), 0);
 }
 
-/* ALGORITHMS.md: a run of LionMuon with period P costs
+/* theory/algorithms.md §8: a run of LionMuon with period P costs
  *   iters (model + NS / P + sign (1 - 1/P)),   model = 6 N T B,
  *   N = L 12 C^2 + V C + T C,
  *   NS = sum over the four hidden matrices (C,3C), (C,C), (C,4C), (4C,C) of each

@@ -3,7 +3,7 @@
  *
  * It wraps malloc, calloc, realloc, aligned_alloc, memalign, posix_memalign
  * and free (forwarding to glibc's __libc_* entry points) and defines
- * lm_alloc_probe(), the weak hook that bench_train (src/bench.c) calls when
+ * lm_alloc_probe(), the weak hook that bench_train (src/tools/bench.c) calls when
  * each timed step starts (1) and ends (0).  At exit it prints to stderr
  *
  *   alloc_count: steps S, in steps: malloc N calloc N realloc N memalign N free N

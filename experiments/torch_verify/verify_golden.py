@@ -4,7 +4,7 @@ the agreement of loss, gradients and parameters.
 
 The model (GPT-2 / LLaMA) and the optimizers (the LionMuon family, classic
 Nesterov Muon, AdamW) are written here from their definitions
-(shared/reference MODELS.md and ALGORITHMS.md, i.e. the paper's llm-baselines
+(theory/models.md and theory/algorithms.md, i.e. the paper's llm-baselines
 modules), not translated from the C reference, so agreement is evidence that
 both compute the paper's algorithm.
 
@@ -80,7 +80,7 @@ def read_safetensors(path):
 
 
 # ---------------------------------------------------------------------------
-# The models (MODELS.md): GPT-2 as nanoGPT / llm-baselines GPTBase, LLaMA as
+# The models (theory/models.md): GPT-2 as nanoGPT / llm-baselines GPTBase, LLaMA as
 # llm-baselines Llama.  Parameter names equal the state_dict names.
 
 class LayerNorm(nn.Module):
@@ -225,7 +225,7 @@ class Transformer(nn.Module):
 
 
 # ---------------------------------------------------------------------------
-# msign (ALGORITHMS.md) and the optimizers.
+# msign (theory/algorithms.md §1) and the optimizers.
 
 NS5 = (3.4445, -4.7750, 2.0315)
 POLAR_EXPRESS = [

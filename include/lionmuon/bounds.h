@@ -17,7 +17,7 @@
  *   Sbar = sigma_F (n_M eta_M rho_N + n_L eta_L rho_1) / H
  * with two versions of the step lengths A:
  *   BOUND_STATEMENT  A_2 = max(eta_M, alpha eta_L), A_inf = max(eta_L, gamma eta_M)
- *                    (THEORY.md's working statement)
+ *                    (theory/statement.md §4)
  *   BOUND_REFINED    the b2-discounted averages of the lengths of the steps
  *                    that actually precede a step of each type (Lemma 3):
  *     A_2   = alpha eta_L - (alpha eta_L - eta_M) (1-b2) b2^{P-1} / (1 - b2^P)

@@ -2,7 +2,7 @@
  * backward by hand in double (prefix model_).
  *
  * Tensor names, shapes and layouts are those of the paper's PyTorch modules
- * (llm-baselines GPTBase and Llama, see MODELS.md), so a state_dict and a
+ * (llm-baselines GPTBase and Llama, see theory/models.md §1-§2), so a state_dict and a
  * list from model_param_at() name the same tensors:
  *
  *   GPT-2  transformer.wte.weight [V, C]      (tied: also the lm_head)

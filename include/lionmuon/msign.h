@@ -5,7 +5,7 @@
  * X gives a partial isometry.  It is the linear minimisation oracle of the
  * spectral-norm ball: <X, msign(X)> = ||X||_N, ||msign(X)||_2 = 1.
  *
- * Methods (definitions in ALGORITHMS.md, see msign.c for each formula):
+ * Methods (definitions in theory/algorithms.md §1, see msign.c for each formula):
  *   MSIGN_SVD            exact, LAPACKE_dgesdd
  *   MSIGN_NS5            Keller Jordan's quintic Newton-Schulz (Muon's default)
  *   MSIGN_CUBIC          Higham's cubic Newton-Schulz, iterated to a tolerance

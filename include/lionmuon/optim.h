@@ -61,7 +61,7 @@ typedef struct {
     opt_eps_mode adamw_eps_mode;
 } opt_config;
 
-/* The paper's defaults for each optimizer (ALGORITHMS.md, 124M settings). */
+/* The paper's defaults for each optimizer (theory/algorithms.md §5, 124M settings). */
 opt_config opt_default_config(opt_kind kind);
 
 const char *opt_kind_name(opt_kind k);

@@ -3,7 +3,7 @@
  * Layout: 8-byte little-endian header length N, N bytes of JSON mapping each
  * tensor name to {"dtype", "shape", "data_offsets": [begin, end]} plus an
  * optional "__metadata__" object of string to string, then the byte buffer.
- * The reader validates every rule (MODELS.md): header within the file, valid
+ * The reader validates every rule (theory/models.md §4): header within the file, valid
  * UTF-8 JSON object, known dtype, non-negative shape whose element count
  * matches its byte span, offsets in range, tensors covering the buffer
  * exactly with no overlap, unique names, string metadata.

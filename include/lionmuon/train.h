@@ -6,7 +6,7 @@
  *   loss = model_forward; grads = model_backward            (model.h)
  *   grads <- clip(grads, grad_clip)    torch's clip_grad_norm_ semantics
  *   opt_step(t, lr_scale = opt_lr_schedule(t, warmup, iterations))
- * Routing (ALGORITHMS.md): the hidden matrices of every block follow the
+ * Routing (theory/algorithms.md §6): the hidden matrices of every block follow the
  * matrix rule; token and position embeddings, the tied head and every 1-D
  * tensor follow AdamW (routing "paper").  Routing "dim" is the paper code's
  * literal test: any 2-D tensor whose first dimension is < 10000 follows the
@@ -15,10 +15,10 @@
  *
  * Files in the output directory (each written atomically):
  *   metrics.csv      step,train_loss,val_loss,lr_muon,lr_sign,lr_adamw,tokens,flops,wall_s
- *   diagnostics.csv  step and the seven norm-ratio medians of ALGORITHMS.md
+ *   diagnostics.csv  step and the seven norm-ratio medians of theory/algorithms.md §10
  *   summary.json     the config, best/final validation loss, the entropy rate
  *                    and excess loss, FLOPs, wall time, optimizer-state bytes
- *   checkpoint.safetensors  parameters (MODELS.md names), optimizer state
+ *   checkpoint.safetensors  parameters (theory/models.md names), optimizer state
  *                    state.NAME.momentum | state.NAME.exp_avg, exp_avg_sq,
  *                    and in __metadata__ the step, the seed and the data
  *                    position, from which a resumed run continues bitwise.

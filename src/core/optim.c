@@ -49,7 +49,7 @@ int opt_eps_mode_parse(const char *name, opt_eps_mode *out)
     return 0;
 }
 
-/* The paper's 124M settings (ALGORITHMS.md): Lion betas (0.9, 0.99),
+/* The paper's 124M settings (theory/algorithms.md §5): Lion betas (0.9, 0.99),
  * Signum/Muon momentum 0.95, SignMuon 0.9; tuned rates LionMuon P=2
  * 1e-3/5e-5, SignMuon P=2 2e-3/5e-5, Muon 1e-3; AdamW 5e-4 with betas
  * (0.8, 0.999) alone and 1e-3 for the 1-D part of the hybrids; weight decay

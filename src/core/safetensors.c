@@ -1,6 +1,6 @@
 /* safetensors.c - reading and writing safetensors files.
  *
- * File layout (MODELS.md; the format of huggingface/safetensors):
+ * File layout (theory/models.md §4; the format of huggingface/safetensors):
  *
  *   [8 bytes]  N, the header length, unsigned little-endian
  *   [N bytes]  UTF-8 JSON object: name -> {"dtype", "shape", "data_offsets"},
