@@ -7,6 +7,8 @@
  *   opt_*              LionMuon, its special cases, AdamW, schedule   optim.h
  *   la_*               matrix norms and helpers                       linalg.h
  *   st_*               safetensors read/write                         safetensors.h
+ *   optstate_*         optimizer state as safetensors tensors         optstate.h
+ *   stepfile_run       one optimizer step on a safetensors file       stepfile.h
  *   lm_error           the error mechanism                            common.h
  * Matrices are row-major doubles, as a PyTorch tensor's storage. */
 #ifndef LIONMUON_H
@@ -16,7 +18,9 @@
 #include "linalg.h"
 #include "msign.h"
 #include "optim.h"
+#include "optstate.h"
 #include "safetensors.h"
+#include "stepfile.h"
 
 #define LIONMUON_VERSION "0.1.0"
 

@@ -22,7 +22,7 @@ struct data_source {
     size_t ntok[2];
     char *path[2];
     int max_token;
-    char max_src[512];
+    const char *max_src;  /* where max_token occurs: a literal or path[s] */
     unsigned long seed;
 };
 
@@ -143,7 +143,7 @@ static int synth_build(data_source *d, lm_error *e)
     }
     free(k);
     d->max_token = V - 1;
-    snprintf(d->max_src, sizeof d->max_src, "the synthetic corpus");
+    d->max_src = "the synthetic corpus";
     (void)e;
     return 0;
 }
@@ -335,11 +335,12 @@ data_source *data_open(const data_config *c, lm_error *e)
         snprintf(d->path[1], L, "%s (last 10%%)", c->train_path);
     }
     d->max_token = -1;
+    d->max_src = "";
     for (int s = 0; s < 2; s++)
         for (size_t i = 0; i < d->ntok[s]; i++)
             if (d->tok[s][i] > d->max_token) {
                 d->max_token = d->tok[s][i];
-                snprintf(d->max_src, sizeof d->max_src, "%s", d->path[s]);
+                d->max_src = d->path[s];
             }
     d->V = d->max_token + 1;
     return d;

@@ -741,21 +741,34 @@ static void add_param(model *m, int *cap, const char *name, int ndim, int rows, 
     m->num_params += p->numel;
 }
 
+/* "transformer.h.L.SUFFIX", the name of a block's tensor (malloc'd). */
+static char *layer_name(int l, const char *suffix)
+{
+    lm_buf b = {0};
+    lm_buf_printf(&b, "transformer.h.%d.%s", l, suffix);
+    return b.s;
+}
+
+static void add_layer_param(model *m, int *cap, int l, const char *suffix, int ndim, int rows,
+                            int cols, int hidden)
+{
+    char *nm = layer_name(l, suffix);
+    add_param(m, cap, nm, ndim, rows, cols, hidden);
+    free(nm);
+}
+
 /* The list in state_dict order (see model.h), then the two views. */
 static void build_params(model *m)
 {
     const model_config *c = &m->cfg;
     int C = c->n_embd, V = c->vocab_size, H = m->H, cap = 0;
     int gpt = c->kind == MODEL_GPT2, bias = gpt && c->bias;
-    char nm[64];
     add_param(m, &cap, "transformer.wte.weight", 2, V, C, 0);
     if (gpt)
         add_param(m, &cap, "transformer.wpe.weight", 2, c->block_size, C, 0);
     for (int l = 0; l < c->n_layer; l++) {
-#define P1(suffix, n) (snprintf(nm, sizeof nm, "transformer.h.%d.%s", l, suffix), \
-                       add_param(m, &cap, nm, 1, n, 1, 0))
-#define P2(suffix, r, k) (snprintf(nm, sizeof nm, "transformer.h.%d.%s", l, suffix), \
-                          add_param(m, &cap, nm, 2, r, k, 1))
+#define P1(suffix, n) add_layer_param(m, &cap, l, suffix, 1, n, 1, 0)
+#define P2(suffix, r, k) add_layer_param(m, &cap, l, suffix, 2, r, k, 1)
         P1("ln_1.weight", C);
         if (bias) P1("ln_1.bias", C);
         P2("attn.c_attn.weight", 3 * C, C);
@@ -787,9 +800,16 @@ static double *view(model *m, double *base, const char *name)
     return p ? base + p->offset : NULL;
 }
 
+static double *block_view(model *m, double *base, int l, const char *suffix)
+{
+    char *nm = layer_name(l, suffix);
+    double *x = view(m, base, nm);
+    free(nm);
+    return x;
+}
+
 static void fill_view(model *m, double *base, weights_view *v)
 {
-    char nm[64];
     v->wte = view(m, base, "transformer.wte.weight");
     v->wpe = view(m, base, "transformer.wpe.weight");
     v->lnfw = view(m, base, "transformer.ln_f.weight");
@@ -797,8 +817,7 @@ static void fill_view(model *m, double *base, weights_view *v)
     v->h = lm_calloc(m->cfg.n_layer, sizeof *v->h);
     for (int l = 0; l < m->cfg.n_layer; l++) {
         layer_view *h = &v->h[l];
-#define V(field, suffix) (snprintf(nm, sizeof nm, "transformer.h.%d.%s", l, suffix), \
-                          h->field = view(m, base, nm))
+#define V(field, suffix) (h->field = block_view(m, base, l, suffix))
         V(ln1w, "ln_1.weight");
         V(ln1b, "ln_1.bias");
         V(qkvw, "attn.c_attn.weight");

@@ -1,39 +1,17 @@
-/* train.c - the training loop, evaluation, the norm-ratio diagnostics,
- * checkpoints and --resume, the golden file (see train.h). */
-#include "lionmuon/train.h"
-#include "lionmuon/fs.h"
-#include "lionmuon/stats.h"
+/* train.c - training (train.h): the public entry points, the run's set-up,
+ * the training loop, evaluation, and the golden file.  The loop's helpers
+ * live beside it: dp.c (data parallelism), checkpoint.c, diag.c (norm-ratio
+ * diagnostics), runlog.c (metrics, summary, plot, progress). */
+#include "train_impl.h"
 
-#ifdef LM_MPI
-#include <mpi.h>
-#endif
-
-#include <errno.h>
-#include <jansson.h>
-#include <glob.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include "lionmuon/fs.h"
 #include "lionmuon/linalg.h"
 #include "lionmuon/msign.h"
-#include "lionmuon/safetensors.h"
-
-/* ------------------------------------------------------------------------ */
-static int write_text(const char *dir, const char *name, const char *s, size_t len,
-                      lm_error *e)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return lm_write_atomic(path, s, len, e);
-}
 
 /* ------------------------------------------------------------------------ */
 /* Names, defaults, the config as JSON. */
@@ -60,7 +38,7 @@ long train_default_warmup(long iterations)
     return iterations > 1 && w < 1 ? 1 : w;
 }
 
-static json_t *config_object(const train_config *c)
+json_t *train_config_object(const train_config *c)
 {
     long P;
     double b1, b2;
@@ -112,7 +90,7 @@ static json_t *config_object(const train_config *c)
 
 char *train_config_json(const train_config *c)
 {
-    json_t *o = config_object(c);
+    json_t *o = train_config_object(c);
     char *s = json_dumps(o, JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
     json_decref(o);
     return s;
@@ -120,20 +98,6 @@ char *train_config_json(const train_config *c)
 
 /* ------------------------------------------------------------------------ */
 /* The run: data, model, optimizer, and the step. */
-
-typedef struct {
-    const train_config *c;
-    data_source *d;
-    model *m;
-    int nt;
-    opt_tensor *ot;
-    opt_state *os;
-    int *inp, *tgt;
-    double flops_model;       /* per step */
-    double flops_ns, flops_sign; /* all matrix-rule tensors, per Muon / sign step */
-    int n_matrix;
-    int *owner;               /* data parallelism: the rank that steps tensor i */
-} run;
 
 static void run_free(run *r)
 {
@@ -146,153 +110,16 @@ static void run_free(run *r)
     free(r->tgt);
 }
 
-/* ---- data parallelism (see train_config.dp_size) ---- */
-
-static int dp_size(const train_config *c)
-{
-    return c->dp_size > 1 ? c->dp_size : 1;
-}
-
-static int dp_root(const train_config *c)
-{
-    return c->dp_rank == 0;
-}
-
-/* x <- the sum of x over the ranks (in place) */
-static void dp_sum(const train_config *c, double *x, size_t n)
-{
-#ifdef LM_MPI
-    if (dp_size(c) > 1)
-        MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-#else
-    (void)c, (void)x, (void)n;
-#endif
-}
-
-static void dp_bcast(const train_config *c, double *x, size_t n, int root)
-{
-#ifdef LM_MPI
-    if (dp_size(c) > 1)
-        MPI_Bcast(x, (int)n, MPI_DOUBLE, root, MPI_COMM_WORLD);
-#else
-    (void)c, (void)x, (void)n, (void)root;
-#endif
-}
-
-/* Every rank fails together: 1 if any rank's rc is non-zero. */
-static int dp_any_failed(const train_config *c, int rc)
-{
-    double f = rc != 0;
-    dp_sum(c, &f, 1);
-    return f > 0;
-}
-
-/* Owners of the optimizer work: tensors in order of decreasing cost (the
- * msign FLOPs of a matrix, the size of anything else) each go to the rank
- * with the least work so far -- a deterministic greedy balance. */
-static void dp_assign(run *r)
-{
-    int K = dp_size(r->c), n = r->nt;
-    r->owner = lm_calloc((size_t)LM_MAX(n, 1), sizeof *r->owner);
-    double *load = lm_calloc((size_t)K, sizeof *load), *cost = lm_malloc((size_t)LM_MAX(n, 1) * sizeof *cost);
-    int *done = lm_calloc((size_t)LM_MAX(n, 1), sizeof *done);
-    for (int i = 0; i < n; i++)
-        cost[i] = r->ot[i].rule == OPT_RULE_MATRIX
-                      ? msign_flops(&r->c->opt.msign, r->ot[i].rows, r->ot[i].cols)
-                      : (double)r->ot[i].rows * r->ot[i].cols;
-    for (int k = 0; k < n; k++) {
-        int best = -1;
-        for (int i = 0; i < n; i++)
-            if (!done[i] && (best < 0 || cost[i] > cost[best]))
-                best = i;
-        int to = 0;
-        for (int q = 1; q < K; q++)
-            if (load[q] < load[to])
-                to = q;
-        r->owner[best] = to;
-        load[to] += cost[best];
-        done[best] = 1;
-    }
-    free(load);
-    free(cost);
-    free(done);
-}
-
-/* The optimizer step, split over the ranks by tensor: each rank steps the
- * tensors it owns, then every tensor's parameters and state travel from
- * its owner to the others.  With one process it is opt_step. */
-static int dp_opt_step(run *r, long t, double scale, opt_step_info *info, lm_error *e)
-{
-    const train_config *c = r->c;
-    if (dp_size(c) == 1)
-        return opt_step(r->os, t, scale, info, e);
-    if (opt_check_grads(r->os, e)) /* the gradients are the same on every rank */
-        return -1;
-    double counts[2] = {0, 0};
-    int rc = 0;
-    for (int i = 0; i < r->nt && rc == 0; i++) {
-        if (r->owner[i] != c->dp_rank)
-            continue;
-        int muon;
-        rc = opt_step_one(r->os, i, t, scale, &muon, e);
-        if (rc == 0 && muon >= 0)
-            counts[muon ? 0 : 1] += 1;
-    }
-    if (dp_any_failed(c, rc))
-        return rc ? -1 : lm_fail(e, "step %ld failed on another rank", t);
-    for (int i = 0; i < r->nt; i++) {
-        size_t numel = (size_t)r->ot[i].rows * r->ot[i].cols;
-        dp_bcast(c, r->ot[i].w, numel, r->owner[i]);
-        for (int which = 0; which < 2; which++) {
-            double *b = opt_buffer(r->os, i, which);
-            if (b)
-                dp_bcast(c, b, numel, r->owner[i]);
-        }
-    }
-    dp_sum(c, counts, 2);
-    info->n_muon = (int)counts[0];
-    info->n_lion = (int)counts[1];
-    return 0;
-}
-
-/* This rank's rows of a global batch (B rows of T in inp, tgt), then the
- * loss and, with grads = 1, the gradients averaged over every rank's
- * counted positions: sum_r n_r (loss_r, grad_r) / sum_r n_r. */
-static int dp_forward(run *r, int grads, double *loss, lm_error *e)
-{
-    const train_config *c = r->c;
-    int K = dp_size(c), T = c->model.block_size;
-    size_t off = (size_t)c->dp_rank * (c->batch_size / K) * T;
-    if (model_forward(r->m, r->inp + off, r->tgt + off, loss, e))
-        return -1;
-    if (grads)
-        model_backward(r->m);
-    if (K == 1)
-        return 0;
-    double n = (double)model_loss_count(r->m), lc[2] = {*loss * n, n};
-    dp_sum(c, lc, 2);
-    *loss = lc[1] > 0 ? lc[0] / lc[1] : 0.0;
-    if (grads) {
-        size_t np = model_num_params(r->m);
-        double *g = model_grads(r->m);
-        for (size_t i = 0; i < np; i++)
-            g[i] *= n;
-        dp_sum(c, g, np);
-        for (size_t i = 0; i < np; i++)
-            g[i] = lc[1] > 0 ? g[i] / lc[1] : 0.0;
-    }
-    return 0;
-}
-
+/* The paper's 6 N B T: 2 N FLOPs forward and 4 N backward per token, N as
+ * model_flops_params counts it, over the B T tokens of a batch. */
 double train_model_flops(const model *m)
 {
     return 6.0 * model_flops_params(m) * model_batch(m) * model_seq_len(m);
 }
 
-static int run_setup(run *r, const train_config *c, lm_error *e)
+/* The flags that must hold before anything is allocated. */
+static int check_config(const train_config *c, lm_error *e)
 {
-    memset(r, 0, sizeof *r);
-    r->c = c;
     if (c->batch_size < 1)
         return lm_fail(e, "--batch-size must be >= 1 (got %d)", c->batch_size);
     if (c->iterations < 1)
@@ -306,10 +133,15 @@ static int run_setup(run *r, const train_config *c, lm_error *e)
                           "must be >= 0");
     if (!(c->grad_clip >= 0) || !isfinite(c->grad_clip))
         return lm_fail(e, "--grad-clip must be finite and >= 0 (got %g)", c->grad_clip);
-    if (model_config_check(&c->model, e))
+    if (model_config_check(&c->model, e) || opt_config_check(&c->opt, e))
         return -1;
-    if (opt_config_check(&c->opt, e))
-        return -1;
+    return 0;
+}
+
+/* The data source, which must fit the vocabulary and the sequence length. */
+static int open_data(run *r, lm_error *e)
+{
+    const train_config *c = r->c;
     data_config dc = c->data;
     dc.seed = c->seed;
     if (dc.kind == DATA_SYNTHETIC)
@@ -317,30 +149,20 @@ static int run_setup(run *r, const train_config *c, lm_error *e)
     r->d = data_open(&dc, e);
     if (!r->d)
         return -1;
-    if (data_max_token(r->d) >= c->model.vocab_size) {
-        lm_fail(e, "%s: token id %d does not fit --vocab-size %d",
-                data_max_token_source(r->d), data_max_token(r->d), c->model.vocab_size);
-        goto fail;
-    }
-    int T = c->model.block_size;
-    if (data_check_seq_len(r->d, T, e))
-        goto fail;
-    if (c->batch_size % dp_size(c)) {
-        lm_fail(e, "--batch-size %d must be a multiple of the %d MPI ranks", c->batch_size,
-                dp_size(c));
-        goto fail;
-    }
-    r->m = model_alloc(&c->model, c->batch_size / dp_size(c), T, e);
-    if (!r->m)
-        goto fail;
-    model_init(r->m, c->seed);
+    if (data_max_token(r->d) >= c->model.vocab_size)
+        return lm_fail(e, "%s: token id %d does not fit --vocab-size %d",
+                       data_max_token_source(r->d), data_max_token(r->d),
+                       c->model.vocab_size);
+    return data_check_seq_len(r->d, c->model.block_size, e);
+}
 
-    /* routing */
+/* Routing (train.h): which tensors follow the matrix rule, and the msign
+ * and sign FLOPs of one step over them. */
+static void route(run *r)
+{
+    const train_config *c = r->c;
     r->nt = model_nparams(r->m);
     r->ot = lm_calloc(r->nt, sizeof *r->ot);
-    long P;
-    double b1, b2;
-    opt_effective(&c->opt, &P, &b1, &b2);
     for (int i = 0; i < r->nt; i++) {
         const model_param *p = model_param_at(r->m, i);
         int matrix = c->routing == TRAIN_ROUTE_DIM ? p->ndim == 2 && p->shape[0] < 10000
@@ -360,6 +182,27 @@ static int run_setup(run *r, const train_config *c, lm_error *e)
             r->flops_sign += (double)t->rows * t->cols;
         }
     }
+}
+
+static int run_setup(run *r, const train_config *c, lm_error *e)
+{
+    memset(r, 0, sizeof *r);
+    r->c = c;
+    if (check_config(c, e))
+        return -1;
+    if (open_data(r, e))
+        goto fail;
+    if (c->batch_size % dp_size(c)) {
+        lm_fail(e, "--batch-size %d must be a multiple of the %d MPI ranks", c->batch_size,
+                dp_size(c));
+        goto fail;
+    }
+    int T = c->model.block_size;
+    r->m = model_alloc(&c->model, c->batch_size / dp_size(c), T, e);
+    if (!r->m)
+        goto fail;
+    model_init(r->m, c->seed);
+    route(r);
     r->os = opt_alloc(&c->opt, r->nt, r->ot);
     dp_assign(r);
     size_t BT = (size_t)c->batch_size * T; /* the global batch; each rank uses its rows */
@@ -391,7 +234,7 @@ static double opt_flops(const run *r, long t, const opt_step_info *info)
 }
 
 /* forward + backward on training batch t; the loss must be finite */
-static int train_grad(run *r, long t, double *loss, lm_error *e)
+int train_grad(run *r, long t, double *loss, lm_error *e)
 {
     int B = r->c->batch_size, T = r->c->model.block_size;
     data_batch(r->d, DATA_TRAIN, t, B, T, r->inp, r->tgt);
@@ -421,637 +264,313 @@ static int evaluate(run *r, double *val, lm_error *e)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Norm-ratio diagnostics (ALGORITHMS.md, the paper's Figure 2), per matrix of
- * the matrix rule (every hidden matrix with adamw), median over matrices:
- *   grad_nuc_over_1   ||G||_N / ||G||_1           G = gradient at W_t (unclipped)
- *   param_2_over_inf  ||W||_2 / ||W||_inf         W = W_t
- *   update_2_over_inf ||U||_2 / ||U||_inf         U = W_{t+1} - W_t (the applied step)
- *   errmom_F_over_nuc ||G - M||_F / ||G - M||_N   M = momentum (exp_avg) before the step
- *   errmom_F_over_1   ||G - M||_F / ||G - M||_1
- *   smooth_nuc_over_2 ||G' - G||_N / ||U||_2      G' = gradient at W_{t+1} on the
- *   smooth_1_over_inf ||G' - G||_1 / ||U||_inf         SAME batch (no batch noise)
- * Each is scale-free, so clipping does not matter. */
-#define NDIAG 7
-static const char *diag_names[NDIAG] = {
-    "grad_nuc_over_1", "param_2_over_inf", "update_2_over_inf", "errmom_F_over_nuc",
-    "errmom_F_over_1", "smooth_nuc_over_2", "smooth_1_over_inf"};
-
-typedef struct {
-    double *W0, *G0, *M0; /* copies, whole parameter-buffer sized */
-    double *D, *vals;     /* scratch: one matrix; NDIAG x n matrices */
-    int *idx;             /* the diagnosed tensors */
-    int n;
-} diag_ws;
-
-static void diag_alloc(diag_ws *w, const run *r)
-{
-    size_t N = model_num_params(r->m), maxmn = 1;
-    w->W0 = lm_malloc(sizeof(double) * N);
-    w->G0 = lm_malloc(sizeof(double) * N);
-    w->M0 = lm_calloc(N, sizeof(double));
-    w->idx = lm_malloc(sizeof(int) * r->nt);
-    w->n = 0;
-    for (int i = 0; i < r->nt; i++) {
-        const model_param *p = model_param_at(r->m, i);
-        int use = r->c->opt.kind == OPT_ADAMW ? p->hidden : r->ot[i].rule == OPT_RULE_MATRIX;
-        if (use) {
-            w->idx[w->n++] = i;
-            if (p->numel > maxmn)
-                maxmn = p->numel;
-        }
-    }
-    w->D = lm_malloc(sizeof(double) * maxmn);
-    w->vals = lm_malloc(sizeof(double) * NDIAG * (w->n ? w->n : 1));
-}
-
-static void diag_free(diag_ws *w)
-{
-    free(w->W0);
-    free(w->G0);
-    free(w->M0);
-    free(w->D);
-    free(w->vals);
-    free(w->idx);
-}
-
-/* before the step: keep W_t, G_t, M_t */
-static void diag_before(diag_ws *w, run *r)
-{
-    size_t N = model_num_params(r->m);
-    memcpy(w->W0, model_params(r->m), sizeof(double) * N);
-    memcpy(w->G0, model_grads(r->m), sizeof(double) * N);
-    for (int k = 0; k < w->n; k++) {
-        const model_param *p = model_param_at(r->m, w->idx[k]);
-        memcpy(w->M0 + p->offset, opt_buffer(r->os, w->idx[k], 0), sizeof(double) * p->numel);
-    }
-}
-
-/* after the step: gradient at W_{t+1} on batch t, then the ratios */
-static int diag_after(diag_ws *w, run *r, long t, double out[NDIAG], lm_error *e)
-{
-    double loss;
-    if (train_grad(r, t, &loss, e))
-        return -1;
-    for (int k = 0; k < w->n; k++) {
-        const model_param *p = model_param_at(r->m, w->idx[k]);
-        int m = p->shape[0], n = p->shape[1];
-        size_t o = p->offset, mn = p->numel;
-        la_norms nG, nW, nU, nE, nS;
-        double *D = w->D;
-        if (la_norms_all(m, n, w->G0 + o, &nG) || la_norms_all(m, n, w->W0 + o, &nW))
-            return lm_fail(e, "diagnostics: SVD failed on %s", p->name);
-        for (size_t i = 0; i < mn; i++)
-            D[i] = p->w[i] - w->W0[o + i];
-        if (la_norms_all(m, n, D, &nU))
-            return lm_fail(e, "diagnostics: SVD failed on %s", p->name);
-        for (size_t i = 0; i < mn; i++)
-            D[i] = w->G0[o + i] - w->M0[o + i];
-        if (la_norms_all(m, n, D, &nE))
-            return lm_fail(e, "diagnostics: SVD failed on %s", p->name);
-        for (size_t i = 0; i < mn; i++)
-            D[i] = p->g[i] - w->G0[o + i];
-        if (la_norms_all(m, n, D, &nS))
-            return lm_fail(e, "diagnostics: SVD failed on %s", p->name);
-        double *v = w->vals;
-        int N = w->n;
-        v[0 * N + k] = nG.nuclear / nG.l1;
-        v[1 * N + k] = nW.spectral / nW.linf;
-        v[2 * N + k] = nU.spectral / nU.linf;
-        v[3 * N + k] = nE.fro / nE.nuclear;
-        v[4 * N + k] = nE.fro / nE.l1;
-        v[5 * N + k] = nS.nuclear / nU.spectral;
-        v[6 * N + k] = nS.l1 / nU.linf;
-    }
-    for (int j = 0; j < NDIAG; j++)
-        out[j] = stats_median((size_t)w->n, w->vals + (size_t)j * w->n);
-    return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Checkpoints. */
-
-#define CKPT_NAME "checkpoint.safetensors"
-
-typedef struct {
-    long step;
-    double tokens, flops, wall_s, best_val;
-    long best_val_step;
-} progress_state;
-
-static void meta_double(st_file *f, const char *k, double v)
-{
-    char b[64];
-    snprintf(b, sizeof b, "%.17g", v);
-    st_set_meta(f, k, b);
-}
-
-static void meta_long(st_file *f, const char *k, long v)
-{
-    char b[64];
-    snprintf(b, sizeof b, "%ld", v);
-    st_set_meta(f, k, b);
-}
-
-static int add_param_tensor(st_file *f, const char *name, const model_param *p,
-                            const double *data, lm_error *e)
-{
-    int64_t shape[2] = {p->shape[0], p->shape[1]};
-    return st_add_f64(f, name, p->ndim, shape, data, e);
-}
-
-static int write_checkpoint(run *r, const progress_state *ps, lm_error *e)
-{
-    const train_config *c = r->c;
-    st_file *f = st_new();
-    char key[256];
-    int rc = 0;
-    for (int i = 0; i < r->nt && !rc; i++) {
-        const model_param *p = model_param_at(r->m, i);
-        rc = add_param_tensor(f, p->name, p, p->w, e);
-    }
-    for (int i = 0; i < r->nt && !rc; i++) {
-        const model_param *p = model_param_at(r->m, i);
-        if (r->ot[i].rule == OPT_RULE_MATRIX && c->opt.kind != OPT_ADAMW) {
-            snprintf(key, sizeof key, "state.%s.momentum", p->name);
-            rc = add_param_tensor(f, key, p, opt_buffer(r->os, i, 0), e);
-        } else {
-            snprintf(key, sizeof key, "state.%s.exp_avg", p->name);
-            rc = add_param_tensor(f, key, p, opt_buffer(r->os, i, 0), e);
-            snprintf(key, sizeof key, "state.%s.exp_avg_sq", p->name);
-            if (!rc)
-                rc = add_param_tensor(f, key, p, opt_buffer(r->os, i, 1), e);
-        }
-    }
-    if (!rc) {
-        char *cfg = train_config_json(c);
-        st_set_meta(f, "format", "lionmuon-checkpoint-1");
-        st_set_meta(f, "config", cfg);
-        free(cfg);
-        st_set_meta(f, "argv", c->argv_json ? c->argv_json : "[]");
-        meta_long(f, "step", ps->step);
-        meta_long(f, "seed", (long)c->seed);
-        meta_long(f, "data_position", ps->step);
-        st_set_meta(f, "data_stream", "training batch k is a pure function of (seed, "
-                    "split, k): the next batch is k = step");
-        st_set_meta(f, "rng", "init: GSL mt19937(seed), fully consumed at init; data: "
-                    "xoshiro256** seeded by splitmix64(seed, split, k); no other randomness");
-        meta_double(f, "tokens", ps->tokens);
-        meta_double(f, "flops", ps->flops);
-        meta_double(f, "wall_s", ps->wall_s);
-        meta_double(f, "best_val_loss", ps->best_val);
-        meta_long(f, "best_val_step", ps->best_val_step);
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", c->out_dir, CKPT_NAME);
-        rc = st_write(f, path, e);
-    }
-    st_free(f);
-    return rc;
-}
-
-static int meta_get_double(const st_file *f, const char *path, const char *k, double *v,
-                           lm_error *e)
-{
-    const char *s = st_get_meta(f, k);
-    char *end;
-    if (!s)
-        return lm_fail(e, "%s: __metadata__ has no '%s'", path, k);
-    errno = 0;
-    *v = strtod(s, &end);
-    if (end == s || *end)
-        return lm_fail(e, "%s: __metadata__ '%s' = '%s' is not a number", path, k, s);
-    return 0;
-}
-
-static int load_tensor(const st_file *f, const char *path, const char *name,
-                       const model_param *p, double *dst, lm_error *e)
-{
-    st_tensor *t = st_get(f, name);
-    if (!t)
-        return lm_fail(e, "%s: tensor %s is missing", path, name);
-    if (!t->f)
-        return lm_fail(e, "%s: tensor %s is not floating point", path, name);
-    int ok = t->ndim == p->ndim && t->shape[0] == p->shape[0] &&
-             (p->ndim == 1 || t->shape[1] == p->shape[1]);
-    if (!ok)
-        return lm_fail(e, "%s: tensor %s has another shape than the model's [%d%s%.0d]",
-                       path, name, p->shape[0], p->ndim == 2 ? ", " : "",
-                       p->ndim == 2 ? p->shape[1] : 0);
-    long bad = lm_first_nonfinite(t->numel, t->f);
-    if (bad >= 0)
-        return lm_fail(e, "%s: tensor %s has a non-finite value at element %ld", path, name,
-                       bad);
-    memcpy(dst, t->f, sizeof(double) * p->numel);
-    return 0;
-}
-
-static int read_checkpoint(run *r, progress_state *ps, lm_error *e)
-{
-    const train_config *c = r->c;
-    char path[4096], key[256];
-    snprintf(path, sizeof path, "%s/%s", c->out_dir, CKPT_NAME);
-    st_file *f;
-    if (st_read(path, &f, e))
-        return -1;
-    int rc = 0;
-    char *cfg = train_config_json(c);
-    const char *stored = st_get_meta(f, "config");
-    if (!stored || strcmp(stored, cfg)) {
-        rc = lm_fail(e, "%s: the stored configuration differs from this run's "
-                     "(stored %.300s)", path, stored ? stored : "(none)");
-    }
-    free(cfg);
-    for (int i = 0; i < r->nt && !rc; i++) {
-        const model_param *p = model_param_at(r->m, i);
-        rc = load_tensor(f, path, p->name, p, p->w, e);
-        if (rc)
-            break;
-        if (r->ot[i].rule == OPT_RULE_MATRIX && c->opt.kind != OPT_ADAMW) {
-            snprintf(key, sizeof key, "state.%s.momentum", p->name);
-            rc = load_tensor(f, path, key, p, opt_buffer(r->os, i, 0), e);
-        } else {
-            snprintf(key, sizeof key, "state.%s.exp_avg", p->name);
-            rc = load_tensor(f, path, key, p, opt_buffer(r->os, i, 0), e);
-            snprintf(key, sizeof key, "state.%s.exp_avg_sq", p->name);
-            if (!rc)
-                rc = load_tensor(f, path, key, p, opt_buffer(r->os, i, 1), e);
-        }
-    }
-    double step = 0, bvs = 0;
-    if (!rc)
-        rc = meta_get_double(f, path, "step", &step, e) ||
-             meta_get_double(f, path, "tokens", &ps->tokens, e) ||
-             meta_get_double(f, path, "flops", &ps->flops, e) ||
-             meta_get_double(f, path, "wall_s", &ps->wall_s, e) ||
-             meta_get_double(f, path, "best_val_loss", &ps->best_val, e) ||
-             meta_get_double(f, path, "best_val_step", &bvs, e) ? -1 : 0;
-    if (!rc && (step < 0 || step > c->iterations || step != floor(step)))
-        rc = lm_fail(e, "%s: step %g is outside [0, --iterations %ld]", path, step,
-                     c->iterations);
-    ps->step = (long)step;
-    ps->best_val_step = (long)bvs;
-    st_free(f);
-    return rc;
-}
-
-int train_checkpoint_argv(const char *dir, char **argv_json, lm_error *e)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, CKPT_NAME);
-    st_file *f;
-    if (st_read(path, &f, e))
-        return lm_wrap(e, "--resume");
-    const char *a = st_get_meta(f, "argv");
-    if (!a) {
-        st_free(f);
-        return lm_fail(e, "--resume: %s has no __metadata__ 'argv' (not a training "
-                       "checkpoint?)", path);
-    }
-    *argv_json = lm_strdup(a);
-    st_free(f);
-    return 0;
-}
-
-/* Keep the CSV header and the rows whose first field (the step) is <= step. */
-static void load_csv_prefix(const char *dir, const char *name, long step, lm_buf *b,
-                            const char *header)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *fp = fopen(path, "r");
-    lm_buf_printf(b, "%s", header);
-    if (!fp)
-        return;
-    char line[4096];
-    int first = 1;
-    while (fgets(line, sizeof line, fp)) {
-        if (first) {
-            first = 0;
-            continue;
-        }
-        char *end;
-        long s = strtol(line, &end, 10);
-        if (end != line && *end == ',' && s <= step)
-            lm_buf_printf(b, "%s", line);
-    }
-    fclose(fp);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Outputs. */
-
-static const char METRICS_HEADER[] =
-    "step,train_loss,val_loss,lr_muon,lr_sign,lr_adamw,tokens,flops,wall_s\n";
-
-static int write_summary(run *r, const progress_state *ps, const train_result *res,
-                         const double *diag_last, long diag_step, lm_error *e)
-{
-    const train_config *c = r->c;
-    json_t *o = json_object();
-    json_object_set_new(o, "config", config_object(c));
-    json_object_set_new(o, "steps_done", json_integer(res->steps_done));
-    json_object_set_new(o, "stopped_early", json_boolean(res->stopped_early));
-    json_object_set_new(o, "n_params", json_integer((json_int_t)model_num_params(r->m)));
-    json_object_set_new(o, "final_train_loss", json_real(res->final_train_loss));
-    json_object_set_new(o, "final_val_loss", isfinite(res->final_val_loss)
-                                                 ? json_real(res->final_val_loss) : json_null());
-    json_object_set_new(o, "best_val_loss", isfinite(ps->best_val)
-                                                ? json_real(ps->best_val) : json_null());
-    json_object_set_new(o, "best_val_step", json_integer(ps->best_val_step));
-    double H = data_entropy_rate(r->d);
-    json_object_set_new(o, "entropy_rate", isfinite(H) ? json_real(H) : json_null());
-    json_object_set_new(o, "bayes_loss", isfinite(H) ? json_real(H) : json_null());
-    json_object_set_new(o, "excess_loss", isfinite(H) && isfinite(ps->best_val)
-                                              ? json_real(ps->best_val - H) : json_null());
-    json_object_set_new(o, "total_flops", json_real(ps->flops));
-    json_object_set_new(o, "flops_model_per_step", json_real(r->flops_model));
-    json_object_set_new(o, "flops_msign_per_muon_step", json_real(r->flops_ns));
-    json_object_set_new(o, "flops_sign_per_lion_step", json_real(r->flops_sign));
-    json_object_set_new(o, "tokens", json_real(ps->tokens));
-    json_object_set_new(o, "wall_s", json_real(ps->wall_s));
-    json_object_set_new(o, "optimizer_state_bytes",
-                        json_integer((json_int_t)opt_state_bytes(r->os)));
-    if (diag_step >= 0) {
-        json_t *d = json_object();
-        json_object_set_new(d, "step", json_integer(diag_step));
-        for (int j = 0; j < NDIAG; j++)
-            json_object_set_new(d, diag_names[j],
-                                isfinite(diag_last[j]) ? json_real(diag_last[j]) : json_null());
-        json_object_set_new(o, "last_diagnostics", d);
-    }
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-    json_decref(o);
-    size_t len = strlen(s);
-    char *t = lm_malloc(len + 2);
-    memcpy(t, s, len);
-    t[len] = '\n';
-    free(s);
-    int rc = write_text(c->out_dir, "summary.json", t, len + 1, e);
-    free(t);
-    return rc;
-}
-
-/* loss.gp, and loss.png by running gnuplot in the output directory (the plot
- * goes to a temporary name, renamed when gnuplot succeeds).  Not having
- * gnuplot is not an error: returns 1 with no PNG. */
-static int write_plot(const train_config *c, double H, lm_error *e)
-{
-    lm_buf b = {0};
-    lm_buf_printf(&b, "# gnuplot script written by lionmuon train; run: gnuplot loss.gp\n"
-                  "set terminal png size 900,600\n"
-                  "set output 'loss.png.tmp'\n"
-                  "set datafile separator ','\n"
-                  "set key bottom left\nset xlabel 'step'\nset ylabel 'loss (nats)'\nset grid\n"
-                  "set title 'lionmuon train: %s, %s'\n",
-              model_kind_name(c->model.kind), opt_kind_name(c->opt.kind));
-    lm_buf_printf(&b, "plot 'metrics.csv' every ::1 using 1:2 with lines title 'train', \\\n"
-                  "     'metrics.csv' every ::1 using 1:($3 == $3 ? $3 : NaN) with "
-                  "linespoints pt 7 title 'validation'");
-    if (isfinite(H))
-        lm_buf_printf(&b, ", \\\n     %.10g with lines dt 2 title 'Bayes-optimal (entropy "
-                      "rate %.4f)'", H, H);
-    lm_buf_printf(&b, "\n");
-    int rc = write_text(c->out_dir, "loss.gp", b.s, b.len, e);
-    free(b.s);
-    if (rc)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return 1;
-    if (pid == 0) {
-        if (chdir(c->out_dir) != 0)
-            _exit(127);
-        int fd = open("/dev/null", O_WRONLY);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execlp("gnuplot", "gnuplot", "loss.gp", (char *)NULL);
-        _exit(127);
-    }
-    int st = 0;
-    if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s/loss.png.tmp", c->out_dir);
-        unlink(tmp);
-        return 1;
-    }
-    char a[4096], bpath[4096];
-    snprintf(a, sizeof a, "%s/loss.png.tmp", c->out_dir);
-    snprintf(bpath, sizeof bpath, "%s/loss.png", c->out_dir);
-    if (rename(a, bpath) != 0) {
-        unlink(a);
-        return 1;
-    }
-    return 0;
-}
-
-static int make_dir(const char *dir, lm_error *e)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) && errno != EEXIST)
-                return lm_fail(e, "--out %s: cannot create %s: %s", dir, buf, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(buf, 0777) && errno != EEXIST)
-        return lm_fail(e, "--out %s: cannot create it: %s", dir, strerror(errno));
-    struct stat sb;
-    if (stat(dir, &sb) || !S_ISDIR(sb.st_mode))
-        return lm_fail(e, "--out %s: not a directory", dir);
-    return 0;
-}
-
-static void fmt_eta(double s, char *buf, size_t n)
-{
-    if (!isfinite(s) || s < 0)
-        s = 0;
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-    else
-        snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
-}
-
-/* ------------------------------------------------------------------------ */
 /* The loop. */
 
-/* A run killed during an atomic write leaves its temporary file
- * (NAME.tmp.XXXXXX, see lm_write_atomic) beside the intact NAME; a resumed
- * run removes them. */
-static void remove_stale_temporaries(const char *dir)
+/* Everything train_run carries from one step to the next. */
+typedef struct {
+    run r;
+    progress_state ps;        /* what a checkpoint stores */
+    diag_ws dw;
+    lm_buf metrics, diags;    /* metrics.csv, diagnostics.csv: rewritten whole */
+    double diag_last[NDIAG];  /* the latest diagnostics, for summary.json */
+    long diag_step;           /* their step; -1: none yet */
+    double train_loss, last_val;
+    long start, end;          /* this call runs steps [start, end) */
+    double t0;                /* the run's clock origin (less the stored wall time) */
+    double tstart;            /* this call's start, for the progress rate */
+} session;
+
+/* k is a multiple of every (every > 0; 0 means never) */
+static int due(long every, long k)
 {
-    char pat[4096];
-    snprintf(pat, sizeof pat, "%s/*.tmp.??????", dir);
-    glob_t g;
-    if (glob(pat, 0, NULL, &g) == 0)
-        for (size_t i = 0; i < g.gl_pathc; i++)
-            unlink(g.gl_pathv[i]);
-    globfree(&g);
+    return every > 0 && k % every == 0;
+}
+
+/* A new run: the output directory and the CSV headers. */
+static int start_fresh(session *s, const char *diag_header, lm_error *e)
+{
+    const train_config *c = s->r.c;
+    if (dp_root(c) && lm_mkdir_p(c->out_dir, e))
+        return lm_wrap(e, "--out");
+    lm_buf_printf(&s->metrics, "%s", runlog_metrics_header);
+    lm_buf_printf(&s->diags, "%s", diag_header);
+    return 0;
+}
+
+/* --resume: the checkpoint, and the CSV rows up to its step. */
+static int start_resumed(session *s, const char *diag_header, lm_error *e)
+{
+    const train_config *c = s->r.c;
+    if (dp_root(c))
+        ckpt_remove_stale_temporaries(c->out_dir);
+    if (ckpt_read(&s->r, &s->ps, e))
+        return -1;
+    ckpt_load_csv_prefix(c->out_dir, "metrics.csv", s->ps.step, &s->metrics,
+                         runlog_metrics_header);
+    ckpt_load_csv_prefix(c->out_dir, "diagnostics.csv", s->ps.step, &s->diags, diag_header);
+    return 0;
+}
+
+static void session_close(session *s, int rc)
+{
+    if (s->r.c->progress && rc)
+        fprintf(stderr, "\n");
+    lm_buf_free(&s->metrics);
+    lm_buf_free(&s->diags);
+    diag_free(&s->dw);
+    run_free(&s->r);
+}
+
+/* Set-up, the start (new or resumed) and, for a new run, the loss at init
+ * (metrics.csv's step 0).  On failure everything is released. */
+static int session_open(session *s, const train_config *c, int resume, train_result *res,
+                        lm_error *e)
+{
+    memset(s, 0, sizeof *s);
+    if (run_setup(&s->r, c, e))
+        return -1;
+    memset(res, 0, sizeof *res);
+    res->final_val_loss = res->final_train_loss = NAN;
+    res->entropy_rate = data_entropy_rate(s->r.d);
+    s->ps.best_val = s->train_loss = s->last_val = NAN;
+    s->ps.best_val_step = s->diag_step = -1;
+    for (int j = 0; j < NDIAG; j++)
+        s->diag_last[j] = NAN;
+    lm_buf dh = {0};
+    runlog_diag_header(&dh);
+    int rc = resume ? start_resumed(s, dh.s, e) : start_fresh(s, dh.s, e);
+    lm_buf_free(&dh);
+    if (rc == 0 && c->diag_every > 0)
+        diag_alloc(&s->dw, &s->r);
+    s->t0 = la_seconds() - s->ps.wall_s;
+    if (rc == 0 && !resume && (rc = evaluate(&s->r, &s->last_val, e)) == 0) {
+        s->ps.best_val = s->last_val;
+        s->ps.best_val_step = 0;
+        runlog_init_row(&s->metrics, s->last_val, la_seconds() - s->t0);
+    }
+    if (rc) {
+        session_close(s, rc);
+        return -1;
+    }
+    s->end = c->stop_after > 0 && c->stop_after < c->iterations ? c->stop_after : c->iterations;
+    s->start = s->ps.step;
+    s->tstart = la_seconds();
+    return 0;
+}
+
+/* The bookkeeping of a finished step t. */
+static void count_step(session *s, long t, const opt_step_info *info)
+{
+    const train_config *c = s->r.c;
+    s->ps.step = t + 1;
+    s->ps.tokens += (double)c->batch_size * c->model.block_size;
+    s->ps.flops += s->r.flops_model + opt_flops(&s->r, t, info);
+}
+
+static int record_diagnostics(session *s, long t, lm_error *e)
+{
+    if (diag_after(&s->dw, &s->r, t, s->diag_last, e))
+        return -1;
+    s->diag_step = t + 1;
+    runlog_diag_row(&s->diags, t + 1, s->diag_last);
+    return 0;
+}
+
+/* Validation at its cadence, then step t's metrics row and progress line.
+ * Evaluations happen at the same steps whether or not the run is
+ * interrupted by --stop-after, so a resumed run's files match. */
+static int validate_and_log(session *s, long t, double scale, lm_error *e)
+{
+    const train_config *c = s->r.c;
+    int eval_now = t + 1 == c->iterations || due(c->eval_every, t + 1);
+    double val = NAN;
+    if (eval_now) {
+        if (evaluate(&s->r, &val, e))
+            return -1;
+        s->last_val = val;
+        if (!(s->ps.best_val <= val)) {
+            s->ps.best_val = val;
+            s->ps.best_val_step = t + 1;
+        }
+    }
+    s->ps.wall_s = la_seconds() - s->t0;
+    runlog_metrics_row(&s->metrics, c, t + 1, s->train_loss, eval_now, val, scale, &s->ps);
+    if (c->progress)
+        runlog_progress(c, t, s->start, s->tstart, s->train_loss, s->last_val);
+    return 0;
+}
+
+/* A checkpoint at its cadence and after the last step of this call.  The
+ * CSV files first, then the checkpoint: a kill between the two leaves rows
+ * beyond the checkpoint's step, which --resume drops (ckpt_load_csv_prefix)
+ * and recomputes bitwise; the other order would lose the rows of the
+ * checkpointed step for good. */
+static int maybe_checkpoint(session *s, long t, lm_error *e)
+{
+    const train_config *c = s->r.c;
+    if (!(t + 1 == s->end || due(c->ckpt_every, t + 1)) || !dp_root(c))
+        return 0;
+    if (runlog_write_csvs(c->out_dir, &s->metrics, &s->diags, e) ||
+        ckpt_write(&s->r, &s->ps, e))
+        return -1;
+    return 0;
+}
+
+/* After the loop: the result, summary.json and the loss plot. */
+static int session_finish(session *s, train_result *res, lm_error *e)
+{
+    const train_config *c = s->r.c;
+    if (c->progress)
+        fprintf(stderr, "\n");
+    if (s->ps.step == s->start && dp_root(c)) {
+        /* nothing to do (resumed at the end): rewrite the files as they are */
+        if (ckpt_write(&s->r, &s->ps, e) ||
+            runlog_write_csvs(c->out_dir, &s->metrics, &s->diags, e))
+            return -1;
+    }
+    res->steps_done = s->ps.step;
+    res->stopped_early = s->ps.step < c->iterations;
+    res->final_train_loss = s->train_loss;
+    res->final_val_loss = s->last_val;
+    res->best_val_loss = s->ps.best_val;
+    res->best_val_step = s->ps.best_val_step;
+    res->flops = s->ps.flops;
+    res->wall_s = s->ps.wall_s;
+    res->tokens = s->ps.tokens;
+    res->opt_state_bytes = opt_state_bytes(s->r.os);
+    if (!dp_root(c))
+        return 0;
+    if (runlog_write_summary(&s->r, &s->ps, res, s->diag_last, s->diag_step, e))
+        return -1;
+    return c->plot && runlog_write_plot(c, res->entropy_rate, e) < 0 ? -1 : 0;
 }
 
 int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
 {
-    run r;
-    if (run_setup(&r, c, e))
+    session s;
+    if (session_open(&s, c, resume, res, e))
         return -1;
     int rc = -1;
-    diag_ws dw = {0};
-    lm_buf metrics = {0}, diags = {0};
-    progress_state ps = {0, 0, 0, 0, NAN, -1};
-    double diag_last[NDIAG];
-    long diag_step = -1;
-    for (int j = 0; j < NDIAG; j++)
-        diag_last[j] = NAN;
-    memset(res, 0, sizeof *res);
-    res->final_val_loss = NAN;
-    res->final_train_loss = NAN;
-    res->entropy_rate = data_entropy_rate(r.d);
-
-    lm_buf dh = {0};
-    lm_buf_printf(&dh, "step");
-    for (int j = 0; j < NDIAG; j++)
-        lm_buf_printf(&dh, ",%s", diag_names[j]);
-    lm_buf_printf(&dh, "\n");
-
-    if (resume) {
-        if (dp_root(c))
-            remove_stale_temporaries(c->out_dir);
-        if (read_checkpoint(&r, &ps, e))
+    for (long t = s.start; t < s.end; t++) {
+        /* loss and gradients on training batch t; the diagnostics keep
+         * W_t, G_t and M_t before anything changes them */
+        if (train_grad(&s.r, t, &s.train_loss, e))
             goto done;
-        load_csv_prefix(c->out_dir, "metrics.csv", ps.step, &metrics, METRICS_HEADER);
-        load_csv_prefix(c->out_dir, "diagnostics.csv", ps.step, &diags, dh.s);
-    } else {
-        if (dp_root(c) && make_dir(c->out_dir, e))
-            goto done;
-        lm_buf_printf(&metrics, "%s", METRICS_HEADER);
-        lm_buf_printf(&diags, "%s", dh.s);
-    }
-    if (c->diag_every > 0)
-        diag_alloc(&dw, &r);
-
-    long B = c->batch_size, T = c->model.block_size;
-    double t0 = la_seconds() - ps.wall_s, last_val = NAN;
-    if (!resume) {
-        /* the loss at init, before any step */
-        if (evaluate(&r, &last_val, e))
-            goto done;
-        ps.best_val = last_val;
-        ps.best_val_step = 0;
-        lm_buf_printf(&metrics, "0,,%.10g,,,,0,0,%.3f\n", last_val, la_seconds() - t0);
-    }
-    long end = c->stop_after > 0 && c->stop_after < c->iterations ? c->stop_after
-                                                                   : c->iterations;
-    double train_loss = NAN;
-    long start = ps.step;
-    double tstart = la_seconds();
-    for (long t = ps.step; t < end; t++) {
-        if (train_grad(&r, t, &train_loss, e))
-            goto done;
-        int diag_now = c->diag_every > 0 && (t + 1) % c->diag_every == 0;
+        int diag_now = due(c->diag_every, t + 1);
         if (diag_now)
-            diag_before(&dw, &r);
-        opt_clip_grad_norm(r.nt, r.ot, c->grad_clip);
+            diag_before(&s.dw, &s.r);
+        /* clip, then the optimizer step at the schedule's multiplier */
+        opt_clip_grad_norm(s.r.nt, s.r.ot, c->grad_clip);
         double scale = opt_lr_schedule(t, c->warmup, c->iterations);
         opt_step_info info;
-        if (dp_opt_step(&r, t, scale, &info, e)) {
+        if (dp_opt_step(&s.r, t, scale, &info, e)) {
             lm_wrap(e, "step %ld", t);
             goto done;
         }
-        ps.step = t + 1;
-        ps.tokens += (double)B * T;
-        ps.flops += r.flops_model + opt_flops(&r, t, &info);
-        if (diag_now) {
-            if (diag_after(&dw, &r, t, diag_last, e))
-                goto done;
-            diag_step = t + 1;
-            lm_buf_printf(&diags, "%ld", t + 1);
-            for (int j = 0; j < NDIAG; j++)
-                lm_buf_printf(&diags, ",%.10g", diag_last[j]);
-            lm_buf_printf(&diags, "\n");
-        }
-        /* evaluations happen at the same steps whether or not the run is
-         * interrupted by --stop-after, so a resumed run's files match */
-        int last = t + 1 == end;
-        int eval_now = t + 1 == c->iterations ||
-                       (c->eval_every > 0 && (t + 1) % c->eval_every == 0);
-        double val = NAN;
-        if (eval_now) {
-            if (evaluate(&r, &val, e))
-                goto done;
-            last_val = val;
-            if (!(ps.best_val <= val)) {
-                ps.best_val = val;
-                ps.best_val_step = t + 1;
-            }
-        }
-        ps.wall_s = la_seconds() - t0;
-        lm_buf_printf(&metrics, "%ld,%.10g,", t + 1, train_loss);
-        if (eval_now)
-            lm_buf_printf(&metrics, "%.10g", val);
-        lm_buf_printf(&metrics, ",%.10g,%.10g,%.10g,%.0f,%.6g,%.3f\n", c->opt.lr_muon * scale,
-                  c->opt.lr_sign * scale, c->opt.lr_adamw * scale, ps.tokens, ps.flops,
-                  ps.wall_s);
-        if (c->progress) {
-            double el = la_seconds() - tstart, rate = (t + 1 - start) / (el > 0 ? el : 1e-9);
-            char eta[32];
-            fmt_eta((c->iterations - t - 1) / rate, eta, sizeof eta);
-            fprintf(stderr, "\rstep %ld/%ld  loss %.4f  val %.4f  %.0f tok/s  ETA %s   ",
-                    t + 1, c->iterations, train_loss, last_val, rate * B * T, eta);
-            fflush(stderr);
-        }
-        int ckpt_now = last || (c->ckpt_every > 0 && (t + 1) % c->ckpt_every == 0);
-        if (ckpt_now && dp_root(c)) {
-            /* the CSV files first, then the checkpoint: a kill between the
-             * two leaves rows beyond the checkpoint's step, which --resume
-             * drops (load_csv_prefix) and recomputes bitwise; the other
-             * order would lose the rows of the checkpointed step for good */
-            if (write_text(c->out_dir, "metrics.csv", metrics.s, metrics.len, e) ||
-                write_text(c->out_dir, "diagnostics.csv", diags.s, diags.len, e) ||
-                write_checkpoint(&r, &ps, e))
-                goto done;
-        }
-    }
-    if (c->progress)
-        fprintf(stderr, "\n");
-    if (ps.step == start && dp_root(c)) {
-        /* nothing to do (resumed at the end): rewrite the files as they are */
-        if (write_checkpoint(&r, &ps, e) ||
-            write_text(c->out_dir, "metrics.csv", metrics.s, metrics.len, e) ||
-            write_text(c->out_dir, "diagnostics.csv", diags.s, diags.len, e))
+        count_step(&s, t, &info);
+        /* diagnostics, validation and the metrics row, a checkpoint: each
+         * at its cadence */
+        if ((diag_now && record_diagnostics(&s, t, e)) || validate_and_log(&s, t, scale, e) ||
+            maybe_checkpoint(&s, t, e))
             goto done;
     }
-    res->steps_done = ps.step;
-    res->stopped_early = ps.step < c->iterations;
-    res->final_train_loss = train_loss;
-    res->final_val_loss = last_val;
-    res->best_val_loss = ps.best_val;
-    res->best_val_step = ps.best_val_step;
-    res->flops = ps.flops;
-    res->wall_s = ps.wall_s;
-    res->tokens = ps.tokens;
-    res->opt_state_bytes = opt_state_bytes(r.os);
-    if (dp_root(c) && write_summary(&r, &ps, res, diag_last, diag_step, e))
-        goto done;
-    if (dp_root(c) && c->plot && write_plot(c, res->entropy_rate, e) < 0)
-        goto done;
-    rc = 0;
+    rc = session_finish(&s, res, e);
 done:
-    if (c->progress && rc)
-        fprintf(stderr, "\n");
-    free(dh.s);
-    free(metrics.s);
-    free(diags.s);
-    if (c->diag_every > 0)
-        diag_free(&dw);
-    run_free(&r);
+    session_close(&s, rc);
     return rc;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Golden files: the run of K steps, every tensor a GPU replay needs. */
+
+/* PREFIX.NAME for every parameter: its values (grads = 0) or gradient. */
+static int add_all_params(st_file *f, const run *r, const char *prefix, int grads,
+                          lm_error *e)
+{
+    int rc = 0;
+    for (int i = 0; i < r->nt && !rc; i++) {
+        const model_param *p = model_param_at(r->m, i);
+        lm_buf key = {0};
+        lm_buf_printf(&key, "%s%s", prefix, p->name);
+        rc = ckpt_add_param(f, key.s, p, grads ? p->g : p->w, e);
+        lm_buf_free(&key);
+    }
+    return rc;
+}
+
+/* Step k: step.k.params before it, its batch (into in64, tg64 at row k),
+ * step.k.loss, step.k.grads before clipping, then the step itself. */
+static int golden_step(run *r, st_file *f, long k, int64_t *in64, int64_t *tg64, lm_error *e)
+{
+    const train_config *c = r->c;
+    size_t BT = (size_t)c->batch_size * c->model.block_size;
+    lm_buf key = {0};
+    double loss;
+    lm_buf_printf(&key, "step.%ld.params.", k);
+    int rc = add_all_params(f, r, key.s, 0, e) || train_grad(r, k, &loss, e) ? -1 : 0;
+    for (size_t i = 0; i < BT && !rc; i++) {
+        in64[k * BT + i] = r->inp[i];
+        tg64[k * BT + i] = r->tgt[i];
+    }
+    key.len = 0;
+    lm_buf_printf(&key, "step.%ld.loss", k);
+    rc = rc || st_add_f64(f, key.s, 0, NULL, &loss, e) ? -1 : 0;
+    key.len = 0;
+    lm_buf_printf(&key, "step.%ld.grads.", k);
+    rc = rc || add_all_params(f, r, key.s, 1, e) ? -1 : 0;
+    lm_buf_free(&key);
+    if (rc)
+        return -1;
+    opt_clip_grad_norm(r->nt, r->ot, c->grad_clip);
+    if (opt_step(r->os, k, opt_lr_schedule(k, c->warmup, c->iterations), NULL, e))
+        return lm_wrap(e, "step %ld", k);
+    return 0;
+}
+
+/* The golden file's __metadata__: everything a replay needs to rebuild the
+ * model, the optimizer and the schedule. */
+static void golden_meta(st_file *f, const train_config *c, long K)
+{
+    long P;
+    double b1, b2;
+    opt_effective(&c->opt, &P, &b1, &b2);
+    const opt_config *o = &c->opt;
+    st_set_meta(f, "format", "lionmuon-golden-1");
+    st_set_meta(f, "model", model_kind_name(c->model.kind));
+    ckpt_meta_long(f, "n_layer", c->model.n_layer);
+    ckpt_meta_long(f, "n_head", c->model.n_head);
+    ckpt_meta_long(f, "n_embd", c->model.n_embd);
+    ckpt_meta_long(f, "vocab_size", c->model.vocab_size);
+    ckpt_meta_long(f, "sequence_length", c->model.block_size);
+    ckpt_meta_long(f, "batch_size", c->batch_size);
+    ckpt_meta_long(f, "steps", K);
+    st_set_meta(f, "bias", c->model.bias ? "true" : "false");
+    ckpt_meta_long(f, "multiple_of", c->model.multiple_of);
+    st_set_meta(f, "optimizer", opt_kind_name(o->kind));
+    ckpt_meta_long(f, "period", P);
+    ckpt_meta_double(f, "lr_muon", o->lr_muon);
+    ckpt_meta_double(f, "lr_sign", o->lr_sign);
+    ckpt_meta_double(f, "lr_adamw", o->lr_adamw);
+    ckpt_meta_double(f, "beta1", b1);
+    ckpt_meta_double(f, "beta2", b2);
+    ckpt_meta_double(f, "adamw_beta1", o->adamw_beta1);
+    ckpt_meta_double(f, "adamw_beta2", o->adamw_beta2);
+    ckpt_meta_double(f, "adamw_eps", o->adamw_eps);
+    st_set_meta(f, "adamw_eps_mode", opt_eps_mode_name(o->adamw_eps_mode));
+    ckpt_meta_long(f, "ns_steps", o->msign.steps);
+    st_set_meta(f, "msign", msign_method_name(o->msign.method));
+    ckpt_meta_double(f, "srank_alpha", o->srank_alpha);
+    ckpt_meta_double(f, "weight_decay", o->weight_decay);
+    ckpt_meta_double(f, "grad_clip", c->grad_clip);
+    ckpt_meta_long(f, "warmup", c->warmup);
+    ckpt_meta_long(f, "iterations", c->iterations);
+    ckpt_meta_long(f, "seed", (long)c->seed);
+    st_set_meta(f, "routing", train_routing_name(c->routing));
+    st_set_meta(f, "data", data_kind_name(c->data.kind));
+    st_set_meta(f, "layout", "nn.Linear [out, in], y = x W^T; tied head stored once "
+                "as transformer.wte.weight; step.k.params before step k, step.k.grads "
+                "before clipping; step k uses lr_scale = schedule(k, warmup, iterations)");
+}
 
 int train_golden(const train_config *c, long K, const char *out_path, lm_error *e)
 {
@@ -1065,91 +584,22 @@ int train_golden(const train_config *c, long K, const char *out_path, lm_error *
     run r;
     if (run_setup(&r, c, e))
         return -1;
-    int B = c->batch_size, T = c->model.block_size, rc = 0;
-    size_t BT = (size_t)B * T;
+    size_t BT = (size_t)c->batch_size * c->model.block_size;
     st_file *f = st_new();
-    int64_t *in64 = lm_malloc(sizeof(int64_t) * BT * K), *tg64 = lm_malloc(sizeof(int64_t) * BT * K);
-    char key[512];
-    for (long k = 0; k < K && !rc; k++) {
-        double loss;
-        for (int i = 0; i < r.nt && !rc; i++) {
-            const model_param *p = model_param_at(r.m, i);
-            snprintf(key, sizeof key, "step.%ld.params.%s", k, p->name);
-            rc = add_param_tensor(f, key, p, p->w, e);
-        }
-        if (rc || train_grad(&r, k, &loss, e)) {
-            rc = -1;
-            break;
-        }
-        for (size_t i = 0; i < BT; i++) {
-            in64[k * BT + i] = r.inp[i];
-            tg64[k * BT + i] = r.tgt[i];
-        }
-        snprintf(key, sizeof key, "step.%ld.loss", k);
-        rc = st_add_f64(f, key, 0, NULL, &loss, e);
-        for (int i = 0; i < r.nt && !rc; i++) {
-            const model_param *p = model_param_at(r.m, i);
-            snprintf(key, sizeof key, "step.%ld.grads.%s", k, p->name);
-            rc = add_param_tensor(f, key, p, p->g, e);
-        }
-        if (rc)
-            break;
-        opt_clip_grad_norm(r.nt, r.ot, c->grad_clip);
-        if (opt_step(r.os, k, opt_lr_schedule(k, c->warmup, c->iterations), NULL, e)) {
-            lm_wrap(e, "step %ld", k);
-            rc = -1;
-        }
-    }
-    for (int i = 0; i < r.nt && !rc; i++) {
-        const model_param *p = model_param_at(r.m, i);
-        snprintf(key, sizeof key, "final.params.%s", p->name);
-        rc = add_param_tensor(f, key, p, p->w, e);
-    }
+    int64_t *in64 = lm_malloc(sizeof(int64_t) * BT * K);
+    int64_t *tg64 = lm_malloc(sizeof(int64_t) * BT * K);
+    int rc = 0;
+    for (long k = 0; k < K && !rc; k++)
+        rc = golden_step(&r, f, k, in64, tg64, e);
+    if (!rc)
+        rc = add_all_params(f, &r, "final.params.", 0, e);
     if (!rc) {
-        int64_t shape[3] = {K, B, T};
+        int64_t shape[3] = {K, c->batch_size, c->model.block_size};
         rc = st_add_i64(f, "inputs", 3, shape, in64, e) ||
              st_add_i64(f, "targets", 3, shape, tg64, e) ? -1 : 0;
     }
     if (!rc) {
-        long P;
-        double b1, b2;
-        opt_effective(&c->opt, &P, &b1, &b2);
-        const opt_config *o = &c->opt;
-        st_set_meta(f, "format", "lionmuon-golden-1");
-        st_set_meta(f, "model", model_kind_name(c->model.kind));
-        meta_long(f, "n_layer", c->model.n_layer);
-        meta_long(f, "n_head", c->model.n_head);
-        meta_long(f, "n_embd", c->model.n_embd);
-        meta_long(f, "vocab_size", c->model.vocab_size);
-        meta_long(f, "sequence_length", c->model.block_size);
-        meta_long(f, "batch_size", B);
-        meta_long(f, "steps", K);
-        st_set_meta(f, "bias", c->model.bias ? "true" : "false");
-        meta_long(f, "multiple_of", c->model.multiple_of);
-        st_set_meta(f, "optimizer", opt_kind_name(o->kind));
-        meta_long(f, "period", P);
-        meta_double(f, "lr_muon", o->lr_muon);
-        meta_double(f, "lr_sign", o->lr_sign);
-        meta_double(f, "lr_adamw", o->lr_adamw);
-        meta_double(f, "beta1", b1);
-        meta_double(f, "beta2", b2);
-        meta_double(f, "adamw_beta1", o->adamw_beta1);
-        meta_double(f, "adamw_beta2", o->adamw_beta2);
-        meta_double(f, "adamw_eps", o->adamw_eps);
-        st_set_meta(f, "adamw_eps_mode", opt_eps_mode_name(o->adamw_eps_mode));
-        meta_long(f, "ns_steps", o->msign.steps);
-        st_set_meta(f, "msign", msign_method_name(o->msign.method));
-        meta_double(f, "srank_alpha", o->srank_alpha);
-        meta_double(f, "weight_decay", o->weight_decay);
-        meta_double(f, "grad_clip", c->grad_clip);
-        meta_long(f, "warmup", c->warmup);
-        meta_long(f, "iterations", c->iterations);
-        meta_long(f, "seed", (long)c->seed);
-        st_set_meta(f, "routing", train_routing_name(c->routing));
-        st_set_meta(f, "data", data_kind_name(c->data.kind));
-        st_set_meta(f, "layout", "nn.Linear [out, in], y = x W^T; tied head stored once "
-                    "as transformer.wte.weight; step.k.params before step k, step.k.grads "
-                    "before clipping; step k uses lr_scale = schedule(k, warmup, iterations)");
+        golden_meta(f, c, K);
         rc = st_write(f, out_path, e);
     }
     free(in64);

@@ -1,6 +1,10 @@
 /* fuzz_step.c - libFuzzer target: `lionmuon step` and `lionmuon msign` on a
  * fuzzed safetensors file (fuzz_targets.h: fz_step_path).  The first byte
- * picks the subcommand and flags; the file goes into a memfd. */
+ * picks the subcommand and flags; the file goes into a memfd.  `step` goes
+ * through its flag parser (src/cli/cmd_step.c) into the file format and the
+ * step itself, stepfile_run (src/core/stepfile.c) with the optimizer state
+ * of src/core/optstate.c: FUZZ_LIB_SRC in tests/hardening.mk lists all
+ * three. */
 #define _GNU_SOURCE
 #include <sys/mman.h>
 #include <unistd.h>

@@ -1,0 +1,108 @@
+/* train_impl.h - what the files of training share (private to src/model):
+ * the run, the progress a checkpoint stores, and the functions each file
+ * offers the others.
+ *   train.c       the public entry points and the training loop
+ *   dp.c          data parallelism over MPI ranks (every #ifdef LM_MPI)
+ *   checkpoint.c  checkpoint.safetensors, --resume
+ *   diag.c        the norm-ratio diagnostics
+ *   runlog.c      metrics.csv, diagnostics.csv, summary.json, the loss plot,
+ *                 the progress line
+ */
+#ifndef LM_MODEL_TRAIN_IMPL_H
+#define LM_MODEL_TRAIN_IMPL_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "lionmuon/safetensors.h"
+#include "lionmuon/train.h"
+
+/* The run: data, model, optimizer, and what the accounting needs. */
+typedef struct {
+    const train_config *c;
+    data_source *d;
+    model *m;
+    int nt;
+    opt_tensor *ot;
+    opt_state *os;
+    int *inp, *tgt;              /* one global batch, B x T */
+    double flops_model;          /* per step */
+    double flops_ns, flops_sign; /* all matrix-rule tensors, per Muon / sign step */
+    int n_matrix;
+    int *owner;                  /* data parallelism: the rank that steps tensor i */
+} run;
+
+/* Where the run stands: what a checkpoint stores besides the tensors. */
+typedef struct {
+    long step;
+    double tokens, flops, wall_s, best_val;
+    long best_val_step;
+} progress_state;
+
+/* ---- train.c ---- */
+
+/* The configuration as a JSON object (summary.json, the checkpoint). */
+json_t *train_config_object(const train_config *c);
+
+/* forward + backward on training batch t; the loss must be finite */
+int train_grad(run *r, long t, double *loss, lm_error *e);
+
+/* ---- dp.c ---- */
+
+int dp_size(const train_config *c);  /* ranks, 1 without data parallelism */
+int dp_root(const train_config *c);  /* 1 on the rank that writes the files */
+void dp_assign(run *r);              /* r->owner */
+int dp_forward(run *r, int grads, double *loss, lm_error *e);
+int dp_opt_step(run *r, long t, double scale, opt_step_info *info, lm_error *e);
+
+/* ---- checkpoint.c ---- */
+
+/* Safetensors helpers the checkpoint and the golden file share. */
+void ckpt_meta_double(st_file *f, const char *k, double v);
+void ckpt_meta_long(st_file *f, const char *k, long v);
+int ckpt_add_param(st_file *f, const char *key, const model_param *p, const double *data,
+                   lm_error *e);
+
+int ckpt_write(const run *r, const progress_state *ps, lm_error *e);
+int ckpt_read(run *r, progress_state *ps, lm_error *e);
+
+/* On --resume: the CSV header and the rows whose step is <= step (rows
+ * beyond the checkpoint are recomputed), and no leftover temporary files. */
+void ckpt_load_csv_prefix(const char *dir, const char *name, long step, lm_buf *b,
+                          const char *header);
+void ckpt_remove_stale_temporaries(const char *dir);
+
+/* ---- diag.c ---- */
+
+#define NDIAG 7
+extern const char *const diag_names[NDIAG];
+
+typedef struct {
+    double *W0, *G0, *M0; /* copies, whole parameter-buffer sized */
+    double *D, *vals;     /* scratch: one matrix; NDIAG x n matrices */
+    int *idx;             /* the diagnosed tensors */
+    int n;
+} diag_ws;
+
+void diag_alloc(diag_ws *w, const run *r);
+void diag_free(diag_ws *w);
+void diag_before(diag_ws *w, run *r);
+int diag_after(diag_ws *w, run *r, long t, double out[NDIAG], lm_error *e);
+
+/* ---- runlog.c ---- */
+
+extern const char runlog_metrics_header[];
+void runlog_diag_header(lm_buf *b);
+void runlog_init_row(lm_buf *metrics, double val, double wall_s);
+void runlog_metrics_row(lm_buf *metrics, const train_config *c, long step, double train_loss,
+                        int has_val, double val, double scale, const progress_state *ps);
+void runlog_diag_row(lm_buf *diags, long step, const double v[NDIAG]);
+void runlog_progress(const train_config *c, long t, long start, double tstart,
+                     double train_loss, double last_val);
+int runlog_write_csvs(const char *dir, const lm_buf *metrics, const lm_buf *diags,
+                      lm_error *e);
+int runlog_write_summary(const run *r, const progress_state *ps, const train_result *res,
+                         const double *diag_last, long diag_step, lm_error *e);
+int runlog_write_plot(const train_config *c, double H, lm_error *e);
+
+#endif
