@@ -17,11 +17,11 @@ static const char TRAIN_USAGE[] =
     "lionmuon train [--model gpt2|llama] [sizes] [--optimizer NAME] [optimizer flags]\n"
     "                      [--out DIR] | lionmuon train --resume DIR [--stop-after N]";
 static const char TRAIN_ABOUT[] =
-    "Trains GPT-2 or LLaMA (MODELS.md) in double precision with an optimizer of the\n"
+    "Trains GPT-2 or LLaMA (theory/models.md) in double precision with an optimizer of the\n"
     "LionMuon family.  Default: the small GPT-2 with LionMuon (P = 2) on the built-in\n"
     "synthetic corpus (a Zipf-Markov chain with a known entropy rate, so the\n"
     "Bayes-optimal loss is known); about 20 s on 2 cores.\n"
-    "Routing (ALGORITHMS.md): the hidden matrices of every block (c_attn, attn.c_proj,\n"
+    "Routing (theory/algorithms.md §6): the hidden matrices of every block (c_attn, attn.c_proj,\n"
     "c_fc / w1 / w2, mlp.c_proj) follow the matrix rule; the token and position\n"
     "embeddings, the tied head and every 1-D tensor (norm gains, biases) follow AdamW\n"
     "(--routing paper).  --routing dim is the paper code's literal test: every 2-D\n"

@@ -78,7 +78,7 @@ static void set_meta(st_file *f, const train_config *c, const progress_state *ps
     ckpt_meta_long(f, "best_val_step", ps->best_val_step);
 }
 
-/* Every parameter (MODELS.md names), then every parameter's state. */
+/* Every parameter (theory/models.md names), then every parameter's state. */
 int ckpt_write(const run *r, const progress_state *ps, lm_error *e)
 {
     st_file *f = st_new();

@@ -8,7 +8,7 @@
 #include "lionmuon/linalg.h"
 #include "lionmuon/stats.h"
 
-/* Norm-ratio diagnostics (ALGORITHMS.md, the paper's Figure 2), per matrix of
+/* Norm-ratio diagnostics (theory/algorithms.md §10, the paper's Figure 2), per matrix of
  * the matrix rule (every hidden matrix with adamw), median over matrices:
  *   grad_nuc_over_1   ||G||_N / ||G||_1           G = gradient at W_t (unclipped)
  *   param_2_over_inf  ||W||_2 / ||W||_inf         W = W_t
