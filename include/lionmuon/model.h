@@ -64,7 +64,7 @@ int model_config_check(const model_config *c, lm_error *e);
 int model_mlp_hidden(const model_config *c);
 
 typedef struct {
-    char name[64];
+    char *name;      /* state_dict name (owned by the model) */
     int ndim;        /* 1 or 2 */
     int shape[2];    /* [rows, cols]; shape[1] = 1 for a 1-D tensor */
     size_t numel;

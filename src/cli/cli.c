@@ -75,16 +75,17 @@ int cli_parse(int argc, char **argv, cli_flag *flags, int nflags,
             continue;
         }
         /* --name=value or --name value */
-        char name[128];
         const char *eq = strchr(a, '=');
-        size_t len = eq ? (size_t)(eq - a) : strlen(a);
-        if (len >= sizeof name)
-            return lm_fail(e, "unknown flag '%.60s...'", a);
-        memcpy(name, a, len);
-        name[len] = '\0';
+        char *name = strndup(a, eq ? (size_t)(eq - a) : strlen(a));
+        if (!name)
+            return lm_fail(e, "out of memory");
         cli_flag *f = cli_find(flags, nflags, name);
-        if (!f)
-            return lm_fail(e, "unknown flag '%s' (see --help)", name);
+        if (!f) {
+            lm_fail(e, "unknown flag '%s' (see --help)", name);
+            free(name);
+            return -1;
+        }
+        free(name);
         const char *v = NULL;
         if (f->type == FLAG_BOOL) {
             if (eq)

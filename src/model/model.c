@@ -731,7 +731,7 @@ static void add_param(model *m, int *cap, const char *name, int ndim, int rows, 
     }
     model_param *p = &m->param[m->nparam++];
     memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "%s", name);
+    p->name = lm_strdup(name);
     p->ndim = ndim;
     p->shape[0] = rows;
     p->shape[1] = ndim == 2 ? cols : 1;
@@ -941,6 +941,8 @@ void model_free(model *m)
 {
     if (!m)
         return;
+    for (int i = 0; i < m->nparam; i++)
+        free(m->param[i].name);
     free(m->param);
     free(m->params_memory);
     free(m->grads_memory);

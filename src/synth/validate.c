@@ -141,9 +141,10 @@ json_t *val_constants_json(const meas_trace *t, const meas_summary *s, const obj
             double Lb, Sb;
             bound_period_averages(&k, (bound_variant)v, P, t->T, t->eta_M, t->eta_L,
                                   t->beta2, &Lb, &Sb);
-            char key[64];
-            snprintf(key, sizeof key, "Lbar_%s", bound_variant_name((bound_variant)v));
-            json_object_set_new(pj, key, val_num(Lb));
+            lm_buf key = {0};
+            lm_buf_printf(&key, "Lbar_%s", bound_variant_name((bound_variant)v));
+            json_object_set_new(pj, key.s, val_num(Lb));
+            lm_buf_free(&key);
             if (v == 0)
                 json_object_set_new(pj, "Sbar", val_num(Sb));
         }
