@@ -1,28 +1,67 @@
 /* cmd_paper.c - `lionmuon paper manifest|select|report`: the driver steps of
- * the paper-claims experiment (experiments/paper/paper.mk runs them in order). */
+ * the paper-claims experiment (experiments/paper/paper.mk runs them in order),
+ * and `lionmuon paper audit DIR`: the paper's released runs checked
+ * (experiments/paper/audit.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "experiments/paper/audit.h"
 #include "experiments/paper/paper.h"
+#include "lionmuon/fs.h"
 
 static const char USAGE[] =
     "lionmuon paper manifest --stage tune|main --dir DIR --manifest FILE [--quick]\n"
     "       lionmuon paper select --dir DIR [--quick]\n"
     "       lionmuon paper report --dir DIR --report FILE.md --plots PLOTDIR [--plots-link L]\n"
-    "                             [--msign-csv F] [--quick]";
+    "                             [--msign-csv F] [--quick]\n"
+    "       lionmuon paper audit DIR [--json] [--out FILE] [--headline-md FILE]";
 static const char ABOUT[] =
     "The paper's claims at CPU scale (see experiments/paper/paper.h for the protocol).  `manifest`\n"
     "writes the runs of a stage for `lionmuon sweep`; `select` picks each config's\n"
     "learning-rate factor from the tuning runs (DIR/tuned.json); `report` writes the\n"
-    "Markdown report with 95% t intervals over seeds and the gnuplot figures.";
+    "Markdown report with 95% t intervals over seeds and the gnuplot figures.\n"
+    "`audit` reads the paper's released runs (DIR/NAME/summary.json, e.g. exps/ of the\n"
+    "paper's repository): per run the label, best validation loss and total FLOPs by the\n"
+    "paper's count (theory/algorithms.md §8); per (data set, model) the Pareto front in\n"
+    "(FLOPs, loss) and whether LionMuon P=2 dominates Muon, Lion, Signum and AdamW; and\n"
+    "the headline table of theory/algorithms.md §9 from the logs (--headline-md: that\n"
+    "document, to print its values beside).  Exit 0 whatever the verdict, 2 on bad\n"
+    "input.  Rank agreement with the CPU reproduction (`report`) is future work.";
+
+/* `paper audit DIR`: exit 0, 1 when the output cannot be written, 2 on bad input. */
+static int paper_audit(const char *dir, int json, const char *out, const char *headline_md)
+{
+    lm_error e = {{0}};
+    audit_set s;
+    lm_buf b = {0};
+    if (audit_load(dir, &s, &e) != 0 || audit_render(&s, json, headline_md, &b, &e) != 0) {
+        audit_free(&s); /* audit_load leaves s empty on failure */
+        lm_buf_free(&b);
+        fprintf(stderr, "lionmuon paper audit: %s\n", e.msg);
+        return 2;
+    }
+    audit_free(&s);
+    int rc = 0;
+    if (out)
+        rc = lm_write_atomic(out, b.s, b.len, &e);
+    else if (fwrite(b.s, 1, b.len, stdout) != b.len || fflush(stdout) != 0)
+        rc = lm_fail(&e, "stdout: write failed");
+    lm_buf_free(&b);
+    if (rc != 0) {
+        fprintf(stderr, "lionmuon paper audit: %s\n", e.msg);
+        return 1;
+    }
+    return 0;
+}
 
 int cmd_paper(int argc, char **argv)
 {
     lm_error e = {{0}};
     const char *stage = "tune", *dir = "results/paper", *manifest = NULL, *report = NULL,
                *plots = "plots/paper", *msign_csv = NULL, *link = NULL;
-    int quick = 0;
+    const char *out = NULL, *headline_md = NULL;
+    int quick = 0, json = 0;
     cli_flag flags[] = {
         {"--stage", FLAG_STRING, &stage, "manifest: tune | main", 0},
         {"--dir", FLAG_STRING, &dir, "results directory", 0},
@@ -32,17 +71,24 @@ int cmd_paper(int argc, char **argv)
         {"--msign-csv", FLAG_STRING, &msign_csv, "report: the msign study (lionmuon msign-study)", 0},
         {"--plots-link", FLAG_STRING, &link, "report: the plots directory as the report links it", 0},
         {"--quick", FLAG_BOOL, &quick, "the small variant used by the tests", 0},
+        {"--json", FLAG_BOOL, &json, "audit: one JSON object instead of text", 0},
+        {"--out", FLAG_STRING, &out, "audit: write the report here (atomically), not stdout", 0},
+        {"--headline-md", FLAG_STRING, &headline_md,
+         "audit: Markdown with the headline table (theory/algorithms.md)", 0},
     };
     int nflags = sizeof flags / sizeof flags[0], npos, help;
-    const char *pos[1];
-    if (cli_parse(argc, argv, flags, nflags, pos, 1, &npos, &help, &e) != 0) {
+    const char *pos[2];
+    if (cli_parse(argc, argv, flags, nflags, pos, 2, &npos, &help, &e) != 0) {
         fprintf(stderr, "lionmuon paper: %s\n", e.msg);
         return 2;
     }
-    if (help || npos != 1) {
+    int audit = npos >= 1 && !strcmp(pos[0], "audit");
+    if (help || npos != 1 + audit) {
         cli_print_help(help ? stdout : stderr, USAGE, ABOUT, flags, nflags);
         return help ? 0 : 2;
     }
+    if (audit)
+        return paper_audit(pos[1], json, out, headline_md);
     int rc;
     if (!strcmp(pos[0], "manifest")) {
         paper_stage st;
@@ -68,7 +114,8 @@ int cmd_paper(int argc, char **argv)
         }
         rc = paper_report(dir, quick, report, plots, link, msign_csv, &e);
     } else {
-        fprintf(stderr, "lionmuon paper: unknown step '%s' (manifest, select, report)\n", pos[0]);
+        fprintf(stderr, "lionmuon paper: unknown step '%s' (manifest, select, report, audit)\n",
+                pos[0]);
         return 2;
     }
     if (rc != 0) {
