@@ -1,5 +1,5 @@
 /* cmd_paper.c - `lionmuon paper manifest|select|report`: the driver steps of
- * the paper-claims experiment (experiments/paper.mk runs them in order). */
+ * the paper-claims experiment (experiments/paper/paper.mk runs them in order). */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +12,7 @@ static const char USAGE[] =
     "       lionmuon paper report --dir DIR --report FILE.md --plots PLOTDIR [--plots-link L]\n"
     "                             [--msign-csv F] [--quick]";
 static const char ABOUT[] =
-    "The paper's claims at CPU scale (see src/paper.h for the protocol).  `manifest`\n"
+    "The paper's claims at CPU scale (see experiments/paper/paper.h).  `manifest`\n"
     "writes the runs of a stage for `lionmuon sweep`; `select` picks each config's\n"
     "learning-rate factor from the tuning runs (DIR/tuned.json); `report` writes the\n"
     "Markdown report with 95% t intervals over seeds and the gnuplot figures.";
