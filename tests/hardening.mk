@@ -67,7 +67,7 @@ FUZZ_SMOKE_SECONDS ?= 10
 # (clang's OpenMP wants libomp, which Debian's clang does not pull in): the
 # pragmas are ignored and the loops run serially, and the few omp_* calls
 # (thread counts) link against gcc's libgomp.
-FUZZ_LIB_SRC  = src/core/common.c src/core/safetensors.c src/cli/cli.c src/core/optim.c \
+FUZZ_LIB_SRC  = src/core/common.c src/core/fs.c src/core/safetensors.c src/cli/cli.c src/core/optim.c \
                 src/core/msign.c src/core/linalg.c src/model/data.c src/cli/cmd_step.c \
                 src/cli/cmd_msign.c
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
