@@ -7,7 +7,7 @@
  *            (vocabulary 256, known entropy rate); --quick shrinks all of it.
  *   configs  AdamW, Lion, Signum, Muon, SignMuon P = 2, LionMuon P = 1, 2, 5,
  *            20, 100, each starting from the paper's tuned 124M learning
- *            rates (ALGORITHMS.md).
+ *            rates (theory/algorithms.md §5).
  *   tuning   one seed (100); every learning rate of a config (lr_muon,
  *            lr_sign, lr_adamw) multiplied by a common factor from the grid
  *            {1, 4, 16, 64}; the factor with the lowest best validation loss
@@ -33,10 +33,12 @@ int paper_manifest(const char *dir, paper_stage stage, int quick, const char *ma
  * dir/tuned.json. */
 int paper_select(const char *dir, int quick, lm_error *e);
 
-/* Tables, gnuplot figures (PNG in plots_dir) and the Markdown report.
+/* Tables, gnuplot figures and the Markdown report.  plots_dir (created)
+ * receives each figure's PNG with the data and gnuplot script it is drawn
+ * from (gnuplot runs there, without a shell, on relative names).
  * plots_link: how the report refers to plots_dir (relative to the report;
  * NULL: plots_dir itself).  msign_csv (may be NULL) is the msign accuracy
- * study's output. */
+ * study's output (copied into plots_dir for its figure). */
 int paper_report(const char *dir, int quick, const char *report_path, const char *plots_dir,
                  const char *plots_link, const char *msign_csv, lm_error *e);
 

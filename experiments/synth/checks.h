@@ -1,6 +1,7 @@
 /* checks.h - the theory checks V1-V5 of theory/bounds.md (prefix val_check_),
  * the experiment drivers behind `lionmuon synth-check`.  They link into the
- * tool, not into the library.
+ * tool, not into the library.  The shared runner is runner.c (runner.h,
+ * private), each check one file v1.c .. v5.c.
  */
 #ifndef LM_SYNTH_CHECKS_H
 #define LM_SYNTH_CHECKS_H

@@ -6,12 +6,40 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 cli_flag *cli_find(cli_flag *flags, int nflags, const char *name)
 {
     for (int i = 0; i < nflags; i++)
         if (!strcmp(flags[i].name, name))
             return &flags[i];
+    return NULL;
+}
+
+/* The flag whose name is the first len characters of a, or NULL. */
+static cli_flag *find_prefix(cli_flag *flags, int nflags, const char *a, size_t len)
+{
+    for (int i = 0; i < nflags; i++)
+        if (!strncmp(flags[i].name, a, len) && flags[i].name[len] == '\0')
+            return &flags[i];
+    return NULL;
+}
+
+char *cli_self_exe(void)
+{
+    for (size_t cap = 256; cap <= ((size_t)1 << 20); cap *= 2) {
+        char *p = lm_malloc(cap);
+        ssize_t n = readlink("/proc/self/exe", p, cap);
+        if (n <= 0) {
+            free(p);
+            return NULL;
+        }
+        if ((size_t)n < cap) {
+            p[n] = '\0';
+            return p;
+        }
+        free(p); /* truncated: try a larger buffer */
+    }
     return NULL;
 }
 
@@ -76,16 +104,12 @@ int cli_parse(int argc, char **argv, cli_flag *flags, int nflags,
         }
         /* --name=value or --name value */
         const char *eq = strchr(a, '=');
-        char *name = strndup(a, eq ? (size_t)(eq - a) : strlen(a));
-        if (!name)
-            return lm_fail(e, "out of memory");
-        cli_flag *f = cli_find(flags, nflags, name);
-        if (!f) {
-            lm_fail(e, "unknown flag '%s' (see --help)", name);
-            free(name);
-            return -1;
-        }
-        free(name);
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        cli_flag *f = find_prefix(flags, nflags, a, len);
+        if (!f && len >= 128)
+            return lm_fail(e, "unknown flag '%.60s...'", a);
+        if (!f)
+            return lm_fail(e, "unknown flag '%.*s' (see --help)", (int)len, a);
         const char *v = NULL;
         if (f->type == FLAG_BOOL) {
             if (eq)
@@ -114,19 +138,19 @@ void cli_print_help(FILE *fp, const char *usage, const char *about,
         fprintf(fp, "\nflags (default in brackets):\n");
     for (int i = 0; i < nflags; i++) {
         const cli_flag *f = &flags[i];
-        char def[64] = "";
+        fprintf(fp, "  %-20s %s ", f->name, f->help);
         switch (f->type) {
-        case FLAG_DOUBLE: snprintf(def, sizeof def, "[%g]", *(double *)f->dest); break;
-        case FLAG_LONG: snprintf(def, sizeof def, "[%ld]", *(long *)f->dest); break;
-        case FLAG_INT: snprintf(def, sizeof def, "[%d]", *(int *)f->dest); break;
+        case FLAG_DOUBLE: fprintf(fp, "[%g]", *(double *)f->dest); break;
+        case FLAG_LONG: fprintf(fp, "[%ld]", *(long *)f->dest); break;
+        case FLAG_INT: fprintf(fp, "[%d]", *(int *)f->dest); break;
         case FLAG_STRING: {
             const char *s = *(const char **)f->dest;
-            snprintf(def, sizeof def, "[%s]", s ? s : "none");
+            fprintf(fp, "[%s]", s ? s : "none");
             break;
         }
-        case FLAG_BOOL: snprintf(def, sizeof def, "[%s]", *(int *)f->dest ? "on" : "off"); break;
+        case FLAG_BOOL: fprintf(fp, "[%s]", *(int *)f->dest ? "on" : "off"); break;
         }
-        fprintf(fp, "  %-20s %s %s\n", f->name, f->help, def);
+        fprintf(fp, "\n");
     }
 }
 

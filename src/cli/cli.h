@@ -34,6 +34,9 @@ void cli_print_help(FILE *fp, const char *usage, const char *about,
 void cli_add(cli_flag *flags, int *n, const char *name, cli_flag_type type, void *dest,
              const char *help);
 
+/* This program's path (/proc/self/exe), newly allocated; NULL if unknown. */
+char *cli_self_exe(void);
+
 /* Find a flag by name in the table (NULL if absent). */
 cli_flag *cli_find(cli_flag *flags, int nflags, const char *name);
 

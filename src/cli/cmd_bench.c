@@ -24,40 +24,49 @@ static const char TRAIN_ABOUT[] =
     "step, under the same load as the steps; dgemm_best_gflops: best of a\n"
     "separate timing) and the parts' medians.  Threads: OMP_NUM_THREADS.";
 
-static int bench_train_cmd(int argc, char **argv)
-{
-    lm_error e = {{0}};
+/* The flags of `bench train`. */
+typedef struct {
+    const char *model;
+    int n_layer, n_head, n_embd, seq_len, batch, vocab, steps, json, bias, multiple_of;
+    long seed;
+    double grad_clip;
     opt_config oc;
     cli_optim_strings os;
+} train_args;
+
+static void train_flags(train_args *a, cli_flag *flags, int *n)
+{
+    *a = (train_args){.model = "gpt2", .n_layer = 4, .n_head = 4, .n_embd = 256,
+                      .seq_len = 128, .batch = 8, .vocab = 512, .steps = 5,
+                      .multiple_of = 256, .seed = 1, .grad_clip = 0.5};
+    cli_add(flags, n, "--model", FLAG_STRING, &a->model, "gpt2|llama");
+    cli_add(flags, n, "--n-layer", FLAG_INT, &a->n_layer, "transformer blocks");
+    cli_add(flags, n, "--n-head", FLAG_INT, &a->n_head, "attention heads");
+    cli_add(flags, n, "--n-embd", FLAG_INT, &a->n_embd, "width C");
+    cli_add(flags, n, "--seq-len", FLAG_INT, &a->seq_len, "sequence length T");
+    cli_add(flags, n, "--batch-size", FLAG_INT, &a->batch, "batch size B");
+    cli_add(flags, n, "--vocab-size", FLAG_INT, &a->vocab, "vocabulary V");
+    cli_add(flags, n, "--bias", FLAG_BOOL, &a->bias, "GPT-2 Linear and LayerNorm biases");
+    flags[(*n)++] = (cli_flag){"--multiple-of", FLAG_INT, &a->multiple_of,
+                               "LLaMA: SwiGLU width H = multiple_of ceil(floor(8C/3)/multiple_of)", 0};
+    cli_add(flags, n, "--grad-clip", FLAG_DOUBLE, &a->grad_clip, "global-norm clipping");
+    cli_add(flags, n, "--steps", FLAG_INT, &a->steps, "timed steps");
+    cli_add(flags, n, "--seed", FLAG_LONG, &a->seed, "seed of init and tokens");
+    cli_add(flags, n, "--json", FLAG_BOOL, &a->json, "print one JSON object");
+}
+
+/* Parse and check the flags into a and the model configuration.  Returns
+ * -1 to go on, or the exit status (0 after --help, 2 after a message). */
+static int train_parse(int argc, char **argv, train_args *a, model_config *mc)
+{
+    lm_error e = {{0}};
     cli_flag flags[CLI_OPTIM_NFLAGS + 16];
-    const char *model = "gpt2";
-    int n_layer = 4, n_head = 4, n_embd = 256, seq_len = 128, batch = 8, vocab = 512;
-    int steps = 5, json = 0, bias = 0, multiple_of = 256;
-    long seed = 1;
-    double grad_clip = 0.5;
-    int n = 0;
-    cli_add(flags, &n, "--model", FLAG_STRING, &model, "gpt2|llama");
-    cli_add(flags, &n, "--n-layer", FLAG_INT, &n_layer, "transformer blocks");
-    cli_add(flags, &n, "--n-head", FLAG_INT, &n_head, "attention heads");
-    cli_add(flags, &n, "--n-embd", FLAG_INT, &n_embd, "width C");
-    cli_add(flags, &n, "--seq-len", FLAG_INT, &seq_len, "sequence length T");
-    cli_add(flags, &n, "--batch-size", FLAG_INT, &batch, "batch size B");
-    cli_add(flags, &n, "--vocab-size", FLAG_INT, &vocab, "vocabulary V");
-    cli_add(flags, &n, "--bias", FLAG_BOOL, &bias, "GPT-2 Linear and LayerNorm biases");
-    flags[n++] = (cli_flag){"--multiple-of", FLAG_INT, &multiple_of,
-                            "LLaMA: SwiGLU width H = multiple_of ceil(floor(8C/3)/multiple_of)", 0};
-    cli_add(flags, &n, "--grad-clip", FLAG_DOUBLE, &grad_clip, "global-norm clipping");
-    cli_add(flags, &n, "--steps", FLAG_INT, &steps, "timed steps");
-    cli_add(flags, &n, "--seed", FLAG_LONG, &seed, "seed of init and tokens");
-    cli_add(flags, &n, "--json", FLAG_BOOL, &json, "print one JSON object");
-    if (cli_optim_begin(argc, argv, "lionmuon", &oc, &os, flags, &n, &e) != 0) {
-        fprintf(stderr, "lionmuon bench train: %s\n", e.msg);
-        return 2;
-    }
+    int n = 0, npos, help;
     const char *pos[1];
-    int npos, help;
-    if (cli_parse(argc, argv, flags, n, pos, 0, &npos, &help, &e) != 0 ||
-        (!help && cli_optim_finish(&oc, &os, flags, n, &e) != 0)) {
+    train_flags(a, flags, &n);
+    if (cli_optim_begin(argc, argv, "lionmuon", &a->oc, &a->os, flags, &n, &e) != 0 ||
+        cli_parse(argc, argv, flags, n, pos, 0, &npos, &help, &e) != 0 ||
+        (!help && cli_optim_finish(&a->oc, &a->os, flags, n, &e) != 0)) {
         fprintf(stderr, "lionmuon bench train: %s\n", e.msg);
         return 2;
     }
@@ -66,34 +75,35 @@ static int bench_train_cmd(int argc, char **argv)
         return 0;
     }
     model_kind kind;
-    if (model_kind_parse(model, &kind) != 0) {
-        fprintf(stderr, "lionmuon bench train: --model: unknown model '%s' (gpt2, llama)\n", model);
+    if (model_kind_parse(a->model, &kind) != 0) {
+        fprintf(stderr, "lionmuon bench train: --model: unknown model '%s' (gpt2, llama)\n", a->model);
         return 2;
     }
-    if (steps < 1) {
-        fprintf(stderr, "lionmuon bench train: --steps must be >= 1 (got %d)\n", steps);
+    if (a->steps < 1) {
+        fprintf(stderr, "lionmuon bench train: --steps must be >= 1 (got %d)\n", a->steps);
         return 2;
     }
-    model_config mc = model_default_config(kind, n_layer, n_head, n_embd, vocab, seq_len);
-    mc.bias = bias;
-    mc.multiple_of = multiple_of;
-    if (model_config_check(&mc, &e) != 0) {
+    *mc = model_default_config(kind, a->n_layer, a->n_head, a->n_embd, a->vocab, a->seq_len);
+    mc->bias = a->bias;
+    mc->multiple_of = a->multiple_of;
+    if (model_config_check(mc, &e) != 0) {
         fprintf(stderr, "lionmuon bench train: %s\n", e.msg);
         return 2;
     }
-    if (batch < 1 || seq_len < 1) {
+    if (a->batch < 1 || a->seq_len < 1) {
         fprintf(stderr, "lionmuon bench train: --batch-size and --seq-len must be >= 1\n");
         return 2;
     }
-    double dg = bench_dgemm_gflops(0.2);
-    bench_train_result r;
-    if (bench_train(&mc, batch, seq_len, &oc, grad_clip, steps, (unsigned long)seed, dg, &r, &e)) {
-        fprintf(stderr, "lionmuon bench train: %s\n", e.msg);
-        return 1;
-    }
-    double rate = r.model_flops_per_step / r.seconds_per_step * 1e-9;
-    dg = r.dgemm_gflops;
-    if (json)
+    return -1;
+}
+
+/* The result as one JSON object or one line; rates against the median
+ * DGEMM rate timed between the steps. */
+static void train_print(const train_args *a, const bench_train_result *r)
+{
+    double rate = r->model_flops_per_step / r->seconds_per_step * 1e-9;
+    double dg = r->dgemm_gflops;
+    if (a->json)
         printf("{\"model\": \"%s\", \"n_layer\": %d, \"n_head\": %d, \"n_embd\": %d, "
                "\"seq_len\": %d, \"batch_size\": %d, \"vocab_size\": %d, \"optimizer\": \"%s\", "
                "\"period\": %ld, \"steps\": %d, \"threads\": %d, \"params\": %zu, "
@@ -102,16 +112,35 @@ static int bench_train_cmd(int argc, char **argv)
                "\"model_flops_per_step\": %.9g, \"total_flops_per_step\": %.9g, "
                "\"model_gflops\": %.6g, \"dgemm_gflops\": %.6g, \"dgemm_best_gflops\": %.6g, "
                "\"fraction_of_dgemm\": %.6g}\n",
-               model, n_layer, n_head, n_embd, seq_len, batch, vocab, opt_kind_name(oc.kind),
-               oc.period, steps, omp_get_max_threads(), r.n_params, r.seconds_per_step,
-               r.mean_seconds_per_step, r.forward_s, r.backward_s, r.optimizer_s,
-               r.model_flops_per_step, r.total_flops_per_step, rate, dg, r.dgemm_best_gflops,
-               rate / dg);
+               a->model, a->n_layer, a->n_head, a->n_embd, a->seq_len, a->batch, a->vocab,
+               opt_kind_name(a->oc.kind), a->oc.period, a->steps, omp_get_max_threads(),
+               r->n_params, r->seconds_per_step, r->mean_seconds_per_step, r->forward_s,
+               r->backward_s, r->optimizer_s, r->model_flops_per_step, r->total_flops_per_step,
+               rate, dg, r->dgemm_best_gflops, rate / dg);
     else
         printf("%s L=%d C=%d T=%d B=%d V=%d %s: %.4f s/step (fwd %.4f, bwd %.4f, opt %.4f), "
-               "%.2f GFLOP/s = %.1f%% of DGEMM (%.1f GFLOP/s)\n", model, n_layer, n_embd, seq_len,
-               batch, vocab, opt_kind_name(oc.kind), r.seconds_per_step, r.forward_s, r.backward_s,
-               r.optimizer_s, rate, 100 * rate / dg, dg);
+               "%.2f GFLOP/s = %.1f%% of DGEMM (%.1f GFLOP/s)\n", a->model, a->n_layer,
+               a->n_embd, a->seq_len, a->batch, a->vocab, opt_kind_name(a->oc.kind),
+               r->seconds_per_step, r->forward_s, r->backward_s, r->optimizer_s, rate,
+               100 * rate / dg, dg);
+}
+
+static int bench_train_cmd(int argc, char **argv)
+{
+    train_args a;
+    model_config mc;
+    int status = train_parse(argc, argv, &a, &mc);
+    if (status >= 0)
+        return status;
+    lm_error e = {{0}};
+    double dg = bench_dgemm_gflops(0.2);
+    bench_train_result r;
+    if (bench_train(&mc, a.batch, a.seq_len, &a.oc, a.grad_clip, a.steps, (unsigned long)a.seed,
+                    dg, &r, &e)) {
+        fprintf(stderr, "lionmuon bench train: %s\n", e.msg);
+        return 1;
+    }
+    train_print(&a, &r);
     return 0;
 }
 

@@ -17,7 +17,7 @@ static const char USAGE[] =
     "                             [--msign-csv F] [--quick]\n"
     "       lionmuon paper audit DIR [--json] [--out FILE] [--headline-md FILE]";
 static const char ABOUT[] =
-    "The paper's claims at CPU scale (see experiments/paper/paper.h for the protocol).  `manifest`\n"
+    "The paper's claims at CPU scale (see experiments/paper/paper.h).  `manifest`\n"
     "writes the runs of a stage for `lionmuon sweep`; `select` picks each config's\n"
     "learning-rate factor from the tuning runs (DIR/tuned.json); `report` writes the\n"
     "Markdown report with 95% t intervals over seeds and the gnuplot figures.\n"

@@ -1,10 +1,8 @@
 /* cmd_sweep.c - `lionmuon sweep MANIFEST`: run a manifest of runs, locally
  * with N workers or under mpirun with the runs spread over the ranks. */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "tools/sweep.h"
@@ -23,6 +21,43 @@ static const char ABOUT[] =
     "`mpirun -n K lionmuon sweep --mpi ...`) one at a time to each of the K ranks.\n"
     "The summary (status, seconds and worker of every run) goes to --summary,\n"
     "default MANIFEST.summary.json.  Exit 0 only if every run succeeded.";
+
+/* Read and run the manifest (under MPI when use_mpi); print the tally.
+ * Returns the exit status. */
+static int run_manifest(const char *manifest, const char *exe, int workers, int use_mpi,
+                        const char *summary, int *argc, char ***argv)
+{
+    lm_error e = {{0}};
+    sweep_manifest *m = NULL;
+    if (sweep_read(manifest, &m, &e) != 0) {
+        fprintf(stderr, "lionmuon sweep: %s\n", e.msg);
+        return 1;
+    }
+#ifdef LM_MPI
+    if (use_mpi)
+        MPI_Init(argc, argv);
+#else
+    (void)argc;
+    (void)argv;
+#endif
+    sweep_stats st;
+    int rc = sweep_execute(m, exe, workers, use_mpi, summary, &st, &e);
+    int rank = 0;
+#ifdef LM_MPI
+    if (use_mpi) {
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        MPI_Finalize();
+    }
+#endif
+    if (rank == 0) {
+        printf("sweep: %d runs: %d done, %d skipped (finished before), %d failed, %.2f s\n", m->n,
+               st.done, st.skipped, st.failed, st.seconds);
+        if (rc != 0)
+            fprintf(stderr, "lionmuon sweep: %s\n", e.msg);
+    }
+    sweep_free(m);
+    return rc == 0 ? 0 : 1;
+}
 
 int cmd_sweep(int argc, char **argv)
 {
@@ -58,42 +93,18 @@ int cmd_sweep(int argc, char **argv)
         return 2;
     }
 #endif
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
+    char *exe = cli_self_exe();
+    if (!exe) {
         fprintf(stderr, "lionmuon sweep: cannot find this program's path (/proc/self/exe)\n");
         return 1;
     }
-    exe[n] = '\0';
-    char defsum[PATH_MAX];
+    lm_buf defsum = {0};
     if (!summary) {
-        snprintf(defsum, sizeof defsum, "%s.summary.json", pos[0]);
-        summary = defsum;
+        lm_buf_printf(&defsum, "%s.summary.json", pos[0]);
+        summary = defsum.s;
     }
-    sweep_manifest *m = NULL;
-    if (sweep_read(pos[0], &m, &e) != 0) {
-        fprintf(stderr, "lionmuon sweep: %s\n", e.msg);
-        return 1;
-    }
-#ifdef LM_MPI
-    if (use_mpi)
-        MPI_Init(&argc, &argv);
-#endif
-    sweep_stats st;
-    int rc = sweep_execute(m, exe, workers, use_mpi, summary, &st, &e);
-    int rank = 0;
-#ifdef LM_MPI
-    if (use_mpi) {
-        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-        MPI_Finalize();
-    }
-#endif
-    if (rank == 0) {
-        printf("sweep: %d runs: %d done, %d skipped (finished before), %d failed, %.2f s\n", m->n,
-               st.done, st.skipped, st.failed, st.seconds);
-        if (rc != 0)
-            fprintf(stderr, "lionmuon sweep: %s\n", e.msg);
-    }
-    sweep_free(m);
-    return rc == 0 ? 0 : 1;
+    int status = run_manifest(pos[0], exe, workers, use_mpi, summary, &argc, &argv);
+    lm_buf_free(&defsum);
+    free(exe);
+    return status;
 }

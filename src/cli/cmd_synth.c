@@ -1,14 +1,13 @@
 /* cmd_synth.c - `lionmuon synth`, `lionmuon predict` and `lionmuon synth-check`:
  * flag parsing and dispatch only; the numerics live in objective.c, noise.c,
  * measure.c, bounds.c and validate.c. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
+#include "lionmuon/fs.h"
 #include "lionmuon/validate.h"
 #include "experiments/synth/checks.h"
 
@@ -108,13 +107,6 @@ static int resolve_names(synth_args *a, lm_error *e)
     return 0;
 }
 
-static int make_dir(const char *dir, lm_error *e)
-{
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return lm_fail(e, "--out: cannot create directory %s: %s", dir, strerror(errno));
-    return 0;
-}
-
 /* synth's theory defaults: exact msign and no weight decay unless given. */
 static void theory_defaults(opt_config *c, cli_optim_strings *s, cli_flag *flags, int n)
 {
@@ -142,7 +134,6 @@ static int run_synth(const synth_args *a, const opt_config *c, const cli_optim_s
             meas_trace_free(&tr);
     }
     if (rc == 0) {
-        char path[4096];
         json_t *info = json_object();
         json_object_set_new(info, "objective", json_string(a->objective));
         json_object_set_new(info, "noise", json_string(a->noise));
@@ -153,13 +144,15 @@ static int run_synth(const synth_args *a, const opt_config *c, const cli_optim_s
         json_object_set_new(info, "obj_seed", json_integer((json_int_t)a->op.seed));
         json_object_set_new(info, "tail_index_true", val_num(noise_tail_index(&a->np)));
         json_t *j = val_constants_json(&tr, &sm, o, info);
-        snprintf(path, sizeof path, "%s/trajectory.csv", a->out);
-        rc = make_dir(a->out, e);
+        char *traj = lm_path_join(a->out, "trajectory.csv");
+        char *cons = lm_path_join(a->out, "constants.json");
+        rc = lm_mkdir_p(a->out, e) == 0 ? 0 : lm_wrap(e, "--out");
         if (rc == 0)
-            rc = val_write_trajectory(&tr, path, e);
-        snprintf(path, sizeof path, "%s/constants.json", a->out);
+            rc = val_write_trajectory(&tr, traj, e);
         if (rc == 0)
-            rc = val_write_json(j, path, e);
+            rc = val_write_json(j, cons, e);
+        free(traj);
+        free(cons);
         json_decref(j);
         meas_trace_free(&tr);
     }

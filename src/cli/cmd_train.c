@@ -11,6 +11,7 @@
 #ifdef LM_MPI
 #include <mpi.h>
 #endif
+#include "lionmuon/fs.h"
 #include "lionmuon/train.h"
 
 static const char TRAIN_USAGE[] =
@@ -99,10 +100,9 @@ static void add(parsed *p, const char *name, cli_flag_type t, void *dest, const 
     cli_add(p->flags, &p->nflags, name, t, dest, help);
 }
 
-/* Defaults, the flag table, parse, and the derived settings.  golden = 1
- * leaves out the run-control and evaluation flags and takes OUT positional. */
-static int parse_flags(parsed *p, int argc, char **argv, int golden, const char **pos,
-                       int *npos, int *help, lm_error *e)
+/* The defaults: GPT-2, L = 4, C = 64, T = 64, B = 16, 500 iterations on the
+ * synthetic corpus. */
+static void train_defaults(parsed *p)
 {
     memset(p, 0, sizeof *p);
     train_config *c = &p->c;
@@ -125,7 +125,13 @@ static int parse_flags(parsed *p, int argc, char **argv, int golden, const char 
     p->routing = "paper";
     p->data = "synthetic";
     p->out = "results/train";
+}
 
+/* The flag table; golden = 1 leaves out the run-control and evaluation
+ * flags. */
+static void train_flags(parsed *p, int golden)
+{
+    train_config *c = &p->c;
     add(p, "--model", FLAG_STRING, &p->model, "gpt2 | llama");
     add(p, "--n-layer", FLAG_INT, &c->model.n_layer, "transformer blocks L");
     add(p, "--n-head", FLAG_INT, &c->model.n_head, "attention heads");
@@ -168,14 +174,13 @@ static int parse_flags(parsed *p, int argc, char **argv, int golden, const char 
             "data-parallel over the ranks of mpirun (a `make MPI=1` build); --batch-size is "
             "the global batch");
     }
-    if (cli_optim_begin(argc, argv, "lionmuon", &c->opt, &p->os, p->flags, &p->nflags, e))
-        return -1;
-    if (cli_parse(argc, argv, p->flags, p->nflags, pos, golden ? 1 : 0, npos, help, e))
-        return -1;
-    if (*help)
-        return 0;
-    if (cli_optim_finish(&c->opt, &p->os, p->flags, p->nflags, e))
-        return -1;
+}
+
+/* The names to enumerations, the checks across flags, and the derived
+ * settings. */
+static int train_derive(parsed *p, lm_error *e)
+{
+    train_config *c = &p->c;
     if (model_kind_parse(p->model, &c->model.kind))
         return lm_fail(e, "--model: unknown model '%s' (gpt2, llama)", p->model);
     if (train_routing_parse(p->routing, &c->routing))
@@ -198,6 +203,25 @@ static int parse_flags(parsed *p, int argc, char **argv, int golden, const char 
     c->progress = !p->quiet && isatty(2);
     c->plot = !p->no_plot;
     return 0;
+}
+
+/* Defaults, the flag table, parse, and the derived settings.  golden = 1
+ * leaves out the run-control and evaluation flags and takes OUT positional. */
+static int parse_flags(parsed *p, int argc, char **argv, int golden, const char **pos,
+                       int *npos, int *help, lm_error *e)
+{
+    train_defaults(p);
+    train_flags(p, golden);
+    train_config *c = &p->c;
+    if (cli_optim_begin(argc, argv, "lionmuon", &c->opt, &p->os, p->flags, &p->nflags, e))
+        return -1;
+    if (cli_parse(argc, argv, p->flags, p->nflags, pos, golden ? 1 : 0, npos, help, e))
+        return -1;
+    if (*help)
+        return 0;
+    if (cli_optim_finish(&c->opt, &p->os, p->flags, p->nflags, e))
+        return -1;
+    return train_derive(p, e);
 }
 
 /* The flags that define the run (control flags removed), as a JSON array. */
@@ -357,10 +381,10 @@ int cmd_train(int argc, char **argv)
         printf("\n  metrics     %s/metrics.csv\n  summary     %s/summary.json\n"
                "  diagnostics %s/diagnostics.csv\n  checkpoint  %s/checkpoint.safetensors\n",
                d, d, d, d);
-        char png[4096];
-        snprintf(png, sizeof png, "%s/loss.png", d);
+        char *png = lm_path_join(d, "loss.png");
         if (p.c.plot && access(png, R_OK) == 0)
             printf("  loss plot   %s (gnuplot %s/loss.gp)\n", png, d);
+        free(png);
         if (res.stopped_early)
             printf("  stopped after step %ld; continue with: lionmuon train --resume %s\n",
                    res.steps_done, d);

@@ -79,13 +79,11 @@ static void prefer_passive_wait(char **argv)
     if (getenv("OMP_WAIT_POLICY") || getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_RANK") ||
         (pre && strstr(pre, "vgpreload")))
         return;
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0 || setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
-        return;
-    exe[n] = '\0';
-    execv(exe, argv);
+    char *exe = cli_self_exe();
+    if (exe && setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
+        execv(exe, argv);
     /* exec failed: carry on with the default policy */
+    free(exe);
 }
 
 int main(int argc, char **argv)

@@ -71,6 +71,31 @@ static json_t *terms_json(const bound_terms *b, double lhs)
     return j;
 }
 
+/* Per P of bound_periods: Lbar(P) of both variants (Lbar_refined,
+ * Lbar_statement) and Sbar(P), at this run's step sizes and beta2. */
+static json_t *periods_json(const bound_constants *k, const meas_trace *t)
+{
+    json_t *pa = json_array();
+    for (int i = 0; i < BOUND_NPERIODS; i++) {
+        long P = bound_periods[i];
+        json_t *pj = json_object();
+        json_object_set_new(pj, "P", val_period(P));
+        for (int v = 0; v < 2; v++) {
+            double Lb, Sb;
+            bound_period_averages(k, (bound_variant)v, P, t->T, t->eta_M, t->eta_L,
+                                  t->beta2, &Lb, &Sb);
+            lm_buf key = {0};
+            lm_buf_printf(&key, "Lbar_%s", bound_variant_name((bound_variant)v));
+            json_object_set_new(pj, key.s, val_num(Lb));
+            lm_buf_free(&key);
+            if (v == 0)
+                json_object_set_new(pj, "Sbar", val_num(Sb));
+        }
+        json_array_append_new(pa, pj);
+    }
+    return pa;
+}
+
 json_t *val_constants_json(const meas_trace *t, const meas_summary *s, const obj *o,
                            json_t *info)
 {
@@ -132,24 +157,7 @@ json_t *val_constants_json(const meas_trace *t, const meas_summary *s, const obj
     }
     json_object_set_new(j, "bound", bj);
 
-    json_t *pa = json_array();
-    for (int i = 0; i < BOUND_NPERIODS; i++) {
-        long P = bound_periods[i];
-        json_t *pj = json_object();
-        json_object_set_new(pj, "P", val_period(P));
-        for (int v = 0; v < 2; v++) {
-            double Lb, Sb;
-            bound_period_averages(&k, (bound_variant)v, P, t->T, t->eta_M, t->eta_L,
-                                  t->beta2, &Lb, &Sb);
-            lm_buf key = {0};
-            lm_buf_printf(&key, "Lbar_%s", bound_variant_name((bound_variant)v));
-            json_object_set_new(pj, key.s, val_num(Lb));
-            lm_buf_free(&key);
-            if (v == 0)
-                json_object_set_new(pj, "Sbar", val_num(Sb));
-        }
-        json_array_append_new(pa, pj);
-    }
+    json_t *pa = periods_json(&k, t);
     json_object_set_new(j, "periods", pa);
     return j;
 }

@@ -52,6 +52,141 @@ static double dgemm_seconds(int n, const double *A, const double *B, double *C)
     return la_seconds() - t0;
 }
 
+/* The paper's routing: hidden matrices to the matrix rule, the rest AdamW
+ * (everything to AdamW when the optimizer is AdamW). */
+static opt_tensor *route_params(model *m, const opt_config *oc, int np)
+{
+    opt_tensor *ot = lm_malloc((size_t)np * sizeof *ot);
+    for (int i = 0; i < np; i++) {
+        const model_param *p = model_param_at(m, i);
+        int matrix = p->hidden && oc->kind != OPT_ADAMW;
+        ot[i] = (opt_tensor){p->name, matrix ? p->shape[0] : 1,
+                             matrix ? p->shape[1] : (int)p->numel, p->w, p->g,
+                             matrix ? OPT_RULE_MATRIX : OPT_RULE_ADAMW};
+    }
+    return ot;
+}
+
+/* What a timed run holds: the model, its routed tensors and optimizer, one
+ * batch of random tokens, the per-step times (index 0: the warm-up step)
+ * and the buffers of the DGEMM timed after each step. */
+typedef struct {
+    model *m;
+    int np, B, T, steps, nd;
+    opt_tensor *ot;
+    opt_state *os;
+    int *in, *tg;
+    double *tot, *tf, *tb, *to, *dg;
+    double *dA, *dB, *dC;
+} bench_run;
+
+static void bench_run_setup(bench_run *b, model *m, const model_config *mc, int B, int T,
+                            const opt_config *oc, int steps, unsigned long seed)
+{
+    memset(b, 0, sizeof *b);
+    b->m = m;
+    b->np = model_nparams(m);
+    b->B = B;
+    b->T = T;
+    b->steps = steps;
+    b->ot = route_params(m, oc, b->np);
+    b->os = opt_alloc(oc, b->np, b->ot);
+    b->in = lm_malloc((size_t)B * T * sizeof *b->in);
+    b->tg = lm_malloc((size_t)B * T * sizeof *b->tg);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, seed);
+    for (int i = 0; i < B * T; i++) {
+        b->in[i] = (int)gsl_rng_uniform_int(rng, (unsigned long)mc->vocab_size);
+        b->tg[i] = (int)gsl_rng_uniform_int(rng, (unsigned long)mc->vocab_size);
+    }
+    gsl_rng_free(rng);
+    double **times[] = {&b->tot, &b->tf, &b->tb, &b->to, &b->dg};
+    for (int k = 0; k < 5; k++)
+        *times[k] = lm_malloc((size_t)(steps + 1) * sizeof(double));
+    b->nd = 1024;
+    size_t nn = (size_t)b->nd * b->nd;
+    b->dA = lm_malloc(nn * sizeof *b->dA);
+    b->dB = lm_malloc(nn * sizeof *b->dB);
+    b->dC = lm_calloc(nn, sizeof *b->dC);
+    for (size_t i = 0; i < nn; i++) {
+        b->dA[i] = 1.0 / (1.0 + (double)(i % 17));
+        b->dB[i] = 1.0 / (1.0 + (double)(i % 13));
+    }
+}
+
+static void bench_run_free(bench_run *b)
+{
+    double *bufs[] = {b->tot, b->tf, b->tb, b->to, b->dg, b->dA, b->dB, b->dC};
+    for (int k = 0; k < 8; k++)
+        free(bufs[k]);
+    free(b->in);
+    free(b->tg);
+    opt_free(b->os);
+    free(b->ot);
+}
+
+/* The warm-up step and the timed steps: forward, backward, clipping and the
+ * optimizer, each part timed; then one DGEMM under the same load. */
+static int timed_steps(bench_run *b, double grad_clip, lm_error *e)
+{
+    int rc = 0, nd = b->nd;
+    for (int s = 0; s <= b->steps && rc == 0; s++) { /* step 0 is the warm-up */
+        if (lm_alloc_probe && s > 0)
+            lm_alloc_probe(1);
+        double loss, t0 = la_seconds();
+        rc = model_forward(b->m, b->in, b->tg, &loss, e);
+        double t1 = la_seconds();
+        model_backward(b->m);
+        double t2 = la_seconds();
+        opt_clip_grad_norm(b->np, b->ot, grad_clip);
+        if (rc == 0)
+            rc = opt_step(b->os, s, 1.0, NULL, e);
+        double t3 = la_seconds();
+        if (lm_alloc_probe && s > 0)
+            lm_alloc_probe(0);
+        b->tf[s] = t1 - t0;
+        b->tb[s] = t2 - t1;
+        b->to[s] = t3 - t2;
+        b->tot[s] = t3 - t0;
+        b->dg[s] = 2.0 * nd * nd * nd / dgemm_seconds(nd, b->dA, b->dB, b->dC) * 1e-9;
+    }
+    return rc;
+}
+
+/* Medians (and the mean) of the timed steps, and the FLOPs per step: the
+ * model's 6 N B T plus the optimizer's, per matrix
+ *     msign/P + sign (1 - 1/P)   (P > 0),   sign   (P = inf),
+ * with msign by msign_flops and a sign step m n. */
+static void summarize(const bench_run *b, const opt_config *oc, double dgemm_gflops,
+                      bench_train_result *r)
+{
+    int steps = b->steps;
+    double sum = 0;
+    for (int s = 1; s <= steps; s++)
+        sum += b->tot[s];
+    r->mean_seconds_per_step = sum / steps;
+    r->seconds_per_step = stats_median((size_t)steps, b->tot + 1);
+    r->forward_s = stats_median((size_t)steps, b->tf + 1);
+    r->backward_s = stats_median((size_t)steps, b->tb + 1);
+    r->optimizer_s = stats_median((size_t)steps, b->to + 1);
+    r->model_flops_per_step = 6.0 * model_flops_params(b->m) * b->B * b->T;
+    double optf = 0;
+    long P;
+    double b1, b2;
+    opt_effective(oc, &P, &b1, &b2);
+    for (int i = 0; i < b->np; i++) {
+        if (b->ot[i].rule != OPT_RULE_MATRIX)
+            continue;
+        double ns = msign_flops(&oc->msign, b->ot[i].rows, b->ot[i].cols);
+        double sg = (double)b->ot[i].rows * b->ot[i].cols;
+        optf += P > 0 ? ns / P + sg * (1 - 1.0 / P) : sg;
+    }
+    r->total_flops_per_step = r->model_flops_per_step + optf;
+    r->dgemm_gflops = stats_median((size_t)steps, b->dg + 1);
+    r->dgemm_best_gflops = dgemm_gflops;
+    r->n_params = model_num_params(b->m);
+}
+
 int bench_train(const model_config *mc, int B, int T, const opt_config *oc,
                 double grad_clip, int steps, unsigned long seed, double dgemm_gflops,
                 bench_train_result *r, lm_error *e)
@@ -62,95 +197,12 @@ int bench_train(const model_config *mc, int B, int T, const opt_config *oc,
     if (!m)
         return -1;
     model_init(m, seed);
-    int np = model_nparams(m), rc = 0;
-    /* the paper's routing: hidden matrices to the matrix rule, the rest AdamW */
-    opt_tensor *ot = lm_malloc((size_t)np * sizeof *ot);
-    for (int i = 0; i < np; i++) {
-        const model_param *p = model_param_at(m, i);
-        int matrix = p->hidden && oc->kind != OPT_ADAMW;
-        ot[i] = (opt_tensor){p->name, matrix ? p->shape[0] : 1,
-                             matrix ? p->shape[1] : (int)p->numel, p->w, p->g,
-                             matrix ? OPT_RULE_MATRIX : OPT_RULE_ADAMW};
-    }
-    opt_state *os = opt_alloc(oc, np, ot);
-    int *in = lm_malloc((size_t)B * T * sizeof *in), *tg = lm_malloc((size_t)B * T * sizeof *tg);
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(rng, seed);
-    for (int i = 0; i < B * T; i++) {
-        in[i] = (int)gsl_rng_uniform_int(rng, (unsigned long)mc->vocab_size);
-        tg[i] = (int)gsl_rng_uniform_int(rng, (unsigned long)mc->vocab_size);
-    }
-    double *tot = lm_malloc((size_t)(steps + 1) * sizeof *tot);
-    double *tf = lm_malloc((size_t)(steps + 1) * sizeof *tf);
-    double *tb = lm_malloc((size_t)(steps + 1) * sizeof *tb);
-    double *to = lm_malloc((size_t)(steps + 1) * sizeof *to);
-    double *dg = lm_malloc((size_t)(steps + 1) * sizeof *dg);
-    const int nd = 1024;
-    double *dA = lm_malloc((size_t)nd * nd * sizeof *dA), *dB = lm_malloc((size_t)nd * nd * sizeof *dB);
-    double *dC = lm_calloc((size_t)nd * nd, sizeof *dC);
-    for (size_t i = 0; i < (size_t)nd * nd; i++) {
-        dA[i] = 1.0 / (1.0 + (double)(i % 17));
-        dB[i] = 1.0 / (1.0 + (double)(i % 13));
-    }
-    for (int s = 0; s <= steps && rc == 0; s++) { /* step 0 is the warm-up */
-        if (lm_alloc_probe && s > 0)
-            lm_alloc_probe(1);
-        double loss, t0 = la_seconds();
-        rc = model_forward(m, in, tg, &loss, e);
-        double t1 = la_seconds();
-        model_backward(m);
-        double t2 = la_seconds();
-        opt_clip_grad_norm(np, ot, grad_clip);
-        if (rc == 0)
-            rc = opt_step(os, s, 1.0, NULL, e);
-        double t3 = la_seconds();
-        if (lm_alloc_probe && s > 0)
-            lm_alloc_probe(0);
-        tf[s] = t1 - t0;
-        tb[s] = t2 - t1;
-        to[s] = t3 - t2;
-        tot[s] = t3 - t0;
-        dg[s] = 2.0 * nd * nd * nd / dgemm_seconds(nd, dA, dB, dC) * 1e-9;
-    }
-    if (rc == 0) {
-        double sum = 0;
-        for (int s = 1; s <= steps; s++)
-            sum += tot[s];
-        r->mean_seconds_per_step = sum / steps;
-        r->seconds_per_step = stats_median((size_t)steps, tot + 1);
-        r->forward_s = stats_median((size_t)steps, tf + 1);
-        r->backward_s = stats_median((size_t)steps, tb + 1);
-        r->optimizer_s = stats_median((size_t)steps, to + 1);
-        r->model_flops_per_step = 6.0 * model_flops_params(m) * B * T;
-        double optf = 0;
-        long P;
-        double b1, b2;
-        opt_effective(oc, &P, &b1, &b2);
-        for (int i = 0; i < np; i++) {
-            if (ot[i].rule != OPT_RULE_MATRIX)
-                continue;
-            double ns = msign_flops(&oc->msign, ot[i].rows, ot[i].cols);
-            double sg = (double)ot[i].rows * ot[i].cols;
-            optf += P > 0 ? ns / P + sg * (1 - 1.0 / P) : sg;
-        }
-        r->total_flops_per_step = r->model_flops_per_step + optf;
-        r->dgemm_gflops = stats_median((size_t)steps, dg + 1);
-        r->dgemm_best_gflops = dgemm_gflops;
-        r->n_params = model_num_params(m);
-    }
-    free(tot);
-    free(tf);
-    free(tb);
-    free(to);
-    free(dg);
-    free(dA);
-    free(dB);
-    free(dC);
-    free(in);
-    free(tg);
-    gsl_rng_free(rng);
-    opt_free(os);
-    free(ot);
+    bench_run b;
+    bench_run_setup(&b, m, mc, B, T, oc, steps, seed);
+    int rc = timed_steps(&b, grad_clip, e);
+    if (rc == 0)
+        summarize(&b, oc, dgemm_gflops, r);
+    bench_run_free(&b);
     model_free(m);
     return rc;
 }

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -127,34 +126,9 @@ int sweep_append(const char *path, const char *out, int argc, const char *const 
     return rc;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path, lm_error *e)
-{
-    char *p = lm_strdup(path);
-    for (char *s = p + 1; ; s++) {
-        if (*s == '/' || *s == '\0') {
-            char c = *s;
-            *s = '\0';
-            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-                lm_fail(e, "%s: cannot create directory: %s", p, strerror(errno));
-                free(p);
-                return -1;
-            }
-            *s = c;
-            if (!c)
-                break;
-        }
-    }
-    free(p);
-    return 0;
-}
-
 static char *done_path(const sweep_run *r)
 {
-    size_t n = strlen(r->out) + 16;
-    char *p = lm_malloc(n);
-    snprintf(p, n, "%s/done.json", r->out);
-    return p;
+    return lm_path_join(r->out, "done.json");
 }
 
 static int is_done(const sweep_run *r)
@@ -168,11 +142,9 @@ static int is_done(const sweep_run *r)
 /* Start run r as a child with stdout/stderr to OUT/log.txt. */
 static int spawn_run(const sweep_run *r, const char *exe, pid_t *pid, lm_error *e)
 {
-    if (make_dirs(r->out, e) != 0)
+    if (lm_mkdir_p(r->out, e) != 0)
         return -1;
-    size_t n = strlen(r->out) + 16;
-    char *log = lm_malloc(n);
-    snprintf(log, n, "%s/log.txt", r->out);
+    char *log = lm_path_join(r->out, "log.txt");
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);

@@ -1,0 +1,239 @@
+/* design.c - what the paper experiment runs (paper.h, paper_private.h): the
+ * configs and models, the tuning grid and seeds, each run's command line
+ * and output directory, reading a run's summary back, and the manifests of
+ * the tuning and main stages (paper_manifest). */
+#include "paper_private.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lionmuon/fs.h"
+#include "tools/sweep.h"
+
+/* ---- the design ---- */
+
+const pp_config PP_CONFIGS[PP_NCONF] = {
+    {"adamw", "adamw", -1, 0, 0, 5e-4},
+    {"lion", "lion", -1, 0, 5e-5, 1e-3},
+    {"signum", "signum", -1, 0, 5e-5, 1e-3},
+    {"muon", "muon", -1, 1e-3, 0, 1e-3},
+    {"signmuon-p2", "signmuon", 2, 2e-3, 5e-5, 1e-3},
+    {"lionmuon-p1", "lionmuon", 1, 7e-4, 5e-5, 1e-3},
+    {"lionmuon-p2", "lionmuon", 2, 1e-3, 5e-5, 1e-3},
+    {"lionmuon-p5", "lionmuon", 5, 2e-3, 5e-5, 1e-3},
+    {"lionmuon-p20", "lionmuon", 20, 5e-3, 5e-5, 1e-3},
+    {"lionmuon-p100", "lionmuon", 100, 7e-3, 5e-5, 1e-3},
+};
+const char *const PP_MODELS[PP_NMODEL] = {"gpt2", "llama"};
+
+static const double GRID_FULL[] = {1, 4, 16, 64};
+static const double GRID_QUICK[] = {4, 16};
+
+int pp_nseeds(int quick) { return quick ? 2 : 5; }
+
+void pp_grid(int quick, const double **g, int *n)
+{
+    *g = quick ? GRID_QUICK : GRID_FULL;
+    *n = quick ? 2 : 4;
+}
+
+int pp_find_config(const char *name)
+{
+    for (int i = 0; i < PP_NCONF; i++)
+        if (!strcmp(PP_CONFIGS[i].name, name))
+            return i;
+    return -1;
+}
+
+/* ---- strings and paths ---- */
+
+static char *vstrf(const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    size_t len = (size_t)(n > 0 ? n : 0) + 1;
+    char *s = lm_malloc(len);
+    vsnprintf(s, len, fmt, ap);
+    return s;
+}
+
+char *pp_strf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = vstrf(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+char *pp_tune_dir(const char *dir, int model, int config, double factor)
+{
+    return pp_strf("%s/tune/%s/%s/s%g", dir, PP_MODELS[model], PP_CONFIGS[config].name, factor);
+}
+
+char *pp_main_dir(const char *dir, int model, int config, int seed)
+{
+    return pp_strf("%s/main/%s/%s/seed%d", dir, PP_MODELS[model], PP_CONFIGS[config].name, seed);
+}
+
+char *pp_tuned_path(const char *dir)
+{
+    return lm_path_join(dir, "tuned.json");
+}
+
+/* ---- reading results ---- */
+
+double pp_summary_value(const char *run_dir, const char *key)
+{
+    char *path = lm_path_join(run_dir, "summary.json");
+    json_t *j = json_load_file(path, 0, NULL);
+    free(path);
+    json_t *v = j ? json_object_get(j, key) : NULL;
+    double x = json_is_number(v) ? json_number_value(v) : NAN;
+    json_decref(j);
+    return x;
+}
+
+double pp_tuned_scale(json_t *tuned, const char *model, const char *cfg)
+{
+    json_t *s = json_object_get(json_object_get(json_object_get(tuned, model), cfg), "scale");
+    return json_is_number(s) ? json_number_value(s) : NAN;
+}
+
+static json_t *load_json(const char *path, lm_error *e)
+{
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (!j)
+        lm_fail(e, "%s: %s", path, je.text);
+    return j;
+}
+
+/* ---- one run's command line ---- */
+
+typedef struct {
+    int n;
+    char *v[64];
+} run_args;
+
+static void arg(run_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void arg(run_args *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    a->v[a->n++] = vstrf(fmt, ap);
+    va_end(ap);
+}
+
+static void args_free(run_args *a)
+{
+    for (int i = 0; i < a->n; i++)
+        free(a->v[i]);
+    a->n = 0;
+}
+
+/* The flags of one run: model sizes, optimizer, scaled rates, seed, out. */
+static void run_argv(const char *model, const pp_config *c, double scale, long seed, int quick,
+                     const char *out, run_args *a)
+{
+    a->n = 0;
+    arg(a, "train");
+    arg(a, "--model"); arg(a, "%s", model);
+    arg(a, "--n-layer"); arg(a, "%d", quick ? 1 : 2);
+    arg(a, "--n-head"); arg(a, "%d", quick ? 2 : 4);
+    arg(a, "--n-embd"); arg(a, "%d", quick ? 32 : 64);
+    arg(a, "--seq-len"); arg(a, "%d", quick ? 16 : 32);
+    arg(a, "--batch-size"); arg(a, "%d", quick ? 4 : 16);
+    arg(a, "--iterations"); arg(a, "%d", quick ? 40 : 400);
+    arg(a, "--eval-every"); arg(a, "%d", quick ? 10 : 25);
+    arg(a, "--eval-batches"); arg(a, "%d", quick ? 2 : 8);
+    arg(a, "--diag-every"); arg(a, "%d", quick ? 10 : 25);
+    arg(a, "--ckpt-every"); arg(a, "0");
+    if (!strcmp(model, "llama")) {
+        arg(a, "--multiple-of"); arg(a, "32");
+    }
+    arg(a, "--optimizer"); arg(a, "%s", c->optimizer);
+    if (c->period >= 0) {
+        arg(a, "--period"); arg(a, "%ld", c->period);
+    }
+    if (c->lr_muon > 0) {
+        arg(a, "--lr-muon"); arg(a, "%.6g", c->lr_muon * scale);
+    }
+    if (c->lr_sign > 0) {
+        arg(a, "--lr-sign"); arg(a, "%.6g", c->lr_sign * scale);
+    }
+    arg(a, "--lr-adamw"); arg(a, "%.6g", c->lr_adamw * scale);
+    arg(a, "--seed"); arg(a, "%ld", seed);
+    arg(a, "--quiet");
+    arg(a, "--no-plot");
+    arg(a, "--out"); arg(a, "%s", out);
+}
+
+/* Append the run (model mi, config ci, factor scale, seed) to the manifest. */
+static int append_run(const char *manifest, int mi, int ci, double scale, long seed, int quick,
+                      char *out, lm_error *e)
+{
+    run_args a;
+    run_argv(PP_MODELS[mi], &PP_CONFIGS[ci], scale, seed, quick, out, &a);
+    int rc = sweep_append(manifest, out, a.n, (const char *const *)a.v, e);
+    args_free(&a);
+    free(out);
+    return rc;
+}
+
+/* ---- the manifests ---- */
+
+/* The runs of one (model, config): every factor of the grid at the tuning
+ * seed, or every main seed at the tuned factor. */
+static int append_config(const char *dir, paper_stage stage, int quick, const char *manifest,
+                         json_t *tuned, int mi, int ci, lm_error *e)
+{
+    int rc = 0;
+    if (stage == PAPER_TUNE) {
+        const double *g;
+        int ng;
+        pp_grid(quick, &g, &ng);
+        for (int k = 0; k < ng && rc == 0; k++)
+            rc = append_run(manifest, mi, ci, g[k], PP_TUNE_SEED, quick,
+                            pp_tune_dir(dir, mi, ci, g[k]), e);
+        return rc;
+    }
+    double s = pp_tuned_scale(tuned, PP_MODELS[mi], PP_CONFIGS[ci].name);
+    if (!isfinite(s))
+        return lm_fail(e, "%s/tuned.json: no factor for %s %s", dir, PP_MODELS[mi],
+                       PP_CONFIGS[ci].name);
+    for (int seed = 1; seed <= pp_nseeds(quick) && rc == 0; seed++)
+        rc = append_run(manifest, mi, ci, s, seed, quick, pp_main_dir(dir, mi, ci, seed), e);
+    return rc;
+}
+
+int paper_manifest(const char *dir, paper_stage stage, int quick, const char *manifest,
+                   lm_error *e)
+{
+    json_t *tuned = NULL;
+    if (stage == PAPER_MAIN) {
+        char *path = pp_tuned_path(dir);
+        tuned = load_json(path, e);
+        free(path);
+        if (!tuned)
+            return -1;
+    }
+    FILE *fp = fopen(manifest, "w"); /* start afresh: the sweep skips finished runs */
+    if (!fp) {
+        json_decref(tuned);
+        return lm_fail(e, "%s: cannot write: %s", manifest, strerror(errno));
+    }
+    fclose(fp);
+    int rc = 0;
+    for (int mi = 0; mi < PP_NMODEL && rc == 0; mi++)
+        for (int ci = 0; ci < PP_NCONF && rc == 0; ci++)
+            rc = append_config(dir, stage, quick, manifest, tuned, mi, ci, e);
+    json_decref(tuned);
+    return rc;
+}

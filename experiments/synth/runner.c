@@ -1,0 +1,248 @@
+/* runner.c - the shared runner of the theory checks V1-V5 (runner.h): jobs
+ * and their runs over (job, seed) pairs, the shared grid, statistics over
+ * seeds, hitting times, labels, the output writer, and val_check_run, the
+ * dispatcher of checks.h.  The checks themselves are v1.c .. v5.c. */
+#include "runner.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lionmuon/fs.h"
+#include "lionmuon/stats.h"
+
+/* ---- jobs ---- */
+
+vr_job vr_job_base(obj_kind kind, int m, int n, long T)
+{
+    vr_job j;
+    memset(&j, 0, sizeof j);
+    j.kind = kind;
+    j.lambda = 0.5;
+    j.m = m;
+    j.n = n;
+    j.np = noise_default_params();
+    j.np.dist = NOISE_STUDENT_T;
+    j.np.nu = 1.5;
+    j.np.sigma = 0.5;
+    j.P = 2;
+    j.lr_muon = 0.05;
+    j.lr_sign = 0.01;
+    j.beta1 = 0.9;
+    j.beta2 = 0.99;
+    j.T = T;
+    j.extra = 1000;
+    return j;
+}
+
+obj *vr_job_obj(const vr_job *j, lm_error *e)
+{
+    obj_params op = obj_default_params(j->kind, j->m, j->n, VR_OBJ_SEED);
+    op.lambda = j->lambda;
+    return obj_alloc(&op, e);
+}
+
+void vr_small_grid(int quick, int *m, int *n, long *T)
+{
+    *m = quick ? 12 : 16;
+    *n = quick ? 16 : 24;
+    *T = quick ? 150 : 400;
+}
+
+/* Run job j with noise seed s (LionMuon, exact msign, no weight decay); on
+ * success the caller frees tr. */
+static int job_run(const vr_job *j, int s, meas_trace *tr, meas_summary *sm, lm_error *e)
+{
+    obj *o = vr_job_obj(j, e);
+    if (!o)
+        return -1;
+    opt_config c = opt_default_config(OPT_LIONMUON);
+    c.period = j->P;
+    c.beta1 = j->beta1;
+    c.beta2 = j->beta2;
+    c.lr_muon = j->lr_muon;
+    c.lr_sign = j->lr_sign;
+    c.msign = msign_default_opts(MSIGN_SVD);
+    c.weight_decay = 0;
+    meas_setup st = {o, &j->np, &c, j->T, VR_NOISE_SEED(s), j->light, j->light ? 0 : j->extra};
+    int rc = meas_run(&st, tr, e);
+    if (rc == 0 && sm && !j->light) {
+        rc = meas_summarize(tr, 0, noise_tail_index(&j->np), sm, e);
+        if (rc != 0)
+            meas_trace_free(tr);
+    }
+    obj_free(o);
+    return rc;
+}
+
+/* ---- the runner ---- */
+
+int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx, lm_error *e)
+{
+    int total = njobs * seeds, fail = 0;
+    lm_error first = {{0}};
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int k = 0; k < total; k++) {
+        int i = k / seeds, s = k % seeds;
+        int bad;
+#pragma omp atomic read
+        bad = fail;
+        if (bad)
+            continue;
+        meas_trace tr;
+        meas_summary sm;
+        lm_error le = {{0}};
+        if (job_run(&jobs[i], s, &tr, &sm, &le) != 0) {
+#pragma omp critical
+            {
+                if (!fail) {
+                    fail = 1;
+                    first = le;
+                }
+            }
+            continue;
+        }
+        fn(i, s, &tr, jobs[i].light ? NULL : &sm, ctx);
+        meas_trace_free(&tr);
+    }
+    if (fail) {
+        if (e)
+            *e = first;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- statistics over seeds ---- */
+
+void vr_ci_strided(int n, const double *x, size_t stride, double *mean, double *half)
+{
+    double v[64];
+    for (int s = 0; s < n; s++)
+        v[s] = x[(size_t)s * stride];
+    stats_mean_ci((size_t)n, v, mean, half);
+}
+
+/* ---- hitting times ---- */
+
+void vr_hit_fn(int i, int s, const meas_trace *t, const meas_summary *sm, void *vc)
+{
+    vr_hit_ctx *c = vc;
+    double *out = c->hit + (size_t)(i * c->seeds + s) * c->neps;
+    for (int k = 0; k < c->neps; k++) {
+        long h = meas_hit_time(t, c->norm, c->eps[k]);
+        out[k] = h > 0 ? (double)h : INFINITY;
+    }
+}
+
+int vr_best_config(const vr_hit_ctx *c, const int *cfg, int ncfg, int k, double *mean)
+{
+    int best = -1;
+    *mean = INFINITY;
+    for (int a = 0; a < ncfg; a++) {
+        double s = 0;
+        for (int q = 0; q < c->seeds; q++)
+            s += c->hit[(size_t)(cfg[a] * c->seeds + q) * c->neps + k];
+        s /= c->seeds;
+        if (s < *mean) {
+            *mean = s;
+            best = cfg[a];
+        }
+    }
+    return isfinite(*mean) ? best : -1;
+}
+
+/* ---- labels ---- */
+
+/* printf into a newly allocated string. */
+static char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *str_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = lm_malloc((size_t)(n > 0 ? n : 0) + 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+char *vr_noise_label(const noise_params *np)
+{
+    const char *st = np->structure == NOISE_ENTRYWISE ? "" :
+                     np->structure == NOISE_LOWRANK ? "/low-rank" : "/sparse";
+    switch (np->dist) {
+    case NOISE_STUDENT_T: return str_printf("t(%.3g)%s", np->nu, st);
+    case NOISE_STABLE: return str_printf("stable(%.3g)%s", np->alpha, st);
+    case NOISE_GAUSSIAN: return str_printf("gaussian%s", st);
+    default: return str_printf("minibatch");
+    }
+}
+
+char *vr_obj_label(const vr_job *j)
+{
+    if (j->kind == OBJ_MIX)
+        return str_printf("mix(%.2g)", j->lambda);
+    return str_printf("%s", obj_kind_name(j->kind));
+}
+
+const char *vr_pname(long P, char *buf)
+{
+    if (P == 0)
+        return "inf";
+    sprintf(buf, "%ld", P);
+    return buf;
+}
+
+/* ---- output ---- */
+
+/* Write b to dir/stem.ext atomically and release it. */
+static int write_buf(lm_buf *b, const char *dir, const char *stem, const char *ext, lm_error *e)
+{
+    char *name = str_printf("%s.%s", stem, ext);
+    int rc = lm_write_in_dir(dir, name, b->s ? b->s : "", b->len, e);
+    free(name);
+    lm_buf_free(b);
+    return rc;
+}
+
+int vr_write(vr_out *o, json_t *js, const char *dir, const char *stem, lm_error *e)
+{
+    int rc = write_buf(&o->csv, dir, stem, "csv", e);
+    if (!rc)
+        rc = write_buf(&o->md, dir, stem, "md", e);
+    if (!rc)
+        rc = write_buf(&o->dat, dir, stem, "dat", e);
+    if (!rc) {
+        char *name = str_printf("%s.json", stem);
+        char *path = lm_path_join(dir, name);
+        rc = val_write_json(js, path, e);
+        free(path);
+        free(name);
+    }
+    lm_buf_free(&o->csv);
+    lm_buf_free(&o->md);
+    lm_buf_free(&o->dat);
+    json_decref(js);
+    return rc;
+}
+
+/* ---- the dispatcher ---- */
+
+int val_check_run(const char *name, const val_check_opts *o, lm_error *e)
+{
+    if (o->seeds < 2 || o->seeds > 64)
+        return lm_fail(e, "--seeds: must lie in [2, 64] (got %d)", o->seeds);
+    int (*fn[])(const val_check_opts *, lm_error *) = {val_check_v1, val_check_v2, val_check_v3,
+                                                        val_check_v4, val_check_v5};
+    if ((name[0] == 'V' || name[0] == 'v') && name[1] >= '1' && name[1] <= '5' && !name[2]) {
+        if (lm_mkdir_p(o->dir, e) != 0)
+            return lm_wrap(e, "--out");
+        return fn[name[1] - '1'](o, e);
+    }
+    return lm_fail(e, "--check: unknown check '%s' (V1, V2, V3, V4, V5)", name);
+}
