@@ -2,22 +2,25 @@
  *
  * Include this one header from C or C++ and link with
  *   liblionmuon.a -llapacke -lopenblas -lgsl -ljansson -lm -fopenmp
- * to call the reference directly from a test harness:
+ * (installed: `pkg-config --static --libs lionmuon`) to call the reference
+ * directly from a test harness:
  *   msign()            exact (SVD) and Newton-Schulz polar factors   msign.h
  *   opt_*              LionMuon, its special cases, AdamW, schedule   optim.h
  *   la_*               matrix norms and helpers                       linalg.h
  *   st_*               safetensors read/write                         safetensors.h
  *   lm_error           the error mechanism                            common.h
- * Matrices are row-major doubles, as a PyTorch tensor's storage. */
+ *   lm_msign, lm_opt_*, lm_st_*, lm_compare   the stable C API, the
+ *                      only one liblionmuon.so exports (-llionmuon)   api.h
+ * Matrices are row-major doubles, as a PyTorch tensor's storage.
+ * LIONMUON_VERSION is defined in api.h. */
 #ifndef LIONMUON_H
 #define LIONMUON_H
 
+#include "api.h"
 #include "common.h"
 #include "linalg.h"
 #include "msign.h"
 #include "optim.h"
 #include "safetensors.h"
-
-#define LIONMUON_VERSION "0.1.0"
 
 #endif
