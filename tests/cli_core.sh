@@ -2,7 +2,7 @@
 # files (tests/fixtures.py), and their bad-input behaviour.
 . tests/cli_lib.sh
 D=$CLI_TMP
-python3 tests/fixtures.py "$D" || { echo "cli core: fixtures failed"; exit 1; }
+"${PYTHON:-/usr/bin/python3}" tests/fixtures.py "$D" || { echo "cli core: fixtures failed"; exit 1; }
 
 expect_ok "lionmuon --help" $LM --help
 expect_ok "msign --help" $LM msign --help

@@ -3,7 +3,7 @@
 # the same sweep under `mpirun -n 2` with the same results.
 . tests/cli_lib.sh
 D=$CLI_TMP
-python3 tests/fixtures.py "$D/fx" || { echo "cli-sweep: fixtures failed"; exit 1; }
+"${PYTHON:-/usr/bin/python3}" tests/fixtures.py "$D/fx" || { echo "cli-sweep: fixtures failed"; exit 1; }
 man="$D/manifest.jsonl"
 : > "$man"
 for m in svd ns5 cubic polar-express; do

@@ -2,32 +2,44 @@
 """fixtures.py DIR - write the safetensors inputs and hand-computed expected
 outputs that tests/cli_core.sh feeds to `lionmuon msign` and `lionmuon step`.
 
-Standard library only: the expected values are computed here, independently
-of the C code, from the update rules in theory/algorithms.md, on inputs chosen so
+The expected values are computed here in plain Python, independently of the
+C code, from the update rules in theory/algorithms.md, on inputs chosen so
 that every polar factor is known in closed form (a rotation times a positive
-diagonal has that rotation as its polar factor)."""
-import json
+diagonal has that rotation as its polar factor).  The files are written with
+the project's one safetensors writer, lionmuon.save_file (python/lionmuon/,
+over build/liblionmuon.so; needs numpy and a built library)."""
 import math
 import os
 import struct
 import sys
 
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "python"))
+import lionmuon  # noqa: E402
+
 
 def write(path, tensors, meta=None, dtype="F64"):
     """tensors: list of (name, shape, flat values)."""
-    fmt, size = {"F64": ("<d", 8), "F32": ("<f", 4)}[dtype]
-    header, blobs, off = {}, [], 0
-    if meta:
-        header["__metadata__"] = meta
-    for name, shape, vals in tensors:
-        b = b"".join(struct.pack(fmt, v) for v in vals)
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
+    lionmuon.save_file({name: np.array(vals, dtype=np.float64).reshape(shape)
+                        for name, shape, vals in tensors}, path, metadata=meta, dtype=dtype)
+
+
+def write_with_nan(path, tensors, name, index):
+    """A file whose tensor `name` holds a NaN at flat index `index`, which the
+    library's writer refuses to store: written with a finite sentinel there,
+    whose 8 bytes (unique in the file) are then replaced by a NaN's."""
+    sentinel = 1234.0009765625  # exact in binary; appears nowhere else
+    tensors = [(n, s, [sentinel if n == name and i == index else v for i, v in enumerate(vals)])
+               for n, s, vals in tensors]
+    write(path, tensors)
+    with open(path, "rb") as f:
+        whole = f.read()
+    pattern = struct.pack("<d", sentinel)
+    assert whole.count(pattern) == 1, "sentinel not unique in " + path
     with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+        f.write(whole.replace(pattern, struct.pack("<d", float("nan"))))
 
 
 def rot(theta):
@@ -100,8 +112,9 @@ def main(d):
           meta={"step": "2"})
 
     # bad inputs
-    write(f"{d}/nan_grad.safetensors",
-          [("params.w", [2, 2], flat(W)), ("grads.w", [2, 2], [1.0, float("nan"), 0, 0])])
+    write_with_nan(f"{d}/nan_grad.safetensors",
+                   [("params.w", [2, 2], flat(W)), ("grads.w", [2, 2], [1.0, 0.0, 0, 0])],
+                   "grads.w", 1)
     write(f"{d}/no_grad.safetensors", [("params.w", [2, 2], flat(W))])
     write(f"{d}/shape_mismatch.safetensors",
           [("params.w", [2, 2], flat(W)), ("grads.w", [4], flat(W))])

@@ -99,7 +99,7 @@ vg() {
 
 valgrind_cases() {
     LM=$1
-    python3 tests/fixtures.py "$T" >/dev/null || { echo "valgrind: fixtures failed"; return 1; }
+    "${PYTHON:-/usr/bin/python3}" tests/fixtures.py "$T" >/dev/null || { echo "valgrind: fixtures failed"; return 1; }
     python3 -c "import struct, sys; sys.stdout.buffer.write(struct.pack('<3i', 20240520, 1, 300) + bytes(1012) + struct.pack('<300H', *[i * 7 % 32 for i in range(300)]))" >"$T/tok.bin"
     vg "msign svd" $LM msign --method svd "$T/msign_in.safetensors" "$T/o1.safetensors"
     vg "msign ns5" $LM msign --method ns5 "$T/msign_in.safetensors" "$T/o2.safetensors"

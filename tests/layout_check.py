@@ -8,12 +8,13 @@
          core         core
          model        core, model
          synth        core, synth
+         api          core, model, synth, api
          tools        core, model, synth, tools
          experiments  core, model, synth, tools, experiments
          cli          everything
      A public header include/lionmuon/NAME.h belongs to the layer of
      src/LAYER/NAME.c; the umbrella header lionmuon.h to the library (it may
-     include core, model and synth).  Nothing under src/ or include/ may
+     include core, model, synth and api).  Nothing under src/ or include/ may
      include tests/.
   2. Every reference to a Markdown document (a .md file) or to a path in the
      tree's own folders (src/..., experiments/..., theory/...) in src/,
@@ -34,15 +35,16 @@ import subprocess
 import sys
 import tempfile
 
-LAYERS = ["core", "model", "synth", "tools", "experiments", "cli"]
+LAYERS = ["core", "model", "synth", "api", "tools", "experiments", "cli"]
 ALLOWED = {
     "core": {"core"},
     "model": {"core", "model"},
     "synth": {"core", "synth"},
-    "library": {"core", "model", "synth", "library"},
+    "api": {"core", "model", "synth", "api"},
+    "library": {"core", "model", "synth", "api", "library"},
     "tools": {"core", "model", "synth", "tools"},
     "experiments": {"core", "model", "synth", "tools", "experiments"},
-    "cli": {"core", "model", "synth", "library", "tools", "experiments", "cli"},
+    "cli": {"core", "model", "synth", "api", "library", "tools", "experiments", "cli"},
 }
 INCLUDE_DIRS = ["include", "src", "."]
 FUNC_LIMIT = 100
@@ -82,7 +84,7 @@ def layer_of(root, path):
         name = r[2][:-2]
         if name == "lionmuon":
             return "library"
-        for layer in ("core", "model", "synth"):
+        for layer in ("core", "model", "synth", "api"):
             if os.path.exists(os.path.join(root, "src", layer, name + ".c")):
                 return layer
         return "unknown"

@@ -2,7 +2,8 @@
  *
  * Include this one header from C or C++ and link with
  *   liblionmuon.a -llapacke -lopenblas -lgsl -ljansson -lm -fopenmp
- * to call the reference directly from a test harness:
+ * (installed: `pkg-config --static --libs lionmuon`) to call the reference
+ * directly from a test harness:
  *   msign()            exact (SVD) and Newton-Schulz polar factors   msign.h
  *   opt_*              LionMuon, its special cases, AdamW, schedule   optim.h
  *   la_*               matrix norms and helpers                       linalg.h
@@ -10,10 +11,14 @@
  *   optstate_*         optimizer state as safetensors tensors         optstate.h
  *   stepfile_run       one optimizer step on a safetensors file       stepfile.h
  *   lm_error           the error mechanism                            common.h
- * Matrices are row-major doubles, as a PyTorch tensor's storage. */
+ *   lm_msign, lm_opt_*, lm_st_*, lm_compare   the stable C API, the
+ *                      only one liblionmuon.so exports (-llionmuon)   api.h
+ * Matrices are row-major doubles, as a PyTorch tensor's storage.
+ * LIONMUON_VERSION is defined in api.h. */
 #ifndef LIONMUON_H
 #define LIONMUON_H
 
+#include "api.h"
 #include "common.h"
 #include "linalg.h"
 #include "msign.h"
@@ -21,7 +26,5 @@
 #include "optstate.h"
 #include "safetensors.h"
 #include "stepfile.h"
-
-#define LIONMUON_VERSION "0.1.0"
 
 #endif

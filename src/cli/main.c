@@ -1,4 +1,7 @@
-/* main.c - `lionmuon SUBCOMMAND ...`: git-style dispatch, nothing else. */
+/* main.c - `lionmuon SUBCOMMAND ...`: git-style dispatch, nothing else;
+ * also `--version`/`-V` and `help [SUBCOMMAND]`.  The top-level help is
+ * the source of the man page and the bash completion (scripts/gen_man.sh,
+ * scripts/gen_completion.sh read it), so it lists every subcommand. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +40,25 @@ static const subcommand subcommands[] = {
     {"synth-check", cmd_synth_check, "the theory checks V1-V5 (tables, CIs, gnuplot data)"},
 };
 
+static const char VERSION_USAGE[] = "lionmuon version";
+static const char VERSION_ABOUT[] =
+    "Prints the version, the BLAS library and its configuration, the BLAS and\n"
+    "OpenMP thread counts, OMP_WAIT_POLICY, and whether MPI is built in: what a\n"
+    "bug report needs to say about this build.  `lionmuon --version` (or -V)\n"
+    "prints the same.";
+
 /* `lionmuon version`: what a bug report needs to say about this build. */
 static int cmd_version(int argc, char **argv)
 {
-    (void)argc, (void)argv;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            cli_print_help(stdout, VERSION_USAGE, VERSION_ABOUT, NULL, 0);
+            return 0;
+        }
+        fprintf(stderr, "lionmuon version: unexpected argument '%s'\nusage: %s\n", argv[i],
+                VERSION_USAGE);
+        return 2;
+    }
     const char *wp = getenv("OMP_WAIT_POLICY");
     printf("lionmuon %s\nBLAS: %s\nBLAS threads: %d, OpenMP threads: %d, OMP_WAIT_POLICY: %s\n"
            "MPI: %s\n", LIONMUON_VERSION, openblas_get_config(), openblas_get_num_threads(),
@@ -54,15 +72,70 @@ static int cmd_version(int argc, char **argv)
     return 0;
 }
 
+/* The sections after the subcommand list.  Exit statuses as the
+ * subcommands actually return them (src/cli/cmd_*.c). */
+static const char HELP_TAIL[] =
+    "\n"
+    "`lionmuon SUBCOMMAND --help` (or `lionmuon help SUBCOMMAND`) documents every\n"
+    "flag and its default.  `lionmuon --version` (-V) prints the version and build.\n"
+    "\n"
+    "environment:\n"
+    "  OMP_NUM_THREADS       OpenMP threads (the optimizer's matrices in parallel,\n"
+    "                        elementwise loops, the synthetic checks' seeds)\n"
+    "  OPENBLAS_NUM_THREADS  threads of each BLAS/LAPACK call\n"
+    "  OMP_WAIT_POLICY       how idle OpenMP threads wait.  When it is unset,\n"
+    "                        lionmuon sets it to passive and re-executes itself\n"
+    "                        (spinning threads took the cores BLAS needed); an\n"
+    "                        explicit value is kept, and nothing is re-executed\n"
+    "                        under mpirun or valgrind\n"
+    "  LIONMUON_LIB          the Python package (import lionmuon): path of the\n"
+    "                        liblionmuon.so to load instead of the one it finds\n"
+    "\n"
+    "exit status:\n"
+    "  0  success\n"
+    "  1  the work failed: an input file was unreadable or invalid, a computation\n"
+    "     failed, a run or a check did not pass; for compare, some tensor is\n"
+    "     outside the tolerance (or missing, or of another shape); for sweep,\n"
+    "     some run failed.  synth, predict and synth-check also exit 1 on bad\n"
+    "     flags\n"
+    "  2  usage: an unknown subcommand or flag, a malformed or missing value or\n"
+    "     argument; for compare also an unreadable file\n";
+
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: lionmuon SUBCOMMAND [flags] [args]\n\n"
+    fprintf(fp, "usage: lionmuon SUBCOMMAND [flags] [args]\n"
+                "       lionmuon help [SUBCOMMAND] | --help | --version\n\n"
                 "LionMuon CPU reference: exact msign, the optimizer family, the\n"
                 "transformer, and the theory-validation toolkit, in double precision.\n\n"
                 "subcommands:\n");
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        fprintf(fp, "  %-10s %s\n", subcommands[i].name, subcommands[i].about);
-    fprintf(fp, "\n`lionmuon SUBCOMMAND --help` documents every flag and its default.\n");
+        fprintf(fp, "  %-12s %s\n", subcommands[i].name, subcommands[i].about);
+    fputs(HELP_TAIL, fp);
+}
+
+static const subcommand *find_subcommand(const char *name)
+{
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        if (!strcmp(name, subcommands[i].name))
+            return &subcommands[i];
+    return NULL;
+}
+
+/* `lionmuon help [SUBCOMMAND]`: the subcommand's own --help. */
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return 0;
+    }
+    const subcommand *sc = find_subcommand(argv[1]);
+    if (!sc) {
+        fprintf(stderr, "lionmuon help: unknown subcommand '%s' (see lionmuon --help)\n",
+                argv[1]);
+        return 2;
+    }
+    char *args[] = {argv[1], "--help", NULL};
+    return sc->run(2, args);
 }
 
 /* libgomp reads OMP_WAIT_POLICY once, when it is loaded, and by default
@@ -93,13 +166,17 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(stdout);
         return 0;
     }
-    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        if (!strcmp(argv[1], subcommands[i].name))
-            return subcommands[i].run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "help"))
+        return cmd_help(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+        return cmd_version(1, argv + 1);
+    const subcommand *sc = find_subcommand(argv[1]);
+    if (sc)
+        return sc->run(argc - 1, argv + 1);
     fprintf(stderr, "lionmuon: unknown subcommand '%s' (see lionmuon --help)\n", argv[1]);
     return 2;
 }
