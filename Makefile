@@ -23,6 +23,7 @@
 # -fvisibility=hidden (build/pic/): it exports the lm_* API of api.h only.
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
+export PYTHON
 CFLAGS  ?= -O2 -g
 PKGS     = openblas lapacke gsl jansson
 # gsl.pc names its own CBLAS (-lgslcblas); OpenBLAS provides CBLAS here.

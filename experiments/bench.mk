@@ -33,7 +33,7 @@ bench: lionmuon
 
 bench-torch: lionmuon
 	mkdir -p results
-	$(BENCH_ENV) /usr/bin/python3 experiments/bench/torch_bench.py $(BENCH_FLAGS) \
+	$(BENCH_ENV) $(PYTHON) experiments/bench/torch_bench.py $(BENCH_FLAGS) \
 	    --steps $(BENCH_STEPS) --threads $(BENCH_THREADS) --lionmuon ./lionmuon \
 	    --rounds $(BENCH_ROUNDS) --out results/bench-torch.json
 

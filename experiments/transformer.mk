@@ -9,4 +9,4 @@ train-small: lionmuon
 golden-verify: lionmuon
 	mkdir -p results
 	./lionmuon golden results/golden.safetensors --steps 4
-	/usr/bin/python3 experiments/torch_verify/verify_golden.py results/golden.safetensors
+	$(PYTHON) experiments/torch_verify/verify_golden.py results/golden.safetensors

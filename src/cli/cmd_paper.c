@@ -91,12 +91,9 @@ int cmd_paper(int argc, char **argv)
         return paper_audit(pos[1], json, out, headline_md);
     int rc;
     if (!strcmp(pos[0], "manifest")) {
-        paper_stage st;
-        if (!strcmp(stage, "tune"))
-            st = PAPER_TUNE;
-        else if (!strcmp(stage, "main"))
-            st = PAPER_MAIN;
-        else {
+        static const char *const STAGES[] = {"tune", "main"}; /* paper_stage order */
+        int st = lm_name_lookup(STAGES, 2, stage);
+        if (st < 0) {
             fprintf(stderr, "lionmuon paper: --stage: '%s' is not tune or main\n", stage);
             return 2;
         }
@@ -104,7 +101,7 @@ int cmd_paper(int argc, char **argv)
             fprintf(stderr, "lionmuon paper manifest: --manifest is required\n");
             return 2;
         }
-        rc = paper_manifest(dir, st, quick, manifest, &e);
+        rc = paper_manifest(dir, (paper_stage)st, quick, manifest, &e);
     } else if (!strcmp(pos[0], "select")) {
         rc = paper_select(dir, quick, &e);
     } else if (!strcmp(pos[0], "report")) {

@@ -1,6 +1,6 @@
-/* cmd_synth.c - `lionmuon synth`, `lionmuon predict` and `lionmuon synth-check`:
- * flag parsing and dispatch only; the numerics live in objective.c, noise.c,
- * measure.c, bounds.c and validate.c. */
+/* cmd_synth.c - `lionmuon synth`: flag parsing and dispatch only; the
+ * numerics live in src/synth (objective.c, noise.c, measure.c, bounds.c,
+ * validate.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,6 @@
 #include "cli.h"
 #include "lionmuon/fs.h"
 #include "lionmuon/validate.h"
-#include "experiments/synth/checks.h"
 
 static const char SYNTH_USAGE[] =
     "lionmuon synth --objective separable|kronecker|mix|zipf --noise "
@@ -202,129 +201,5 @@ int cmd_synth(int argc, char **argv)
     return 0;
 fail:
     fprintf(stderr, "lionmuon synth: %s\n", e.msg);
-    return 1;
-}
-
-static const char PREDICT_USAGE[] = "lionmuon predict --constants FILE --eps E [cost flags]";
-static const char PREDICT_ABOUT[] =
-    "Evaluate the tuned bound (theory/bounds.md, Cor. 2) on the constants in FILE\n"
-    "(as written by synth) for every P in {1,2,3,4,5,8,10,20,50,100,inf}: the\n"
-    "iteration count T(eps; P) with eta, beta and theta = eta_L/eta_M tuned, the\n"
-    "cost per iteration c(P) = c_grad + c_msign/P + c_sign (1 - 1/P) and the\n"
-    "compute C(eps, P) = T c(P).  Prints JSON with P_star (the P of the smallest\n"
-    "compute) and periods.  The cost flags override the file's \"cost\" object.";
-
-int cmd_predict(int argc, char **argv)
-{
-    const char *constants = NULL, *variant = "refined", *out = NULL;
-    double eps = 0;
-    val_cost cost = {-1, -1, -1}, fc;
-    cli_flag flags[] = {
-        {"--constants", FLAG_STRING, &constants, "constants.json from synth", 0},
-        {"--eps", FLAG_DOUBLE, &eps, "target eps (> 0)", 0},
-        {"--c-grad", FLAG_DOUBLE, &cost.c_grad, "FLOPs of a stochastic gradient (-1: file)", 0},
-        {"--c-msign", FLAG_DOUBLE, &cost.c_msign, "FLOPs of one msign (-1: file)", 0},
-        {"--c-sign", FLAG_DOUBLE, &cost.c_sign, "FLOPs of one sign step (-1: file)", 0},
-        {"--variant", FLAG_STRING, &variant, "refined|statement step lengths", 0},
-        {"--out", FLAG_STRING, &out, "also write the JSON to this file (atomically)", 0},
-    };
-    int nflags = sizeof flags / sizeof flags[0];
-    lm_error e = {{0}};
-    const char *pos[1];
-    int npos, help, has_cost;
-    bound_constants k;
-    bound_variant v;
-    if (cli_parse(argc, argv, flags, nflags, pos, 0, &npos, &help, &e) != 0)
-        goto fail;
-    if (help) {
-        cli_print_help(stdout, PREDICT_USAGE, PREDICT_ABOUT, flags, nflags);
-        return 0;
-    }
-    if (!constants) {
-        lm_fail(&e, "--constants: required");
-        goto fail;
-    }
-    if (!(eps > 0)) {
-        lm_fail(&e, "--eps: must be > 0 (got %g)", eps);
-        goto fail;
-    }
-    if (bound_variant_parse(variant, &v) != 0) {
-        lm_fail(&e, "--variant: unknown variant '%s' (refined, statement)", variant);
-        goto fail;
-    }
-    if (val_read_constants(constants, &k, &fc, &has_cost, &e) != 0)
-        goto fail;
-    double *cv[] = {&cost.c_grad, &cost.c_msign, &cost.c_sign};
-    const double fv[] = {fc.c_grad, fc.c_msign, fc.c_sign};
-    const char *cn[] = {"--c-grad", "--c-msign", "--c-sign"};
-    for (int i = 0; i < 3; i++) {
-        if (*cv[i] < 0 && !has_cost) {
-            lm_fail(&e, "%s: not given and %s has no \"cost\" object", cn[i], constants);
-            goto fail;
-        }
-        if (*cv[i] < 0)
-            *cv[i] = fv[i];
-        if (!(*cv[i] >= 0)) {
-            lm_fail(&e, "%s: must be >= 0", cn[i]);
-            goto fail;
-        }
-    }
-    json_t *j = val_predict(&k, &cost, eps, v, NULL);
-    char *txt = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-    int rc = out ? val_write_json(j, out, &e) : 0;
-    json_decref(j);
-    if (rc != 0) {
-        free(txt);
-        goto fail;
-    }
-    printf("%s\n", txt);
-    free(txt);
-    return 0;
-fail:
-    fprintf(stderr, "lionmuon predict: %s\n", e.msg);
-    return 1;
-}
-
-static const char CHECK_USAGE[] =
-    "lionmuon synth-check --check V1|V2|V3|V4|V5 [--quick] [--seeds S] --out DIR";
-static const char CHECK_ABOUT[] =
-    "Run one of the theory checks of theory/bounds.md on the synthetic\n"
-    "objectives: V1 validity of the bound with measured constants, V2\n"
-    "interpolation of Lbar(P), Sbar(P), V3 the cost of switching, V4 predicted\n"
-    "against empirical optimal period, V5 the heavy-tail complexity exponent.\n"
-    "Writes DIR/vK.csv, vK.md (table and computed verdict), vK.dat (gnuplot)\n"
-    "and vK.json.  Means over seeds with 95% t intervals (gsl_cdf_tdist_Pinv).\n"
-    "Parallel over OMP_NUM_THREADS; set OPENBLAS_NUM_THREADS=1.";
-
-int cmd_synth_check(int argc, char **argv)
-{
-    const char *check = NULL, *out = NULL;
-    int quick = 0, seeds = 5;
-    cli_flag flags[] = {
-        {"--check", FLAG_STRING, &check, "V1|V2|V3|V4|V5", 0},
-        {"--quick", FLAG_BOOL, &quick, "the small grid (minutes)", 0},
-        {"--seeds", FLAG_INT, &seeds, "seeds per configuration (>= 2)", 0},
-        {"--out", FLAG_STRING, &out, "output directory (created)", 0},
-    };
-    int nflags = sizeof flags / sizeof flags[0];
-    lm_error e = {{0}};
-    const char *pos[1];
-    int npos, help;
-    if (cli_parse(argc, argv, flags, nflags, pos, 0, &npos, &help, &e) != 0)
-        goto fail;
-    if (help) {
-        cli_print_help(stdout, CHECK_USAGE, CHECK_ABOUT, flags, nflags);
-        return 0;
-    }
-    if (!check || !out) {
-        lm_fail(&e, "%s: required", !check ? "--check" : "--out");
-        goto fail;
-    }
-    val_check_opts o = {quick, seeds, out};
-    if (val_check_run(check, &o, &e) != 0)
-        goto fail;
-    return 0;
-fail:
-    fprintf(stderr, "lionmuon synth-check: %s\n", e.msg);
     return 1;
 }
