@@ -85,6 +85,49 @@ void bound_step_lengths(const bound_constants *k, bound_variant v, long P, doubl
     step_lengths_q(k, v, P, eta_M, eta_L, 1 - beta2, A_2, A_inf);
 }
 
+double bound_phase_length(const bound_constants *k, bound_variant v, long P, long j,
+                          double eta_M, double eta_L, double beta2)
+{
+    double A2, Ainf;
+    bound_step_lengths(k, v, P, eta_M, eta_L, beta2, &A2, &Ainf);
+    int muon = P > 0 && j % P == 0;
+    if (v == BOUND_STATEMENT || P <= 1 || muon)
+        return muon ? A2 : Ainf;
+    double q2 = 1 - beta2, lb = log1p(-q2), jj = (double)(j % P);
+    double w = q2 > 0 ? q2 * exp((jj - 1) * lb) / -expm1((double)P * lb) : 1.0 / (double)P;
+    return eta_L - (eta_L - k->gamma * eta_M) * w;
+}
+
+/* sum over the Lion phases 1..m of a period of bound_phase_length (refined,
+ * P >= 2): m eta_L - (eta_L - gamma eta_M) (1 - b2^m) / (1 - b2^P). */
+static double lion_phases_sum(const bound_constants *k, long P, long m, double eta_M,
+                              double eta_L, double q2)
+{
+    if (m <= 0)
+        return 0;
+    double lb = log1p(-q2);
+    double frac = q2 > 0 ? expm1((double)m * lb) / expm1((double)P * lb) : (double)m / P;
+    return (double)m * eta_L - (eta_L - k->gamma * eta_M) * frac;
+}
+
+/* sum_t eta_t L_tau(t) bound_phase_length(t) over t < T: whole periods by
+ * the period means, the partial last period phase by phase. */
+static double drift_weighted_sum(const bound_constants *k, bound_variant v, long P, long T,
+                                 double eta_M, double eta_L, double beta2)
+{
+    double A2, Ainf;
+    bound_step_lengths(k, v, P, eta_M, eta_L, beta2, &A2, &Ainf);
+    long nM, nL;
+    bound_counts(P, T, &nM, &nL);
+    double muon = nM * eta_M * k->L_M * A2;
+    if (v == BOUND_STATEMENT || P <= 1)
+        return muon + nL * eta_L * k->L_L * Ainf;
+    long full = T / P, rem = T % P;
+    double lion = (double)full * (P - 1) * Ainf;
+    lion += lion_phases_sum(k, P, rem - 1, eta_M, eta_L, 1 - beta2);
+    return muon + eta_L * k->L_L * lion;
+}
+
 void bound_period_averages(const bound_constants *k, bound_variant v, long P, long T,
                            double eta_M, double eta_L, double beta2, double *Lbar,
                            double *Sbar)
@@ -92,9 +135,7 @@ void bound_period_averages(const bound_constants *k, bound_variant v, long P, lo
     long nM, nL;
     bound_counts(P, T, &nM, &nL);
     double H = nM * eta_M + nL * eta_L;
-    double A2, Ainf;
-    bound_step_lengths(k, v, P, eta_M, eta_L, beta2, &A2, &Ainf);
-    *Lbar = H > 0 ? (nM * eta_M * k->L_M * A2 + nL * eta_L * k->L_L * Ainf) / H : 0;
+    *Lbar = H > 0 ? drift_weighted_sum(k, v, P, T, eta_M, eta_L, beta2) / H : 0;
     *Sbar = H > 0 ? k->sigma_F * (nM * eta_M * k->rho_N + nL * eta_L * k->rho_1) / H : 0;
 }
 
@@ -132,12 +173,17 @@ void bound_rhs(const bound_constants *k, bound_variant v, long P, long T, double
     out->noise = 2 * out->Sbar * noise_factor(k->kappa, beta1, beta2);
     out->quad = (nM * k->L_M * eta_M * eta_M + nL * k->L_L * eta_L * eta_L) / (2 * H);
     out->total = out->delta + out->init + out->drift + out->noise + out->quad;
+    /* Cor. 1: the common currency ||g||_N, sign steps credited with g_ratio */
+    double r = k->g_ratio >= 1 ? k->g_ratio : 1.0;
+    out->H_cc = nM * eta_M + r * nL * eta_L;
+    out->total_common = out->total * H / out->H_cc;
 }
 
 /* Per-unit-eta quantities at (P, theta, b2): the weights of each regime in
- * H, lhat = Lbar / eta, lquad (quadratic term = eta lquad / 2), Sbar. */
+ * H, lhat = Lbar / eta, lquad (quadratic term = eta lquad / 2), Sbar, and
+ * h_cc / h, the common currency's rescaling of eps (Cor. 1). */
 typedef struct {
-    double h, lhat, lquad, Sbar, gmax;
+    double h, lhat, lquad, Sbar, gmax, cc;
 } unit_terms;
 
 static void unit_terms_at(const bound_constants *k, bound_variant v, long P, double theta,
@@ -155,17 +201,21 @@ static void unit_terms_at(const bound_constants *k, bound_variant v, long P, dou
     u->lquad = wM * k->L_M + wL * eta_L * k->L_L;
     u->Sbar = k->sigma_F * (wM * k->rho_N + wL * k->rho_1);
     u->gmax = fmax(fM > 0 ? k->g0_N : 0.0, fL > 0 ? eta_L * k->g0_1 : 0.0);
+    double r = k->g_ratio >= 1 ? k->g_ratio : 1.0;
+    u->cc = (fM + r * fL * eta_L) / u->h;
 }
 
 /* T at one (q, theta): the smallest T with
  *   (Delta/eta + I') / (T h) + eta Lambda + 2 Sbar c(q) <= eps
  * at the optimal eta = sqrt(Delta / (T h Lambda)). */
-static double T_at(const bound_constants *k, bound_variant v, long P, double eps, double q,
-                   double theta, double *eta)
+static double T_at(const bound_constants *k, bound_variant v, bound_currency cur, long P,
+                   double eps, double q, double theta, double *eta)
 {
     double b = 1 - q;
     unit_terms u;
     unit_terms_at(k, v, P, theta, q, &u);
+    if (cur == BOUND_COMMON)
+        eps *= u.cc;
     double r = eps - 2 * u.Sbar * noise_factor_q(k->kappa, q, q);
     if (!(r > 0))
         return INFINITY;
@@ -179,32 +229,82 @@ static double T_at(const bound_constants *k, bound_variant v, long P, double eps
     return T;
 }
 
-double bound_tuned_T(const bound_constants *k, bound_variant v, long P, double eps,
-                     double *q_opt, double *theta_opt, double *eta_opt)
+double bound_T_at(const bound_constants *k, bound_variant v, bound_currency c, long P,
+                  double eps, double eta_M, double eta_L, double beta)
 {
-    double best = INFINITY, bq = NAN, bth = NAN, beta_ = NAN;
+    double q = 1 - beta, eta = P == 0 ? eta_L : eta_M;
+    double theta = P == 0 ? 1.0 : P == 1 ? 1.0 : eta_L / eta_M;
+    if (!(eta > 0) || !(q > 0) || !(theta > 0))
+        return INFINITY;
+    unit_terms u;
+    unit_terms_at(k, v, P, theta, q, &u);
+    if (c == BOUND_COMMON)
+        eps *= u.cc;
+    double Lambda = 2 * beta * u.lhat / q + u.lquad / 2;
+    double r = eps - eta * Lambda - 2 * u.Sbar * noise_factor_q(k->kappa, q, q);
+    if (!(r > 0))
+        return INFINITY;
+    return (k->Delta / eta + 2 * beta * u.gmax / q) / (u.h * r);
+}
+
+/* bound_tuned at the constants' own (kappa, sigma_F). */
+static void tuned_one(const bound_constants *k, bound_variant v, bound_currency c, long P,
+                      double eps, bound_tuned_point *o)
+{
+    o->T = INFINITY;
+    o->q = o->theta = o->eta = NAN;
+    o->kappa = k->kappa;
+    o->sigma_F = k->sigma_F;
     int nth = (P == 1 || P == 0) ? 1 : 81;
     for (int it = 0; it < nth; it++) {
         double theta = nth == 1 ? 1.0 : pow(10.0, -4.0 + 8.0 * it / (nth - 1));
         for (int iq = 0; iq <= 600; iq++) {
             double q = pow(10.0, -30.0 + 30.0 * iq / 600.0);
             double eta = NAN;
-            double T = T_at(k, v, P, eps, q, theta, &eta);
-            if (T < best) {
-                best = T;
-                bq = q;
-                bth = theta;
-                beta_ = eta;
+            double T = T_at(k, v, c, P, eps, q, theta, &eta);
+            if (T < o->T) {
+                o->T = T;
+                o->q = q;
+                o->theta = theta;
+                o->eta = eta;
             }
         }
     }
+}
+
+double bound_tuned(const bound_constants *k, bound_variant v, bound_currency c, long P,
+                   double eps, bound_tuned_point *out)
+{
+    bound_tuned_point best;
+    tuned_one(k, v, c, P, eps, &best);
+    for (int i = 0; i < k->nkappa && i < BOUND_MAX_KAPPA; i++) {
+        if (!(k->kappa_tab[i] > 1 && k->kappa_tab[i] <= 2) || !isfinite(k->sigma_tab[i]))
+            continue;
+        bound_constants kk = *k;
+        kk.kappa = k->kappa_tab[i];
+        kk.sigma_F = k->sigma_tab[i];
+        bound_tuned_point p;
+        tuned_one(&kk, v, c, P, eps, &p);
+        if (p.T < best.T)
+            best = p;
+    }
+    if (out)
+        *out = best;
+    return best.T;
+}
+
+double bound_tuned_T(const bound_constants *k, bound_variant v, long P, double eps,
+                     double *q_opt, double *theta_opt, double *eta_opt)
+{
+    bound_tuned_point p;
+    bound_tuned(k, v, BOUND_MIXED, P, eps, &p);
     if (q_opt)
-        *q_opt = bq;
+        *q_opt = p.q;
     if (theta_opt)
-        *theta_opt = bth;
+        *theta_opt = p.theta;
     if (eta_opt)
-        *eta_opt = beta_;
-    return best;
+        *eta_opt = p.eta;
+    return p.T;
 }
 
 double bound_tuned_T_closed(const bound_constants *k, bound_variant v, long P, double eps,
