@@ -1,4 +1,4 @@
-/* checks.h - the theory checks V1-V5 of theory/bounds.md (prefix val_check_),
+/* checks.h - the theory checks V1-V6 of theory/bounds.md (prefix val_check_),
  * the experiment drivers behind `lionmuon synth-check`.  They link into the
  * tool, not into the library.  The shared runner is runner.c (runner.h,
  * private), each check one file v1.c .. v5.c.
@@ -8,7 +8,7 @@
 
 #include "lionmuon/validate.h"
 
-/* ---- the checks V1-V5 (theory/bounds.md, section "Checks") ----
+/* ---- the checks V1-V6 (theory/bounds.md, section "Checks") ----
  * Each writes, under dir: vK.csv (one row per configuration, means and 95%
  * t intervals over seeds), vK.md (the same as a Markdown table plus a
  * verdict line computed from the numbers), vK.dat (gnuplot data) and
@@ -25,7 +25,8 @@ int val_check_v2(const val_check_opts *o, lm_error *e);
 int val_check_v3(const val_check_opts *o, lm_error *e);
 int val_check_v4(const val_check_opts *o, lm_error *e);
 int val_check_v5(const val_check_opts *o, lm_error *e);
-/* Run check "V1".."V5" (case-insensitive) after creating o->dir. */
+int val_check_v6(const val_check_opts *o, lm_error *e);
+/* Run check "V1".."V6" (case-insensitive) after creating o->dir. */
 int val_check_run(const char *name, const val_check_opts *o, lm_error *e);
 
 #endif

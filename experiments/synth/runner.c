@@ -39,7 +39,7 @@ vr_job vr_job_base(obj_kind kind, int m, int n, long T)
 
 obj *vr_job_obj(const vr_job *j, lm_error *e)
 {
-    obj_params op = obj_default_params(j->kind, j->m, j->n, VR_OBJ_SEED);
+    obj_params op = obj_default_params(j->kind, j->m, j->n, j->obj_seed ? j->obj_seed : VR_OBJ_SEED);
     op.lambda = j->lambda;
     return obj_alloc(&op, e);
 }
@@ -51,23 +51,72 @@ void vr_small_grid(int quick, int *m, int *n, long *T)
     *T = quick ? 150 : 400;
 }
 
-/* Run job j with noise seed s (LionMuon, exact msign, no weight decay); on
- * success the caller frees tr. */
-static int job_run(const vr_job *j, int s, meas_trace *tr, meas_summary *sm, lm_error *e)
+/* The early stop of a run with targets: running sums per criterion. */
+typedef struct {
+    const vr_targets *tg;
+    double num[VR_MAX_CRIT], H[VR_MAX_CRIT];
+    unsigned char reached[VR_MAX_CRIT][VR_MAX_EPS];
+} stop_state;
+
+static double row_crit(const meas_trace *t, const meas_row *r, char c)
+{
+    switch (c) {
+    case 'N': return r->gN;
+    case '1': return r->g1;
+    case 'f': return r->f - t->finf;
+    default: return r->muon ? r->gN : r->g1;
+    }
+}
+
+static int stop_fn(const meas_trace *t, long k, void *vc)
+{
+    stop_state *st = vc;
+    const vr_targets *tg = st->tg;
+    const meas_row *r = &t->rows[k];
+    double eta = r->muon ? t->eta_M : t->eta_L;
+    int all = 1;
+    for (int c = 0; c < tg->ncrit; c++) {
+        double v = row_crit(t, r, tg->crit[c]);
+        if (tg->crit[c] != 'f') {
+            st->num[c] += eta * v;
+            st->H[c] += eta;
+            v = st->H[c] > 0 ? st->num[c] / st->H[c] : INFINITY;
+        }
+        for (int q = 0; q < tg->neps; q++) {
+            st->reached[c][q] |= v <= tg->eps[c][q];
+            all &= st->reached[c][q];
+        }
+    }
+    /* vr_target_scores finds each first time again from the rows */
+    return all && k + 1 >= tg->min_T;
+}
+
+/* Run job j with noise seed `seed` (LionMuon, exact msign, no weight decay);
+ * on success the caller frees tr. */
+static int job_run(const vr_job *j, unsigned long seed, meas_trace *tr, meas_summary *sm,
+                   lm_error *e)
 {
     obj *o = vr_job_obj(j, e);
     if (!o)
         return -1;
-    opt_config c = opt_default_config(OPT_LIONMUON);
-    c.period = j->P;
+    opt_config c = opt_default_config(j->sgd ? OPT_SIGNUM : OPT_LIONMUON);
+    if (!j->sgd)
+        c.period = j->P;
     c.beta1 = j->beta1;
     c.beta2 = j->beta2;
     c.lr_muon = j->lr_muon;
     c.lr_sign = j->lr_sign;
     c.msign = msign_default_opts(MSIGN_SVD);
     c.weight_decay = 0;
-    meas_setup st = {o, &j->np, &c, j->T, VR_NOISE_SEED(s), j->light, j->light ? 0 : j->extra};
-    int rc = meas_run(&st, tr, e);
+    stop_state st = {j->targets, {0}, {0}, {{0}}};
+    meas_setup ms = {.o = o, .noise = &j->np, .opt = &c, .T = j->T, .seed = seed,
+                     .light = j->light, .extra_samples = j->light ? 0 : j->extra,
+                     .sgd = j->sgd};
+    if (j->targets && j->light) {
+        ms.stop = stop_fn;
+        ms.stop_ctx = &st;
+    }
+    int rc = meas_run(&ms, tr, e);
     if (rc == 0 && sm && !j->light) {
         rc = meas_summarize(tr, 0, noise_tail_index(&j->np), sm, e);
         if (rc != 0)
@@ -79,7 +128,8 @@ static int job_run(const vr_job *j, int s, meas_trace *tr, meas_summary *sm, lm_
 
 /* ---- the runner ---- */
 
-int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx, lm_error *e)
+int vr_run_seeds(const vr_job *jobs, int njobs, int seeds, unsigned long base, vr_job_fn fn,
+                 void *ctx, lm_error *e)
 {
     int total = njobs * seeds, fail = 0;
     lm_error first = {{0}};
@@ -94,7 +144,7 @@ int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx
         meas_trace tr;
         meas_summary sm;
         lm_error le = {{0}};
-        if (job_run(&jobs[i], s, &tr, &sm, &le) != 0) {
+        if (job_run(&jobs[i], base + (unsigned long)s, &tr, &sm, &le) != 0) {
 #pragma omp critical
             {
                 if (!fail) {
@@ -113,6 +163,36 @@ int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx
         return -1;
     }
     return 0;
+}
+
+int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx, lm_error *e)
+{
+    return vr_run_seeds(jobs, njobs, seeds, VR_EVAL_BASE, fn, ctx, e);
+}
+
+void vr_target_scores(const vr_targets *tg, const meas_trace *t, double *out)
+{
+    for (int c = 0; c < tg->ncrit; c++) {
+        char cr = tg->crit[c];
+        double fin = cr == 'f' ? t->rows[t->T - 1].f - t->finf : meas_weighted_avg(t, t->T, cr);
+        for (int q = 0; q < tg->neps; q++) {
+            double *o = &out[c * tg->neps + q];
+            long h = meas_hit_time(t, cr, tg->eps[c][q]);
+            if (h > 0)
+                *o = (double)h;
+            else if (t->diverged || !isfinite(fin))
+                *o = INFINITY;
+            else
+                *o = (double)t->T * fmax(1.0, fin / tg->eps[c][q]);
+        }
+    }
+}
+
+void vr_criterion(lm_buf *md, const char *check, const char *text)
+{
+    printf("%s: success criterion (stated before the run):\n%s\n", check, text);
+    fflush(stdout);
+    lm_buf_printf(md, "## Success criterion (stated before the run)\n\n%s\n\n", text);
 }
 
 /* ---- statistics over seeds ---- */
@@ -238,11 +318,11 @@ int val_check_run(const char *name, const val_check_opts *o, lm_error *e)
     if (o->seeds < 2 || o->seeds > 64)
         return lm_fail(e, "--seeds: must lie in [2, 64] (got %d)", o->seeds);
     int (*fn[])(const val_check_opts *, lm_error *) = {val_check_v1, val_check_v2, val_check_v3,
-                                                        val_check_v4, val_check_v5};
-    if ((name[0] == 'V' || name[0] == 'v') && name[1] >= '1' && name[1] <= '5' && !name[2]) {
+                                                        val_check_v4, val_check_v5, val_check_v6};
+    if ((name[0] == 'V' || name[0] == 'v') && name[1] >= '1' && name[1] <= '6' && !name[2]) {
         if (lm_mkdir_p(o->dir, e) != 0)
             return lm_wrap(e, "--out");
         return fn[name[1] - '1'](o, e);
     }
-    return lm_fail(e, "--check: unknown check '%s' (V1, V2, V3, V4, V5)", name);
+    return lm_fail(e, "--check: unknown check '%s' (V1, V2, V3, V4, V5, V6)", name);
 }

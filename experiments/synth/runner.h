@@ -6,9 +6,10 @@
  * points stay in checks.h.
  *
  * Every job owns its objective, noise stream and workspace, so runs are
- * independent and deterministic: the objective instance has seed OBJ_SEED,
- * the noise stream of seed s has seed 1000 + s, for every configuration
- * (common random numbers across configurations). */
+ * independent and deterministic: the objective instance has seed OBJ_SEED
+ * (or the job's obj_seed), the noise stream of evaluation seed s has seed
+ * 1000 + s and that of tuning seed s 5000 + s, for every configuration
+ * (common random numbers across configurations; the two sets never meet). */
 #ifndef LM_SYNTH_RUNNER_H
 #define LM_SYNTH_RUNNER_H
 
@@ -17,7 +18,23 @@
 #include "checks.h"
 
 #define VR_OBJ_SEED 1UL
-#define VR_NOISE_SEED(s) (1000UL + (unsigned long)(s))
+#define VR_EVAL_BASE 1000UL
+#define VR_TUNE_BASE 5000UL
+#define VR_NOISE_SEED(s) (VR_EVAL_BASE + (unsigned long)(s))
+
+#define VR_MAX_EPS 8
+#define VR_MAX_CRIT 3
+
+/* What a light run is after: targets eps[c][k] for each criterion crit[c]
+ * ('t' the theorem's left side, 'N', '1' running eta-weighted averages of
+ * that norm of grad f, 'f' the gap f - inf f at the iterate).  A run with
+ * targets stops once every target is reached and it has done min_T steps. */
+typedef struct {
+    int ncrit, neps;
+    char crit[VR_MAX_CRIT];
+    double eps[VR_MAX_CRIT][VR_MAX_EPS];
+    long min_T;
+} vr_targets;
 
 /* ---- one job: one optimizer run on one synthetic objective ---- */
 typedef struct {
@@ -30,6 +47,9 @@ typedef struct {
     long T;
     int light;
     long extra;
+    int sgd;                    /* momentum SGD instead of the family (V5's control) */
+    unsigned long obj_seed;     /* 0: VR_OBJ_SEED */
+    const vr_targets *targets;  /* light runs: stop early once all are reached */
 } vr_job;
 
 /* The common setting: mix weight 0.5, t(1.5) noise of scale 0.5, P = 2,
@@ -50,9 +70,22 @@ void vr_small_grid(int quick, int *m, int *n, long *T);
  * several threads at once, each (i, s) exactly once. */
 typedef void (*vr_job_fn)(int i, int s, const meas_trace *t, const meas_summary *sm, void *ctx);
 
-/* Run every (job, seed) pair in parallel over OpenMP threads; returns the
- * first error. */
+/* Run every (job, seed) pair in parallel over OpenMP threads, noise seed
+ * VR_NOISE_SEED(s); returns the first error. */
 int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx, lm_error *e);
+/* The same with noise seed base + s. */
+int vr_run_seeds(const vr_job *jobs, int njobs, int seeds, unsigned long base, vr_job_fn fn,
+                 void *ctx, lm_error *e);
+
+/* Per target (c, k), c-major: the first T at which it is reached, or, when
+ * the run ends first, the censored value T_run max(1, final / eps) (> T_run:
+ * it orders the misses by how close they came); INFINITY for a diverged run.
+ * out holds ncrit * neps values. */
+void vr_target_scores(const vr_targets *tg, const meas_trace *t, double *out);
+
+/* Print the success criterion of a check, stated before it runs: to stdout
+ * and as the first section of its Markdown. */
+void vr_criterion(lm_buf *md, const char *check, const char *text);
 
 /* ---- statistics over seeds ---- */
 
@@ -60,8 +93,7 @@ int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx
  * (stats_mean_ci); n <= 64. */
 void vr_ci_strided(int n, const double *x, size_t stride, double *mean, double *half);
 
-/* ---- hitting times, shared by V4 and V5 ---- */
-#define VR_MAX_EPS 8
+/* ---- hitting times ---- */
 typedef struct {
     double *hit; /* [(job * seeds + s) * neps + k]: first T with running average <= eps, or INF */
     int seeds, neps;

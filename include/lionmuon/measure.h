@@ -38,18 +38,34 @@ typedef struct {
     double SF, SN, S1;      /* momentum-averaged noise norms */
 } meas_row;
 
+typedef struct meas_trace meas_trace;
+
 typedef struct {
     obj *o;
     const noise_params *noise; /* injected noise (NOISE_NONE: none) */
     const opt_config *opt;     /* the LionMuon family (not adamw / muon-nesterov) */
     long T;
     unsigned long seed;
-    int light;                 /* 1: only f, gN, g1 per step (sweeps) */
+    int light;                 /* 1: only f, gN, g1 per step (sweeps); 2: f, g1 only.
+                                * A light run that diverges stops there (diverged = 1)
+                                * instead of failing. */
     long extra_samples;        /* noise draws at W_0 for the moment and tail fits */
+    int sgd;                   /* 1: momentum SGD instead of the family (a control):
+                                * C = b1 M + (1-b1) G, W <- W - lr_sign C, betas and
+                                * lr_sign from opt (every step counts as a Lion step) */
+    /* Optional early stop: called after row k is filled (f and the gradient
+     * norms at W_k); a non-zero return ends the run with T = k + 1. */
+    int (*stop)(const meas_trace *t, long k, void *ctx);
+    void *stop_ctx;
 } meas_setup;
 
-typedef struct {
+struct meas_trace {
     long T;
+    int diverged;              /* a light run stopped at a non-finite iterate */
+    int m, n;
+    noise_params noise;        /* the injected noise (dist NOISE_NONE: none) */
+    int sampling;              /* the objective has its own sampling noise (zipf) */
+    double finf;               /* inf f of the objective */
     meas_row *rows;
     long P;
     double eta_M, eta_L, beta1, beta2;
@@ -58,7 +74,7 @@ typedef struct {
     double *xiF;               /* ||xi||_F samples: the run's, then the extra ones */
     double xiN_sum, xi1_sum, xiF_sum, SN_sum, S1_sum, SF_sum; /* over the run (full) */
     double exN_sum, ex1_sum, exF_sum; /* over the extra samples */
-} meas_trace;
+};
 
 int meas_run(const meas_setup *s, meas_trace *out, lm_error *e);
 void meas_trace_free(meas_trace *t);
@@ -80,11 +96,26 @@ typedef struct {
     double lhs;                /* (1/H) sum eta_t ||g_t||_{tau(t)*} over the run */
     double lhs_N;              /* the same with ||.||_N for every step */
     double min_gN;
+    double g_ratio_min;        /* min over the steps of ||g_t||_1 / ||g_t||_N (>= 1) */
+    double hill_lo, hill_hi;   /* Hill estimates over k in [sqrt(n), n/5] */
+    int hill_stable;           /* 1: (hi - lo) / median <= 0.3; 0: not; -1: too few samples */
+    int sigma_method;          /* 0 sampled, 1 computed from the law, 2 computed, approximate */
+    double sigma_F_sampled;    /* the sample estimate, always */
+    int nkappa;                /* sigma_F(kappa) on a grid of moment orders */
+    double kappa_tab[BOUND_MAX_KAPPA], sigma_tab[BOUND_MAX_KAPPA];
 } meas_summary;
+
+/* The Hill-stability threshold: a relative spread above this over
+ * k in [sqrt(n), n/5] flags the tail-index estimate as unstable. */
+#define MEAS_HILL_SPREAD 0.3
 
 /* kappa: if kappa_override > 0 use it; else min(2, max(1.05, (1 + t)/2, 0.9 t))
  * with t the known tail index if finite (injected noise) or else the Hill
- * estimate.  Fails if no moment order in (1, 2] is found. */
+ * estimate.  Fails if no moment order in (1, 2] is found.  sigma_F: for
+ * injected noise on an objective without sampling noise, computed from the
+ * law (noise_sigma_F: the same for every seed); else the sample moment over
+ * the run's and the extra draws.  The kappa grid: 10 orders in (1, min(2, t))
+ * (1.1 .. 2 when t > 2), with sigma_F at each. */
 int meas_summarize(const meas_trace *t, double kappa_override, double known_tail,
                    meas_summary *s, lm_error *e);
 void meas_constants(const meas_trace *t, const meas_summary *s, bound_constants *k);
@@ -100,7 +131,14 @@ size_t meas_hill_k(size_t n);
 /* (1/H_T') sum_{t<T'} eta_t ||g_t||_* for T' = T: norm 'N', '1' or 't'
  * (each step's own dual). */
 double meas_weighted_avg(const meas_trace *t, long T, char norm);
-/* The first T' >= 1 with the running weighted average above <= eps, or -1. */
+/* The first T' >= 1 with the running weighted average above <= eps, or -1.
+ * norm 'f': the first T' with f(W_{T'-1}) - inf f <= eps (no averaging). */
 long meas_hit_time(const meas_trace *t, char norm, double eps);
+
+/* The drift the bound charges, measured: with R_s = g_s - g_{s-1},
+ *   (1/H) sum_t eta_t (1 - b2) sum_{s<=t} b2^{t-s} ||R_s||_{tau(t)*},
+ * the counterpart of Lbar (Thm 1 bounds the inner sum by L_tau A_tau/(1 - b2)).
+ * Needs a full (not light) trace. */
+double meas_drift_lbar(const meas_trace *t);
 
 #endif

@@ -9,6 +9,16 @@
  *              matrix), a_i = kron_scale cond_a^{-i/(m-1)}, b_j = cond_b^{-j/(n-1)}
  *              grad = A (W - W*) B                     (favours spectral steps)
  *   mix        f = lambda f_sep + (1 - lambda) f_kron
+ *   geometry   f = lambda/2 ||W - S||_F^2 + (1 - lambda)/2 ||W - K||_F^2: a
+ *              separable quadratic with flat weights and a flat random-sign
+ *              target S (S_ij = +-1) against an isotropic Kronecker quadratic
+ *              (A = B = I) with a Haar-orthogonal target K = sqrt(max(m, n)) Q
+ *              (Q with orthonormal rows or columns, so K's entries have RMS 1
+ *              and all its singular values equal).  grad = W - W*, W* =
+ *              lambda S + (1 - lambda) K, inf f = lambda (1 - lambda)/2
+ *              ||S - K||_F^2.  At lambda = 1 sign(W* - W0) is the exact
+ *              direction to the minimum, at lambda = 0 msign(W* - W0) is:
+ *              the knob that separates the geometries (check V6).
  *   zipf       f = sum_{i<N} p_i phi(a_i^T W b_i - y_i), p_i = i^{-s} / Z (Zipf),
  *              phi(r) = (c^2/2) log(1 + r^2/c^2) (Cauchy loss, nonconvex),
  *              y_i = a_i^T W* b_i, a_i ~ N(0, I_m / m), b_i ~ N(0, I_n / n).
@@ -18,7 +28,8 @@
  *              The weight N p_I of a uniform I has P(N p_I > x) ~ x^{-1/s}, so
  *              the noise is heavy-tailed with index about 1/s (cut off at
  *              i = 1): it arises from the data rather than being injected.
- * Every objective has inf f = 0 (attained at W*), so Delta = f(W0).
+ * Every objective but geometry has inf f = 0 (attained at W*); Delta =
+ * f(W0) - inf f (obj_inf).
  * W0 = 0 and W* has N(0, 1) entries; all draws from one GSL mt19937 seeded
  * with params.seed.
  */
@@ -28,7 +39,7 @@
 #include <gsl/gsl_rng.h>
 #include "common.h"
 
-typedef enum { OBJ_SEPARABLE = 0, OBJ_KRONECKER, OBJ_MIX, OBJ_ZIPF } obj_kind;
+typedef enum { OBJ_SEPARABLE = 0, OBJ_KRONECKER, OBJ_MIX, OBJ_ZIPF, OBJ_GEOMETRY } obj_kind;
 
 typedef struct {
     obj_kind kind;
@@ -37,7 +48,7 @@ typedef struct {
     double h_tail, h_scale;   /* separable: h = h_scale * Pareto(h_tail, 1) */
     double cond_a, cond_b;    /* kronecker: condition numbers of A and B */
     double kron_scale;        /* kronecker: largest eigenvalue of A */
-    double lambda;            /* mix: weight of the separable part */
+    double lambda;            /* mix, geometry: weight of the separable part */
     double zipf_s;            /* zipf: exponent s > 0 */
     int zipf_n;               /* zipf: number of examples N */
     int batch;                /* zipf: mini-batch size B */
@@ -60,6 +71,7 @@ typedef struct {
     double *Ua, *Ub;          /* eigenvectors (columns) */
     double *pz, *za, *zb;     /* zipf: weights p_i, vectors a_i (N x m), b_i (N x n) */
     double *D, *T;            /* scratch m x n */
+    double finf;              /* inf f (geometry; 0 otherwise) */
 } obj;
 
 /* Build the objective (all random draws from params.seed).  NULL with a
@@ -75,7 +87,9 @@ void obj_grad(obj *o, const double *W, double *G);
  * unbiased mini-batch gradient drawn with r. */
 int obj_has_sampling_noise(const obj *o);
 void obj_stoch_grad(obj *o, const double *W, gsl_rng *r, double *G);
-/* Delta = f(W0) - inf f = f(W0) */
+/* inf f: lambda (1 - lambda)/2 ||S - K||_F^2 for geometry, 0 otherwise */
+double obj_inf(const obj *o);
+/* Delta = f(W0) - inf f */
 double obj_delta(obj *o);
 
 /* Smoothness in the two pairings (assumption A2):
@@ -90,6 +104,8 @@ double obj_delta(obj *o);
  *              sign search (exact when A, B are entrywise nonnegative)
  *   mix        hi = lambda hi_sep + (1-lambda) hi_kron; lo along the better
  *              of the two directions
+ *   geometry   L_M = min(m, n), L_L = m n (identity Hessian; exact, D = a
+ *              partial identity and D = all ones)
  *   zipf       L_M <= sum p_i ||a_i||_2^2 ||b_i||_2^2, L_L <= sum p_i ||a_i||_1^2 ||b_i||_1^2
  *              (|phi''| <= 1); lo = 0 (no direction computed). */
 typedef struct {

@@ -48,13 +48,19 @@ int val_write_json(const json_t *j, const char *path, lm_error *e);
 /* Read constants.json: the numeric keys L_M, L_L, alpha, gamma, sigma_F,
  * kappa, rho_N, rho_1, Delta (required), g0_N, g0_1 (0 if absent) and the
  * cost object (cost.c_grad, ...; has_cost = 0 if absent).  Every failure
- * names the file and the key. */
+ * names the file and the key.  Optional: g_ratio (common currency) and
+ * sigma_F_of_kappa (the table predict minimises over). */
 int val_read_constants(const char *path, bound_constants *k, val_cost *cost, int *has_cost,
                        lm_error *e);
 
-/* The predict JSON: {eps, variant, P_star, periods: [{P, iterations,
- * compute, cost_per_iter, q, theta, eta_M, eta_L, Lbar_per_eta, Sbar}]}. */
+/* The predict JSON: {eps, variant, currency, kappa_minimised, P_star,
+ * periods: [{P, iterations, compute, cost_per_iter, beta, theta, eta_M,
+ * eta_L, kappa, sigma_F, Lbar, Sbar}]}: the tuned bound per period, minimised
+ * over the constants' sigma_F(kappa) table when it has one.  val_predict is
+ * the mixed currency (the theorem's own left side). */
 json_t *val_predict(const bound_constants *k, const val_cost *cost, double eps,
                     bound_variant v, long *P_star);
+json_t *val_predict_cur(const bound_constants *k, const val_cost *cost, double eps,
+                        bound_variant v, bound_currency cur, long *P_star);
 
 #endif

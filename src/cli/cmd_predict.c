@@ -17,11 +17,14 @@ static const char PREDICT_ABOUT[] =
     "iteration count T(eps; P) with eta, beta and theta = eta_L/eta_M tuned, the\n"
     "cost per iteration c(P) = c_grad + c_msign/P + c_sign (1 - 1/P) and the\n"
     "compute C(eps, P) = T c(P).  Prints JSON with P_star (the P of the smallest\n"
-    "compute) and periods.  The cost flags override the file's \"cost\" object.";
+    "compute) and periods.  The cost flags override the file's \"cost\" object.\n"
+    "When FILE has sigma_F_of_kappa (synth writes it), T is minimised over kappa\n"
+    "too.  --currency common: the target is ||grad f||_N with sign steps credited\n"
+    "by the file's g_ratio (theory/bounds.md, Cor. 1).";
 
 int cmd_predict(int argc, char **argv)
 {
-    const char *constants = NULL, *variant = "refined", *out = NULL;
+    const char *constants = NULL, *variant = "refined", *out = NULL, *currency = "mixed";
     double eps = 0;
     val_cost cost = {-1, -1, -1}, fc;
     cli_flag flags[] = {
@@ -31,6 +34,7 @@ int cmd_predict(int argc, char **argv)
         {"--c-msign", FLAG_DOUBLE, &cost.c_msign, "FLOPs of one msign (-1: file)", 0},
         {"--c-sign", FLAG_DOUBLE, &cost.c_sign, "FLOPs of one sign step (-1: file)", 0},
         {"--variant", FLAG_STRING, &variant, "refined|statement step lengths", 0},
+        {"--currency", FLAG_STRING, &currency, "mixed (the theorem's left side) | common", 0},
         {"--out", FLAG_STRING, &out, "also write the JSON to this file (atomically)", 0},
     };
     int nflags = sizeof flags / sizeof flags[0];
@@ -57,6 +61,12 @@ int cmd_predict(int argc, char **argv)
         lm_fail(&e, "--variant: unknown variant '%s' (refined, statement)", variant);
         goto fail;
     }
+    static const char *const CUR[] = {"mixed", "common"};
+    int cur = lm_name_lookup(CUR, 2, currency);
+    if (cur < 0) {
+        lm_fail(&e, "--currency: unknown currency '%s' (mixed, common)", currency);
+        goto fail;
+    }
     if (val_read_constants(constants, &k, &fc, &has_cost, &e) != 0)
         goto fail;
     double *cv[] = {&cost.c_grad, &cost.c_msign, &cost.c_sign};
@@ -74,7 +84,7 @@ int cmd_predict(int argc, char **argv)
             goto fail;
         }
     }
-    json_t *j = val_predict(&k, &cost, eps, v, NULL);
+    json_t *j = val_predict_cur(&k, &cost, eps, v, (bound_currency)cur, NULL);
     char *txt = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     int rc = out ? val_write_json(j, out, &e) : 0;
     json_decref(j);

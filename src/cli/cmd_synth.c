@@ -11,8 +11,8 @@
 #include "lionmuon/validate.h"
 
 static const char SYNTH_USAGE[] =
-    "lionmuon synth --objective separable|kronecker|mix|zipf --noise "
-    "none|gaussian|student-t|stable [--structure entrywise|low-rank|sparse] [--m M --n N] "
+    "lionmuon synth --objective separable|kronecker|mix|zipf|geometry --noise "
+    "none|gaussian|student-t|stable|pareto [--structure entrywise|low-rank|sparse] [--m M --n N] "
     "--optimizer O [optimizer flags] --steps T --seed S --out DIR";
 static const char SYNTH_ABOUT[] =
     "Run one optimizer of the LionMuon family on a synthetic objective with the\n"
@@ -36,14 +36,17 @@ typedef struct {
 /* The objective and noise flags (shared by synth and synth-check). */
 static void objective_flags(cli_flag *f, int *n, synth_args *a)
 {
-    cli_add(f, n, "--objective", FLAG_STRING, &a->objective, "separable|kronecker|mix|zipf");
-    cli_add(f, n, "--noise", FLAG_STRING, &a->noise, "none|gaussian|student-t|stable");
+    cli_add(f, n, "--objective", FLAG_STRING, &a->objective,
+             "separable|kronecker|mix|zipf|geometry");
+    cli_add(f, n, "--noise", FLAG_STRING, &a->noise, "none|gaussian|student-t|stable|pareto");
     cli_add(f, n, "--structure", FLAG_STRING, &a->structure, "entrywise|low-rank|sparse");
     cli_add(f, n, "--m", FLAG_INT, &a->op.m, "rows of W");
     cli_add(f, n, "--n", FLAG_INT, &a->op.n, "columns of W");
     cli_add(f, n, "--sigma", FLAG_DOUBLE, &a->np.sigma, "noise scale (per entry)");
     cli_add(f, n, "--nu", FLAG_DOUBLE, &a->np.nu, "student-t degrees of freedom (> 1)");
     cli_add(f, n, "--alpha", FLAG_DOUBLE, &a->np.alpha, "stable index in (1, 2]");
+    cli_add(f, n, "--pareto-a", FLAG_DOUBLE, &a->np.pareto_a,
+             "pareto (centred, skewed) tail index (> 1)");
     cli_add(f, n, "--rank", FLAG_INT, &a->np.rank, "low-rank noise: rank");
     cli_add(f, n, "--density", FLAG_DOUBLE, &a->np.density, "sparse noise: density");
     cli_add(f, n, "--h-tail", FLAG_DOUBLE, &a->op.h_tail, "separable: Pareto index of h");
@@ -52,7 +55,8 @@ static void objective_flags(cli_flag *f, int *n, synth_args *a)
     cli_add(f, n, "--cond-b", FLAG_DOUBLE, &a->op.cond_b, "kronecker: condition number of B");
     cli_add(f, n, "--kron-scale", FLAG_DOUBLE, &a->op.kron_scale,
              "kronecker: largest eigenvalue of A");
-    cli_add(f, n, "--lambda", FLAG_DOUBLE, &a->op.lambda, "mix: weight of the separable part");
+    cli_add(f, n, "--lambda", FLAG_DOUBLE, &a->op.lambda,
+             "mix, geometry: weight of the separable part");
     cli_add(f, n, "--zipf-s", FLAG_DOUBLE, &a->op.zipf_s, "zipf: exponent s (tail index ~ 1/s)");
     cli_add(f, n, "--zipf-n", FLAG_INT, &a->op.zipf_n, "zipf: number of examples");
     cli_add(f, n, "--batch", FLAG_INT, &a->op.batch, "zipf: mini-batch size");
@@ -81,14 +85,15 @@ static void synth_defaults(synth_args *a)
 static int resolve_names(synth_args *a, lm_error *e)
 {
     if (!a->objective)
-        return lm_fail(e, "--objective: required (separable, kronecker, mix, zipf)");
+        return lm_fail(e, "--objective: required (separable, kronecker, mix, zipf, geometry)");
     if (obj_kind_parse(a->objective, &a->op.kind) != 0)
-        return lm_fail(e, "--objective: unknown objective '%s' (separable, kronecker, mix, zipf)",
+        return lm_fail(e, "--objective: unknown objective '%s' (separable, kronecker, mix, zipf, "
+                          "geometry)",
                        a->objective);
     if (!a->noise)
-        return lm_fail(e, "--noise: required (none, gaussian, student-t, stable)");
+        return lm_fail(e, "--noise: required (none, gaussian, student-t, stable, pareto)");
     if (noise_dist_parse(a->noise, &a->np.dist) != 0)
-        return lm_fail(e, "--noise: unknown noise '%s' (none, gaussian, student-t, stable)",
+        return lm_fail(e, "--noise: unknown noise '%s' (none, gaussian, student-t, stable, pareto)",
                        a->noise);
     if (noise_structure_parse(a->structure, &a->np.structure) != 0)
         return lm_fail(e, "--structure: unknown structure '%s' (entrywise, low-rank, sparse)",
@@ -123,7 +128,8 @@ static int run_synth(const synth_args *a, const opt_config *c, const cli_optim_s
     obj *o = obj_alloc(&a->op, e);
     if (!o)
         return -1;
-    meas_setup st = {o, &a->np, c, a->steps, (unsigned long)a->seed, 0, a->extra};
+    meas_setup st = {.o = o, .noise = &a->np, .opt = c, .T = a->steps,
+                     .seed = (unsigned long)a->seed, .extra_samples = a->extra};
     meas_trace tr;
     meas_summary sm;
     int rc = meas_run(&st, &tr, e);

@@ -4,6 +4,7 @@
 #include "lionmuon/measure.h"
 #include "lionmuon/linalg.h"
 #include "lionmuon/msign.h"
+#include "lionmuon/stats.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -76,13 +77,12 @@ static void push_sample(meas_trace *t, size_t *cap, double v)
 }
 
 /* The measurements that need C_t: E_t, alpha_t, gamma_t. */
-static int measure_direction(const meas_setup *s, run_ws *w, meas_row *row, lm_error *e)
+static int measure_direction(const meas_setup *s, const meas_trace *t, run_ws *w,
+                             meas_row *row, lm_error *e)
 {
     int m = s->o->m, n = s->o->n;
     size_t mn = (size_t)m * n;
-    long P;
-    double b1, b2;
-    opt_effective(s->opt, &P, &b1, &b2);
+    double b1 = t->beta1, b2 = t->beta2;
     for (size_t i = 0; i < mn; i++) {
         w->C[i] = b1 * w->M[i] + (1 - b1) * w->G[i];
         w->dif[i] = w->g[i] - w->C[i];
@@ -139,79 +139,135 @@ static void extra_samples(const meas_setup *s, gsl_rng *r, run_ws *w, meas_trace
     }
 }
 
+/* The control of V5: momentum SGD, C = b1 M + (1-b1) G, W -= lr C. */
+static void sgd_step(const meas_trace *t, int m, int n, run_ws *w)
+{
+    size_t mn = (size_t)m * n;
+    for (size_t i = 0; i < mn; i++) {
+        double C = t->beta1 * w->M[i] + (1 - t->beta1) * w->G[i];
+        w->W[i] -= t->eta_L * C;
+        w->M[i] = t->beta2 * w->M[i] + (1 - t->beta2) * w->G[i];
+    }
+}
+
+/* The setup's fixed quantities into the trace. */
+static void trace_init(const meas_setup *s, meas_trace *t, run_ws *w)
+{
+    int m = s->o->m, n = s->o->n;
+    t->T = s->T;
+    t->m = m;
+    t->n = n;
+    t->noise = s->noise ? *s->noise : noise_default_params();
+    if (!s->noise)
+        t->noise.dist = NOISE_NONE;
+    t->sampling = obj_has_sampling_noise(s->o);
+    t->finf = obj_inf(s->o);
+    t->rows = lm_calloc((size_t)s->T, sizeof(meas_row));
+    opt_effective(s->opt, &t->P, &t->beta1, &t->beta2);
+    t->eta_M = s->opt->lr_muon * 0.2 * sqrt((double)LM_MAX(m, n));
+    t->eta_L = s->opt->lr_sign;
+    if (s->sgd) {
+        t->P = 0;
+        t->beta1 = s->opt->beta1;
+        t->beta2 = s->opt->beta2;
+        t->eta_M = 0;
+    }
+    memcpy(w->W, s->o->W0, (size_t)m * n * sizeof(double));
+    obj_grad(s->o, w->W, w->g);
+    t->Delta = obj_delta(s->o);
+    t->g0_N = la_norm_nuclear(m, n, w->g);
+    t->g0_1 = la_norm_l1(m, n, w->g);
+}
+
+/* Step k: the row at W_k, the draw, the step, the move.  Returns 1 when
+ * the run ends here (early stop or a light run's divergence), -1 on error. */
+static int run_step(const meas_setup *s, meas_trace *t, run_ws *w, gsl_rng *r, long k,
+                    size_t *cap, lm_error *e)
+{
+    int m = s->o->m, n = s->o->n;
+    size_t mn = (size_t)m * n;
+    meas_row *row = &t->rows[k];
+    row->step = k;
+    row->f = obj_value(s->o, w->W);
+    row->gN = s->light == 2 ? NAN : la_norm_nuclear(m, n, w->g);
+    row->g1 = la_norm_l1(m, n, w->g);
+    row->gF = la_norm_fro(m, n, w->g);
+    if (s->stop && s->stop(t, k, s->stop_ctx))
+        return 1;
+    draw_gradient(s, r, w->W, w->g, w);
+    if (!s->light) {
+        row->xiF = la_norm_fro(m, n, w->xi);
+        push_sample(t, cap, row->xiF);
+        if (measure_direction(s, t, w, row, e) != 0)
+            return -1;
+    }
+    memcpy(w->Wold, w->W, mn * sizeof(double));
+    if (s->sgd) {
+        sgd_step(t, m, n, w);
+        row->muon = 0;
+    } else if (opt_lionmuon_matrix(s->opt, k, 1.0, m, n, w->W, w->G, w->M, w->ows, &row->muon,
+                                   e) != 0) {
+        return lm_wrap(e, "step %ld", k);
+    }
+    obj_grad(s->o, w->W, w->gnew);
+    if (!lm_all_finite(mn, w->W) || !lm_all_finite(mn, w->gnew)) {
+        if (s->light) {
+            t->diverged = 1;
+            return 1;
+        }
+        return lm_fail(e, "step %ld: the iterate became non-finite (step size too large?)", k);
+    }
+    if (!s->light)
+        measure_move(s, w, row);
+    double *tmp = w->g;
+    w->g = w->gnew;
+    w->gnew = tmp;
+    return 0;
+}
+
+/* The sums over the run (full runs) and the extra noise draws. */
+static void trace_finish(const meas_setup *s, meas_trace *t, run_ws *w, gsl_rng *r,
+                         size_t *cap)
+{
+    t->f_final = obj_value(s->o, w->W);
+    for (long k = 0; k < t->T && !s->light; k++) {
+        meas_row *row = &t->rows[k];
+        t->xiF_sum += row->xiF;
+        t->xiN_sum += row->xiN;
+        t->xi1_sum += row->xi1;
+        t->SF_sum += row->SF;
+        t->SN_sum += row->SN;
+        t->S1_sum += row->S1;
+    }
+    if (!s->light)
+        extra_samples(s, r, w, t, cap);
+}
+
 int meas_run(const meas_setup *s, meas_trace *t, lm_error *e)
 {
     memset(t, 0, sizeof *t);
-    if (s->opt->kind == OPT_ADAMW || s->opt->kind == OPT_MUON_NESTEROV)
+    if (!s->sgd && (s->opt->kind == OPT_ADAMW || s->opt->kind == OPT_MUON_NESTEROV))
         return lm_fail(e, "--optimizer: %s is not of the LionMuon family that the bound "
                           "covers (lion, signum, muon, signmuon, lionmuon)",
                        opt_kind_name(s->opt->kind));
     if (s->T < 1)
         return lm_fail(e, "--steps: must be >= 1 (got %ld)", s->T);
-    int m = s->o->m, n = s->o->n;
-    size_t mn = (size_t)m * n, cap = 0;
+    size_t cap = 0;
     run_ws w;
-    run_ws_alloc(&w, m, n);
+    run_ws_alloc(&w, s->o->m, s->o->n);
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, s->seed);
-
-    t->T = s->T;
-    t->rows = lm_calloc((size_t)s->T, sizeof(meas_row));
-    opt_effective(s->opt, &t->P, &t->beta1, &t->beta2);
-    t->eta_M = s->opt->lr_muon * 0.2 * sqrt((double)LM_MAX(m, n));
-    t->eta_L = s->opt->lr_sign;
-    memcpy(w.W, s->o->W0, mn * sizeof(double));
-    obj_grad(s->o, w.W, w.g);
-    t->Delta = obj_delta(s->o);
-    t->g0_N = la_norm_nuclear(m, n, w.g);
-    t->g0_1 = la_norm_l1(m, n, w.g);
-
+    trace_init(s, t, &w);
     int rc = 0;
     for (long k = 0; k < s->T && rc == 0; k++) {
-        meas_row *row = &t->rows[k];
-        row->step = k;
-        row->f = obj_value(s->o, w.W);
-        row->gN = s->light == 2 ? NAN : la_norm_nuclear(m, n, w.g);
-        row->g1 = la_norm_l1(m, n, w.g);
-        row->gF = la_norm_fro(m, n, w.g);
-        draw_gradient(s, r, w.W, w.g, &w);
-        if (!s->light) {
-            row->xiF = la_norm_fro(m, n, w.xi);
-            push_sample(t, &cap, row->xiF);
-            if ((rc = measure_direction(s, &w, row, e)) != 0)
-                break;
-        }
-        memcpy(w.Wold, w.W, mn * sizeof(double));
-        rc = opt_lionmuon_matrix(s->opt, k, 1.0, m, n, w.W, w.G, w.M, w.ows, &row->muon, e);
-        if (rc != 0) {
-            lm_wrap(e, "step %ld", k);
-            break;
-        }
-        obj_grad(s->o, w.W, w.gnew);
-        if (!lm_all_finite(mn, w.W)) {
-            rc = lm_fail(e, "step %ld: the iterate became non-finite (step size too large?)", k);
-            break;
-        }
-        if (!s->light)
-            measure_move(s, &w, row);
-        double *tmp = w.g;
-        w.g = w.gnew;
-        w.gnew = tmp;
+        rc = run_step(s, t, &w, r, k, &cap, e);
+        if (rc == 1)
+            t->T = k + 1;
     }
-    if (rc == 0) {
-        t->f_final = obj_value(s->o, w.W);
-        for (long k = 0; k < s->T && !s->light; k++) {
-            meas_row *row = &t->rows[k];
-            t->xiF_sum += row->xiF;
-            t->xiN_sum += row->xiN;
-            t->xi1_sum += row->xi1;
-            t->SF_sum += row->SF;
-            t->SN_sum += row->SN;
-            t->S1_sum += row->S1;
-        }
-        if (!s->light)
-            extra_samples(s, r, &w, t, &cap);
-    }
+    if (rc == 1)
+        rc = 0;
+    if (rc == 0)
+        trace_finish(s, t, &w, r, &cap);
     gsl_rng_free(r);
     run_ws_free(&w);
     if (rc != 0)
@@ -292,6 +348,112 @@ static double ratio_col(const meas_row *r, int which)
     return which == 0 ? r->xiN / r->xiF : r->xi1 / r->xiF;
 }
 
+/* The Hill estimates over k in [sqrt(n), n/5] (12 log-spaced k): their
+ * range, and whether the relative spread stays within MEAS_HILL_SPREAD. */
+static void hill_stability(size_t n, const double *x, meas_summary *s)
+{
+    s->hill_lo = s->hill_hi = NAN;
+    s->hill_stable = -1;
+    double k0 = sqrt((double)n), k1 = n / 5.0;
+    if (n < 50 || k1 < k0 + 2)
+        return;
+    double h[12];
+    for (int i = 0; i < 12; i++) {
+        size_t k = (size_t)lround(k0 * pow(k1 / k0, i / 11.0));
+        h[i] = meas_hill(n, x, k);
+        s->hill_lo = i ? fmin(s->hill_lo, h[i]) : h[i];
+        s->hill_hi = i ? fmax(s->hill_hi, h[i]) : h[i];
+    }
+    double med = stats_median(12, h);
+    s->hill_stable = (s->hill_hi - s->hill_lo) / med <= MEAS_HILL_SPREAD;
+}
+
+/* (mean x^kappa)^{1/kappa} over the positive samples */
+static double sample_sigma(size_t n, const double *x, double kappa)
+{
+    double mom = 0;
+    for (size_t i = 0; i < n; i++)
+        mom += pow(x[i], kappa);
+    return n > 0 ? pow(mom / n, 1 / kappa) : 0;
+}
+
+/* sigma_F at kappa: from the law when the noise is injected alone, else
+ * from the samples; *method as in meas_summary.sigma_method. */
+static double sigma_at(const meas_trace *t, size_t n, const double *xs, double kappa,
+                       int *method)
+{
+    int injected = t->noise.dist != NOISE_NONE && t->noise.sigma > 0;
+    if (injected && !t->sampling) {
+        int exact = 1;
+        double v = noise_sigma_F(&t->noise, t->m, t->n, kappa, &exact);
+        *method = exact ? 1 : 2;
+        return v;
+    }
+    *method = 0;
+    return sample_sigma(n, xs, kappa);
+}
+
+static double choose_kappa(double tail)
+{
+    if (!isfinite(tail) || tail >= 2.0 / 0.9)
+        return 2.0;
+    /* a tail index <= 1 (possible for the estimate) is clamped to 1.05 */
+    return fmin(2.0, fmax(1.05, fmax((1 + tail) / 2, 0.9 * tail)));
+}
+
+/* sigma_F on 10 moment orders in (1, min(2, tail)) (1.1 .. 2 when tail > 2). */
+static void kappa_table(const meas_trace *t, size_t n, const double *xs, double tail,
+                        meas_summary *s)
+{
+    s->nkappa = 0;
+    if (n == 0 && !(t->noise.dist != NOISE_NONE && !t->sampling))
+        return;
+    for (int j = 1; j <= 10; j++) {
+        double k = isfinite(tail) && tail <= 2 ? 1 + (tail - 1) * j / 11.0 : 1 + 0.1 * j;
+        if (!(k > 1 && k <= 2))
+            continue;
+        int method;
+        double v = sigma_at(t, n, xs, k, &method);
+        if (isfinite(v)) {
+            s->kappa_tab[s->nkappa] = k;
+            s->sigma_tab[s->nkappa++] = v;
+        }
+    }
+}
+
+/* The noise side of the summary: rho, Hill, kappa, sigma_F and its table. */
+static int summarize_noise(const meas_trace *t, double kappa_override, double known_tail,
+                           meas_summary *s, lm_error *e)
+{
+    double F = t->xiF_sum + t->exF_sum;
+    s->rho_N_xi = F > 0 ? (t->xiN_sum + t->exN_sum) / F : 0;
+    s->rho_1_xi = F > 0 ? (t->xi1_sum + t->ex1_sum) / F : 0;
+    s->rho_N_S = t->SF_sum > 0 ? t->SN_sum / t->SF_sum : 0;
+    s->rho_1_S = t->SF_sum > 0 ? t->S1_sum / t->SF_sum : 0;
+    s->rho_N = fmax(s->rho_N_xi, s->rho_N_S);
+    s->rho_1 = fmax(s->rho_1_xi, s->rho_1_S);
+    size_t pos = 0;
+    double *xs = lm_malloc((t->nsamp ? t->nsamp : 1) * sizeof *xs);
+    for (size_t i = 0; i < t->nsamp; i++)
+        if (t->xiF[i] > 0)
+            xs[pos++] = t->xiF[i];
+    s->hill_k = pos > 11 ? (long)meas_hill_k(pos) : 0;
+    s->tail_index = pos > 11 ? meas_hill(pos, xs, (size_t)s->hill_k) : NAN;
+    hill_stability(pos, xs, s);
+    double tail = isfinite(known_tail) ? known_tail : s->tail_index;
+    s->kappa = kappa_override > 0 ? kappa_override : pos == 0 ? 2.0 : choose_kappa(tail);
+    if (!(s->kappa > 1 && s->kappa <= 2)) {
+        free(xs);
+        return lm_fail(e, "--kappa: no noise moment of order in (1, 2] (tail index %g)", tail);
+    }
+    s->sigma_F_sampled = sample_sigma(pos, xs, s->kappa);
+    s->sigma_F = pos > 0 || t->noise.dist != NOISE_NONE
+                     ? sigma_at(t, pos, xs, s->kappa, &s->sigma_method) : 0;
+    kappa_table(t, pos, xs, tail, s);
+    free(xs);
+    return 0;
+}
+
 int meas_summarize(const meas_trace *t, double kappa_override, double known_tail,
                    meas_summary *s, lm_error *e)
 {
@@ -309,43 +471,19 @@ int meas_summarize(const meas_trace *t, double kappa_override, double known_tail
     meas_quantiles((size_t)t->T, r1, &s->rho1_pt);
     free(rn);
     free(r1);
-    double F = t->xiF_sum + t->exF_sum;
-    s->rho_N_xi = F > 0 ? (t->xiN_sum + t->exN_sum) / F : 0;
-    s->rho_1_xi = F > 0 ? (t->xi1_sum + t->ex1_sum) / F : 0;
-    s->rho_N_S = t->SF_sum > 0 ? t->SN_sum / t->SF_sum : 0;
-    s->rho_1_S = t->SF_sum > 0 ? t->S1_sum / t->SF_sum : 0;
-    s->rho_N = fmax(s->rho_N_xi, s->rho_N_S);
-    s->rho_1 = fmax(s->rho_1_xi, s->rho_1_S);
-
-    size_t pos = 0;
-    double *xs = lm_malloc((t->nsamp ? t->nsamp : 1) * sizeof *xs);
-    for (size_t i = 0; i < t->nsamp; i++)
-        if (t->xiF[i] > 0)
-            xs[pos++] = t->xiF[i];
-    s->hill_k = pos > 11 ? (long)meas_hill_k(pos) : 0;
-    s->tail_index = pos > 11 ? meas_hill(pos, xs, (size_t)s->hill_k) : NAN;
-    double tail = isfinite(known_tail) ? known_tail : s->tail_index;
-    if (kappa_override > 0)
-        s->kappa = kappa_override;
-    else if (pos == 0 || !isfinite(tail) || tail >= 2.0 / 0.9)
-        s->kappa = 2.0;
-    else /* a tail index <= 1 (possible for the estimate) is clamped to 1.05 */
-        s->kappa = fmin(2.0, fmax(1.05, fmax((1 + tail) / 2, 0.9 * tail)));
-    if (!(s->kappa > 1 && s->kappa <= 2)) {
-        free(xs);
-        return lm_fail(e, "--kappa: no noise moment of order in (1, 2] (tail index %g)", tail);
-    }
-    double mom = 0;
-    for (size_t i = 0; i < pos; i++)
-        mom += pow(xs[i], s->kappa);
-    s->sigma_F = pos > 0 ? pow(mom / pos, 1 / s->kappa) : 0;
-    free(xs);
-
+    if (summarize_noise(t, kappa_override, known_tail, s, e) != 0)
+        return -1;
     s->lhs = meas_weighted_avg(t, t->T, 't');
     s->lhs_N = meas_weighted_avg(t, t->T, 'N');
     s->min_gN = INFINITY;
-    for (long k = 0; k < t->T; k++)
+    s->g_ratio_min = INFINITY;
+    for (long k = 0; k < t->T; k++) {
         s->min_gN = fmin(s->min_gN, t->rows[k].gN);
+        if (t->rows[k].gN > 0)
+            s->g_ratio_min = fmin(s->g_ratio_min, t->rows[k].g1 / t->rows[k].gN);
+    }
+    if (!isfinite(s->g_ratio_min))
+        s->g_ratio_min = 1;
     return 0;
 }
 
@@ -363,6 +501,10 @@ void meas_constants(const meas_trace *t, const meas_summary *s, bound_constants 
     k->Delta = t->Delta;
     k->g0_N = t->g0_N;
     k->g0_1 = t->g0_1;
+    k->g_ratio = s->g_ratio_min;
+    k->nkappa = s->nkappa;
+    memcpy(k->kappa_tab, s->kappa_tab, sizeof k->kappa_tab);
+    memcpy(k->sigma_tab, s->sigma_tab, sizeof k->sigma_tab);
 }
 
 static double row_norm(const meas_row *r, char norm)
@@ -387,6 +529,12 @@ double meas_weighted_avg(const meas_trace *t, long T, char norm)
 
 long meas_hit_time(const meas_trace *t, char norm, double eps)
 {
+    if (norm == 'f') {
+        for (long k = 0; k < t->T; k++)
+            if (t->rows[k].f - t->finf <= eps)
+                return k + 1;
+        return -1;
+    }
     double num = 0, H = 0;
     for (long k = 0; k < t->T; k++) {
         double eta = t->rows[k].muon ? t->eta_M : t->eta_L;
@@ -396,4 +544,19 @@ long meas_hit_time(const meas_trace *t, char norm, double eps)
             return k + 1;
     }
     return -1;
+}
+
+double meas_drift_lbar(const meas_trace *t)
+{
+    double DN = 0, D1 = 0, num = 0, H = 0, b2 = t->beta2;
+    for (long k = 0; k < t->T; k++) {
+        if (k > 0) { /* R_k = g_k - g_{k-1}: the move of step k - 1 */
+            DN = b2 * DN + t->rows[k - 1].dgN;
+            D1 = b2 * D1 + t->rows[k - 1].dg1;
+        }
+        double eta = t->rows[k].muon ? t->eta_M : t->eta_L;
+        num += eta * (1 - b2) * (t->rows[k].muon ? DN : D1);
+        H += eta;
+    }
+    return H > 0 ? num / H : NAN;
 }

@@ -326,7 +326,7 @@ static double sum_sq_moment(const noise_params *p, double K, double pw)
     return pw / gsl_sf_gamma(1 - pw) * integral;
 }
 
-double noise_sigma_F(const noise_params *p, int m, int n, double kappa, int *exact)
+static double sigma_F_compute(const noise_params *p, int m, int n, double kappa, int *exact)
 {
     if (exact)
         *exact = 1;
@@ -347,4 +347,46 @@ double noise_sigma_F(const noise_params *p, int m, int n, double kappa, int *exa
     double pw = kappa / 2;
     double ES = pow(c2 * p->sigma * p->sigma, pw) * sum_sq_moment(p, K, pw);
     return pow(ES, 1 / kappa);
+}
+
+/* A cache of computed values (a check asks for the same law thousands of
+ * times); the computation runs outside the critical sections. */
+typedef struct {
+    noise_params p;
+    int m, n, exact;
+    double kappa, val;
+} sf_entry;
+#define SF_CACHE 256
+static sf_entry sf_cache[SF_CACHE];
+static int sf_count;
+
+static int sf_same(const sf_entry *c, const noise_params *p, int m, int n, double kappa)
+{
+    const noise_params *q = &c->p;
+    return c->m == m && c->n == n && c->kappa == kappa && q->dist == p->dist &&
+           q->structure == p->structure && q->sigma == p->sigma && q->nu == p->nu &&
+           q->alpha == p->alpha && q->pareto_a == p->pareto_a && q->rank == p->rank &&
+           q->density == p->density;
+}
+
+double noise_sigma_F(const noise_params *p, int m, int n, double kappa, int *exact)
+{
+    double val = NAN;
+    int ex = 1, found = 0;
+#pragma omp critical(lm_noise_sigma_cache)
+    for (int i = 0; i < sf_count && !found; i++)
+        if (sf_same(&sf_cache[i], p, m, n, kappa)) {
+            val = sf_cache[i].val;
+            ex = sf_cache[i].exact;
+            found = 1;
+        }
+    if (!found) {
+        val = sigma_F_compute(p, m, n, kappa, &ex);
+#pragma omp critical(lm_noise_sigma_cache)
+        if (sf_count < SF_CACHE)
+            sf_cache[sf_count++] = (sf_entry){*p, m, n, ex, kappa, val};
+    }
+    if (exact)
+        *exact = ex;
+    return val;
 }

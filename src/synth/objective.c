@@ -8,13 +8,13 @@
 #include <math.h>
 #include <string.h>
 
-static const char *KIND_NAMES[] = {"separable", "kronecker", "mix", "zipf"};
+static const char *KIND_NAMES[] = {"separable", "kronecker", "mix", "zipf", "geometry"};
 
 const char *obj_kind_name(obj_kind k) { return KIND_NAMES[k]; }
 
 int obj_kind_parse(const char *name, obj_kind *out)
 {
-    int i = lm_name_lookup(KIND_NAMES, 4, name);
+    int i = lm_name_lookup(KIND_NAMES, 5, name);
     if (i < 0)
         return -1;
     *out = (obj_kind)i;
@@ -153,6 +153,27 @@ static void build_zipf(obj *o, gsl_rng *r)
         o->zb[i] = gsl_ran_gaussian(r, 1.0 / sqrt((double)n));
 }
 
+/* geometry: S random signs, K = sqrt(max(m, n)) x (the first m rows or n
+ * columns of a Haar rotation), W* = lambda S + (1 - lambda) K. */
+static int build_geometry(obj *o, gsl_rng *r, lm_error *e)
+{
+    int m = o->m, n = o->n, k = LM_MAX(m, n);
+    size_t mn = (size_t)m * n;
+    double *Q = lm_malloc((size_t)k * k * sizeof *Q), lam = o->p.lambda, gap = 0;
+    for (size_t i = 0; i < mn; i++)
+        o->T[i] = gsl_rng_uniform(r) < 0.5 ? -1.0 : 1.0; /* S, kept in the scratch T */
+    int rc = haar_orthogonal(r, k, Q, e);
+    for (int i = 0; i < m && rc == 0; i++)
+        for (int j = 0; j < n; j++) {
+            double K = sqrt((double)k) * Q[(size_t)i * k + j], S = o->T[(size_t)i * n + j];
+            o->Wstar[(size_t)i * n + j] = lam * S + (1 - lam) * K;
+            gap += (S - K) * (S - K);
+        }
+    o->finf = 0.5 * lam * (1 - lam) * gap;
+    free(Q);
+    return rc;
+}
+
 obj *obj_alloc(const obj_params *p, lm_error *e)
 {
     if (obj_check(p, e) != 0)
@@ -180,6 +201,8 @@ obj *obj_alloc(const obj_params *p, lm_error *e)
         rc = build_kron(o, r, e);
     if (p->kind == OBJ_ZIPF)
         build_zipf(o, r);
+    if (p->kind == OBJ_GEOMETRY)
+        rc = build_geometry(o, r, e);
     gsl_rng_free(r);
     if (rc != 0) {
         obj_free(o);
@@ -226,6 +249,10 @@ static void quad_grad_of_D(obj *o, double *G)
 {
     int m = o->m, n = o->n;
     size_t mn = (size_t)m * n;
+    if (o->p.kind == OBJ_GEOMETRY) { /* identity Hessian */
+        memcpy(G, o->D, mn * sizeof *G);
+        return;
+    }
     memset(G, 0, mn * sizeof *G);
     if (has_sep(o)) {
         double w = w_sep(o);
@@ -253,7 +280,7 @@ double obj_value(obj *o, const double *W)
     /* f = 1/2 <D, grad f> for a quadratic with minimiser W* */
     double *G = lm_malloc(mn * sizeof *G);
     quad_grad_of_D(o, G);
-    double f = 0.5 * cblas_ddot((int)mn, o->D, 1, G, 1);
+    double f = 0.5 * cblas_ddot((int)mn, o->D, 1, G, 1) + o->finf;
     free(G);
     return f;
 }
@@ -296,7 +323,9 @@ void obj_stoch_grad(obj *o, const double *W, gsl_rng *r, double *G)
     }
 }
 
-double obj_delta(obj *o) { return obj_value(o, o->W0); }
+double obj_inf(const obj *o) { return o->finf; }
+
+double obj_delta(obj *o) { return obj_value(o, o->W0) - o->finf; }
 
 double obj_grad_flops(const obj *o)
 {
@@ -307,6 +336,8 @@ double obj_grad_flops(const obj *o)
         f += 2 * m * m * n + 2 * m * n * n;
     if (o->p.kind == OBJ_ZIPF)
         f += o->p.batch * 4 * m * n;
+    if (o->p.kind == OBJ_GEOMETRY)
+        f += m * n;
     return f;
 }
 
@@ -491,6 +522,10 @@ int obj_smooth_direction(obj *o, char pairing, double *D, lm_error *e)
         free(D2);
         return 0;
     }
+    case OBJ_GEOMETRY: /* 'M': a partial identity, 'L': all ones */
+        for (size_t i = 0; i < mn; i++)
+            D[i] = pairing == 'L' ? 1.0 : (i / o->n == i % o->n ? 1.0 : 0.0);
+        return 0;
     case OBJ_ZIPF:
         break;
     }
@@ -531,6 +566,11 @@ int obj_smoothness(obj *o, obj_smooth *s, lm_error *e)
     }
     if (o->p.kind == OBJ_KRONECKER) {
         smooth_kron(o, s);
+        return 0;
+    }
+    if (o->p.kind == OBJ_GEOMETRY) {
+        s->LM_hi = s->LM_lo = LM_MIN(m, n);
+        s->LL_hi = s->LL_lo = (double)mn;
         return 0;
     }
     if (o->p.kind == OBJ_MIX) {

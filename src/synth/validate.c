@@ -68,6 +68,7 @@ static json_t *terms_json(const bound_terms *b, double lhs)
     json_object_set_new(j, "Lbar", val_num(b->Lbar));
     json_object_set_new(j, "Sbar", val_num(b->Sbar));
     json_object_set_new(j, "slack", val_num(lhs > 0 ? b->total / lhs : NAN));
+    json_object_set_new(j, "total_common_currency", val_num(b->total_common));
     return j;
 }
 
@@ -117,10 +118,22 @@ json_t *val_constants_json(const meas_trace *t, const meas_summary *s, const obj
         {"tail_index", s->tail_index}, {"rho_N_noise", s->rho_N_xi},
         {"rho_1_noise", s->rho_1_xi}, {"rho_N_momentum_noise", s->rho_N_S},
         {"rho_1_momentum_noise", s->rho_1_S}, {"f_final", t->f_final},
-        {"lhs", s->lhs}, {"lhs_nuc", s->lhs_N}, {"min_grad_nuc", s->min_gN}};
+        {"lhs", s->lhs}, {"lhs_nuc", s->lhs_N}, {"min_grad_nuc", s->min_gN},
+        {"g_ratio", s->g_ratio_min}, {"sigma_F_sampled", s->sigma_F_sampled},
+        {"hill_lo", s->hill_lo}, {"hill_hi", s->hill_hi}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         json_object_set_new(j, keys[i].name, val_num(keys[i].v));
     json_object_set_new(j, "hill_k", json_integer(s->hill_k));
+    json_object_set_new(j, "hill_stable", s->hill_stable < 0 ? json_null()
+                                                            : json_boolean(s->hill_stable));
+    static const char *METHOD[] = {"sampled", "computed from the law",
+                                   "computed from the law (low-rank: cross terms dropped)"};
+    json_object_set_new(j, "sigma_F_method", json_string(METHOD[s->sigma_method]));
+    json_t *kt = json_array();
+    for (int i = 0; i < s->nkappa; i++)
+        json_array_append_new(kt, json_pack("{s:o,s:o}", "kappa", val_num(s->kappa_tab[i]),
+                                            "sigma_F", val_num(s->sigma_tab[i])));
+    json_object_set_new(j, "sigma_F_of_kappa", kt);
     json_object_set_new(j, "noise_samples", json_integer((json_int_t)t->nsamp));
 
     json_t *q = json_object();
@@ -195,6 +208,30 @@ static int get_num(json_t *root, const char *path, const char *key, int required
     return 0;
 }
 
+/* The optional "sigma_F_of_kappa": [{"kappa": k, "sigma_F": s}, ...]. */
+static int read_kappa_table(json_t *root, const char *path, bound_constants *k, lm_error *e)
+{
+    json_t *kt = json_object_get(root, "sigma_F_of_kappa");
+    if (!kt)
+        return 0;
+    if (!json_is_array(kt) || json_array_size(kt) > BOUND_MAX_KAPPA)
+        return lm_fail(e, "%s: \"sigma_F_of_kappa\" must be an array of at most %d "
+                          "{kappa, sigma_F} objects", path, BOUND_MAX_KAPPA);
+    size_t i;
+    json_t *it;
+    json_array_foreach(kt, i, it) {
+        double ka, sf;
+        if (get_num(it, path, "kappa", 1, &ka, e) || get_num(it, path, "sigma_F", 1, &sf, e))
+            return lm_wrap(e, "in \"sigma_F_of_kappa\"[%zu]", i);
+        if (!(ka > 1 && ka <= 2) || !(sf >= 0))
+            return lm_fail(e, "%s: \"sigma_F_of_kappa\"[%zu]: kappa must lie in (1, 2] and "
+                              "sigma_F be >= 0 (got %g, %g)", path, i, ka, sf);
+        k->kappa_tab[k->nkappa] = ka;
+        k->sigma_tab[k->nkappa++] = sf;
+    }
+    return 0;
+}
+
 int val_read_constants(const char *path, bound_constants *k, val_cost *cost, int *has_cost,
                        lm_error *e)
 {
@@ -213,10 +250,12 @@ int val_read_constants(const char *path, bound_constants *k, val_cost *cost, int
         {"L_M", &k->L_M, 1}, {"L_L", &k->L_L, 1}, {"alpha", &k->alpha, 1},
         {"gamma", &k->gamma, 1}, {"sigma_F", &k->sigma_F, 1}, {"kappa", &k->kappa, 1},
         {"rho_N", &k->rho_N, 1}, {"rho_1", &k->rho_1, 1}, {"Delta", &k->Delta, 1},
-        {"g0_N", &k->g0_N, 0}, {"g0_1", &k->g0_1, 0}};
+        {"g0_N", &k->g0_N, 0}, {"g0_1", &k->g0_1, 0}, {"g_ratio", &k->g_ratio, 0}};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (get_num(root, path, f[i].key, f[i].req, f[i].dst, e) != 0)
             goto done;
+    if (read_kappa_table(root, path, k, e) != 0)
+        goto done;
     if (bound_constants_check(k, e) != 0) {
         lm_wrap(e, "%s", path);
         goto done;
@@ -241,43 +280,57 @@ done:
     return rc;
 }
 
-json_t *val_predict(const bound_constants *k, const val_cost *cost, double eps,
-                    bound_variant v, long *P_star)
+/* One period's entry of the predict JSON; *C its compute. */
+static json_t *predict_period(const bound_constants *k, const val_cost *cost, double eps,
+                              bound_variant v, bound_currency cur, long P, double *C)
+{
+    bound_tuned_point tp;
+    double T = bound_tuned(k, v, cur, P, eps, &tp);
+    double c = bound_cost_per_iter(P, cost->c_grad, cost->c_msign, cost->c_sign);
+    *C = T * c;
+    double Lb = NAN, Sb = NAN, q = tp.q, eta = tp.eta, theta = tp.theta;
+    if (isfinite(T)) {
+        long Tl = (long)fmin(ceil(T), 1e15);
+        bound_constants kk = *k;
+        kk.kappa = tp.kappa;
+        kk.sigma_F = tp.sigma_F;
+        double eM = P == 0 ? 0 : eta, eL = P == 1 ? 0 : eta * theta;
+        bound_period_averages(&kk, v, P, Tl > 0 ? Tl : 1, P == 0 ? 1 : eM, P == 1 ? 1 : eL,
+                              1 - q, &Lb, &Sb);
+    }
+    json_t *pj = json_object();
+    json_object_set_new(pj, "P", val_period(P));
+    json_object_set_new(pj, "iterations", val_num(T));
+    json_object_set_new(pj, "compute", val_num(*C));
+    json_object_set_new(pj, "cost_per_iter", val_num(c));
+    json_object_set_new(pj, "beta", val_num(1 - q));
+    json_object_set_new(pj, "theta", val_num(P == 0 || P == 1 ? NAN : theta));
+    json_object_set_new(pj, "eta_M", val_num(P == 0 ? NAN : eta));
+    json_object_set_new(pj, "eta_L", val_num(P == 1 ? NAN : eta * theta));
+    json_object_set_new(pj, "kappa", val_num(tp.kappa));
+    json_object_set_new(pj, "sigma_F", val_num(tp.sigma_F));
+    json_object_set_new(pj, "Lbar", val_num(Lb));
+    json_object_set_new(pj, "Sbar", val_num(Sb));
+    return pj;
+}
+
+json_t *val_predict_cur(const bound_constants *k, const val_cost *cost, double eps,
+                        bound_variant v, bound_currency cur, long *P_star)
 {
     json_t *root = json_object();
     json_object_set_new(root, "eps", val_num(eps));
     json_object_set_new(root, "variant", json_string(bound_variant_name(v)));
+    json_object_set_new(root, "currency", json_string(cur == BOUND_COMMON ? "common" : "mixed"));
+    json_object_set_new(root, "kappa_minimised", json_boolean(k->nkappa > 0));
     json_t *arr = json_array();
     double best = INFINITY;
     long bestP = -1;
     for (int i = 0; i < BOUND_NPERIODS; i++) {
-        long P = bound_periods[i];
-        double q, theta, eta;
-        double T = bound_tuned_T(k, v, P, eps, &q, &theta, &eta);
-        double c = bound_cost_per_iter(P, cost->c_grad, cost->c_msign, cost->c_sign);
-        double C = T * c;
-        double Lb = NAN, Sb = NAN;
-        if (isfinite(T)) {
-            long Tl = (long)fmin(ceil(T), 1e15);
-            double eM = P == 0 ? 0 : eta, eL = P == 1 ? 0 : eta * theta;
-            bound_period_averages(k, v, P, Tl > 0 ? Tl : 1, P == 0 ? 1 : eM, P == 1 ? 1 : eL,
-                                  1 - q, &Lb, &Sb);
-        }
-        json_t *pj = json_object();
-        json_object_set_new(pj, "P", val_period(P));
-        json_object_set_new(pj, "iterations", val_num(T));
-        json_object_set_new(pj, "compute", val_num(C));
-        json_object_set_new(pj, "cost_per_iter", val_num(c));
-        json_object_set_new(pj, "beta", val_num(1 - q));
-        json_object_set_new(pj, "theta", val_num(P == 0 || P == 1 ? NAN : theta));
-        json_object_set_new(pj, "eta_M", val_num(P == 0 ? NAN : eta));
-        json_object_set_new(pj, "eta_L", val_num(P == 1 ? NAN : eta * theta));
-        json_object_set_new(pj, "Lbar", val_num(Lb));
-        json_object_set_new(pj, "Sbar", val_num(Sb));
-        json_array_append_new(arr, pj);
+        double C;
+        json_array_append_new(arr, predict_period(k, cost, eps, v, cur, bound_periods[i], &C));
         if (C < best) {
             best = C;
-            bestP = P;
+            bestP = bound_periods[i];
         }
     }
     json_object_set_new(root, "P_star", bestP >= 0 ? val_period(bestP) : json_null());
@@ -285,4 +338,10 @@ json_t *val_predict(const bound_constants *k, const val_cost *cost, double eps,
     if (P_star)
         *P_star = bestP;
     return root;
+}
+
+json_t *val_predict(const bound_constants *k, const val_cost *cost, double eps,
+                    bound_variant v, long *P_star)
+{
+    return val_predict_cur(k, cost, eps, v, BOUND_MIXED, P_star);
 }
