@@ -190,8 +190,11 @@ void vr_target_scores(const vr_targets *tg, const meas_trace *t, double *out)
 
 void vr_criterion(lm_buf *md, const char *check, const char *text)
 {
-    printf("%s: success criterion (stated before the run):\n%s\n", check, text);
-    fflush(stdout);
+    if (!md) {
+        printf("%s: success criterion (stated before the run):\n%s\n\n", check, text);
+        fflush(stdout);
+        return;
+    }
     lm_buf_printf(md, "## Success criterion (stated before the run)\n\n%s\n\n", text);
 }
 

@@ -83,8 +83,9 @@ int vr_run_seeds(const vr_job *jobs, int njobs, int seeds, unsigned long base, v
  * out holds ncrit * neps values. */
 void vr_target_scores(const vr_targets *tg, const meas_trace *t, double *out);
 
-/* Print the success criterion of a check, stated before it runs: to stdout
- * and as the first section of its Markdown. */
+/* The success criterion of a check, stated before it runs: md NULL prints
+ * it to stdout (call it first), else it becomes the first section of the
+ * check's Markdown. */
 void vr_criterion(lm_buf *md, const char *check, const char *text);
 
 /* ---- statistics over seeds ---- */

@@ -12,27 +12,30 @@ double vt_value(const vt_lattice *L, int d, int i)
     return L->anchor[d] * pow(L->step[d], (double)i);
 }
 
-int vt_extend(vt_lattice *L, const int *coord)
+int vt_neighbours(const vt_lattice *L, const int *coord, int *nb)
 {
-    int grown = 0;
-    for (int d = 0; d < L->nd; d++) {
-        if (coord[d] == L->lo[d] && L->lo[d] > L->min[d]) {
-            L->lo[d]--;
-            grown++;
+    int n = 0, tot = 1;
+    for (int d = 0; d < L->nd; d++)
+        tot *= 3;
+    for (int k = 0; k < tot; k++) {
+        int c[VT_MAXDIM] = {0}, r = k, zero = 1, ok = 1;
+        for (int d = 0; d < L->nd; d++) {
+            int off = r % 3 - 1;
+            r /= 3;
+            zero &= off == 0;
+            c[d] = coord[d] + off;
+            ok &= c[d] >= L->min[d] && c[d] <= L->max[d];
         }
-        if (coord[d] == L->hi[d] && L->hi[d] < L->max[d]) {
-            L->hi[d]++;
-            grown++;
-        }
+        if (!zero && ok)
+            memcpy(&nb[(size_t)n++ * VT_MAXDIM], c, sizeof c);
     }
-    return grown;
+    return n;
 }
 
 int vt_at_cap(const vt_lattice *L, const int *coord)
 {
     for (int d = 0; d < L->nd; d++)
-        if ((coord[d] == L->lo[d] && L->lo[d] <= L->min[d]) ||
-            (coord[d] == L->hi[d] && L->hi[d] >= L->max[d]))
+        if ((coord[d] <= L->min[d] && !L->nat_lo[d]) || (coord[d] >= L->max[d] && !L->nat_hi[d]))
             return 1;
     return 0;
 }
@@ -119,39 +122,60 @@ static double *memo_slot(memo *m, const int *c, int *fresh)
     return &m->val[i];
 }
 
+/* Evaluate f at c through the memo; updates the best point. */
+static void memo_eval(memo *m, const vt_lattice *L, const int *c,
+                      double (*f)(const double *, void *), void *ctx, int *bc, double *best)
+{
+    int fresh;
+    double *v = memo_slot(m, c, &fresh);
+    if (fresh) {
+        double vals[VT_MAXDIM];
+        for (int d = 0; d < L->nd; d++)
+            vals[d] = vt_value(L, d, c[d]);
+        *v = f(vals, ctx);
+    }
+    if (*v < *best) {
+        *best = *v;
+        memcpy(bc, c, sizeof(int) * VT_MAXDIM);
+    }
+}
+
 int vt_minimise(vt_lattice *L, double (*f)(const double *vals, void *ctx), void *ctx,
-                int max_rounds, int *coord, double *best)
+                int coarse, int max_rounds, int *coord, double *best)
 {
     memo m;
     memo_init(&m, 1024);
-    int r, capped = 0;
-    for (r = 0; r < max_rounds; r++) {
-        long n = box_size(L);
-        *best = INFINITY;
-        int c[VT_MAXDIM] = {0}, bc[VT_MAXDIM] = {0};
-        box_point(L, 0, bc);
-        for (long idx = 0; idx < n; idx++) {
-            box_point(L, idx, c);
-            int fresh;
-            double *v = memo_slot(&m, c, &fresh);
-            if (fresh) {
-                double vals[VT_MAXDIM];
-                for (int d = 0; d < L->nd; d++)
-                    vals[d] = vt_value(L, d, c[d]);
-                *v = f(vals, ctx);
-            }
-            if (*v < *best) {
-                *best = *v;
-                memcpy(bc, c, sizeof bc);
-            }
+    int bc[VT_MAXDIM] = {0}, nb[27 * VT_MAXDIM], r;
+    *best = INFINITY;
+    box_point(L, 0, bc);
+    vt_lattice S = *L;
+    if (coarse > 0) /* every coarse-th point of the capped lattice */
+        for (int d = 0; d < L->nd; d++) {
+            S.lo[d] = 0;
+            S.hi[d] = (L->max[d] - L->min[d]) / coarse;
         }
-        memcpy(coord, bc, sizeof bc);
-        if (!isfinite(*best) || vt_extend(L, bc) == 0)
+    long n = box_size(&S);
+    for (long idx = 0; idx < n; idx++) {
+        int c[VT_MAXDIM] = {0};
+        box_point(&S, idx, c);
+        if (coarse > 0)
+            for (int d = 0; d < L->nd; d++)
+                c[d] = L->min[d] + coarse * c[d];
+        memo_eval(&m, L, c, f, ctx, bc, best);
+    }
+    for (r = 0; r < max_rounds; r++) {
+        int before[VT_MAXDIM];
+        memcpy(before, bc, sizeof before);
+        long n0 = m.n;
+        int k = vt_neighbours(L, before, nb);
+        for (int i = 0; i < k; i++)
+            memo_eval(&m, L, &nb[(size_t)i * VT_MAXDIM], f, ctx, bc, best);
+        if (m.n == n0) /* every neighbour of the best point was already evaluated */
             break;
     }
-    capped = r == max_rounds || vt_at_cap(L, coord);
+    memcpy(coord, bc, sizeof bc);
     memo_free(&m);
-    return capped;
+    return r == max_rounds || vt_at_cap(L, coord);
 }
 
 /* ---- the runs ---- */
@@ -243,11 +267,9 @@ static int run_stage(vt_tuner *t, int n, int *grp, int *pt, int eval, lm_error *
     return rc;
 }
 
-/* Each pick score's best point by the tuning mean; returns how many faces
- * grew. */
-static int pick_and_grow(vt_tuner *t, vt_group *g)
+/* Each pick score's best point by the tuning mean. */
+static void pick(vt_tuner *t, vt_group *g)
 {
-    int grown = 0;
     for (int k = 0; k < t->npick; k++) {
         double best = INFINITY;
         g->pick[k] = -1;
@@ -261,35 +283,50 @@ static int pick_and_grow(vt_tuner *t, vt_group *g)
         if (g->pick[k] >= 0)
             g->edge[k] = vt_at_cap(&g->lat, &g->coord[(size_t)g->pick[k] * VT_MAXDIM]);
     }
-    for (int k = 0; k < t->npick; k++)
-        if (g->pick[k] >= 0)
-            grown += vt_extend(&g->lat, &g->coord[(size_t)g->pick[k] * VT_MAXDIM]);
-    return grown;
 }
 
-/* The points of the boxes not run yet, as (group, point) lists. */
-static int pending(vt_tuner *t, int **grp, int **pt)
+/* Append (group a, point i) to the pending lists. */
+static void push_pending(int **grp, int **pt, int *n, int *cap, int a, int i)
 {
-    int n = 0, cap = 64;
+    if (*n == *cap) {
+        *cap *= 2;
+        *grp = realloc(*grp, (size_t)*cap * sizeof(int));
+        *pt = realloc(*pt, (size_t)*cap * sizeof(int));
+        if (!*grp || !*pt)
+            abort();
+    }
+    (*grp)[*n] = a;
+    (*pt)[(*n)++] = i;
+}
+
+/* The points to run next: round 0 the starting boxes, later the
+ * neighbours of every pick that have not been run. */
+static int pending(vt_tuner *t, int round, int **grp, int **pt)
+{
+    int n = 0, cap = 64, nb[27 * VT_MAXDIM];
     *grp = lm_malloc((size_t)cap * sizeof(int));
     *pt = lm_malloc((size_t)cap * sizeof(int));
     for (int a = 0; a < t->ngroups; a++) {
         vt_group *g = &t->groups[a];
-        long bs = box_size(&g->lat);
-        for (long idx = 0; idx < bs; idx++) {
-            int c[VT_MAXDIM] = {0};
-            box_point(&g->lat, idx, c);
-            if (find_point(g, c) >= 0)
-                continue;
-            if (n == cap) {
-                cap *= 2;
-                *grp = realloc(*grp, (size_t)cap * sizeof(int));
-                *pt = realloc(*pt, (size_t)cap * sizeof(int));
-                if (!*grp || !*pt)
-                    abort();
+        if (round == 0) {
+            long bs = box_size(&g->lat);
+            for (long idx = 0; idx < bs; idx++) {
+                int c[VT_MAXDIM] = {0};
+                box_point(&g->lat, idx, c);
+                if (find_point(g, c) < 0)
+                    push_pending(grp, pt, &n, &cap, a, add_point(g, t, c));
             }
-            (*grp)[n] = a;
-            (*pt)[n++] = add_point(g, t, c);
+            continue;
+        }
+        for (int k = 0; k < t->npick; k++) {
+            if (g->pick[k] < 0)
+                continue;
+            int c[VT_MAXDIM];
+            memcpy(c, &g->coord[(size_t)g->pick[k] * VT_MAXDIM], sizeof c);
+            int nn = vt_neighbours(&g->lat, c, nb);
+            for (int i = 0; i < nn; i++)
+                if (find_point(g, &nb[(size_t)i * VT_MAXDIM]) < 0)
+                    push_pending(grp, pt, &n, &cap, a, add_point(g, t, &nb[(size_t)i * VT_MAXDIM]));
         }
     }
     return n;
@@ -297,9 +334,15 @@ static int pending(vt_tuner *t, int **grp, int **pt)
 
 int vt_tune(vt_tuner *t, lm_error *e)
 {
-    for (int round = 0; round < t->max_rounds; round++) {
+    int round;
+    for (round = 0; round < t->max_rounds; round++) {
         int *grp, *pt;
-        int n = pending(t, &grp, &pt);
+        int n = pending(t, round, &grp, &pt);
+        if (n == 0) {
+            free(grp);
+            free(pt);
+            return 0;
+        }
         fprintf(stderr, "%s: tuning round %d, %d new points x %d tuning seeds\n", t->label,
                 round + 1, n, t->tune_seeds);
         int rc = run_stage(t, n, grp, pt, 0, e);
@@ -307,24 +350,15 @@ int vt_tune(vt_tuner *t, lm_error *e)
         free(pt);
         if (rc != 0)
             return rc;
-        int grown = 0;
         for (int a = 0; a < t->ngroups; a++) {
             t->groups[a].rounds = round + 1;
-            grown += pick_and_grow(t, &t->groups[a]);
+            pick(t, &t->groups[a]);
         }
-        if (grown == 0)
-            return 0;
     }
-    /* out of rounds: the last picks stand, flagged at the edge when they are */
-    for (int a = 0; a < t->ngroups; a++) {
-        vt_group *g = &t->groups[a];
+    /* out of rounds: the last picks stand, flagged */
+    for (int a = 0; a < t->ngroups; a++)
         for (int k = 0; k < t->npick; k++)
-            if (g->pick[k] >= 0) {
-                const int *c = &g->coord[(size_t)g->pick[k] * VT_MAXDIM];
-                for (int d = 0; d < g->lat.nd; d++)
-                    g->edge[k] |= c[d] == g->lat.lo[d] || c[d] == g->lat.hi[d];
-            }
-    }
+            t->groups[a].edge[k] |= t->groups[a].pick[k] >= 0;
     return 0;
 }
 

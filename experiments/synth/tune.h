@@ -4,12 +4,15 @@
  * lattice under the same rule.
  *
  * A lattice has up to three axes; axis d takes the values
- * anchor[d] * step[d]^i for integers i in the box [lo[d], hi[d]], which may
- * grow up to the caps [min[d], max[d]].  The rule (vt_extend): whenever the
- * best point of any score lies on a face of the box, the box grows by one
- * point beyond that face, unless the face is at its cap; the search ends
- * when every best point is interior or capped.  A pick at a cap is flagged
- * (edge = 1) in every report.
+ * anchor[d] * step[d]^i for integers i within the caps [min[d], max[d]].
+ * The search starts from the box [lo[d], hi[d]] and extends itself: after
+ * each round, every lattice neighbour (the 3^nd - 1 points one step away
+ * in any combination of axes) of every best point that has not been run is
+ * added (within the caps); the search ends when no best point has a
+ * neighbour left to run, i.e. every best point is a local minimum of the
+ * lattice with all its neighbours evaluated, or sits at a cap.  A pick at a
+ * cap is flagged (edge = 1) in every report, unless that cap is a natural
+ * end of the parameter's range (nat_lo / nat_hi: e.g. beta = 0).
  *
  * Runs: each group (one setting, e.g. one (lambda, P)) has a base job and
  * a lattice; every point of its box is run on the tuning seeds (noise seeds
@@ -31,26 +34,29 @@
 typedef struct {
     int nd;
     double anchor[VT_MAXDIM], step[VT_MAXDIM];
-    int lo[VT_MAXDIM], hi[VT_MAXDIM];   /* the box, inclusive */
+    int lo[VT_MAXDIM], hi[VT_MAXDIM];   /* the starting box, inclusive */
     int min[VT_MAXDIM], max[VT_MAXDIM]; /* the caps */
+    int nat_lo[VT_MAXDIM], nat_hi[VT_MAXDIM]; /* 1: that cap is the range's natural end */
 } vt_lattice;
 
 /* anchor[d] step[d]^i */
 double vt_value(const vt_lattice *L, int d, int i);
 
-/* One point of the box is on an extendable face in some axis: grow the box
- * there (all such faces).  Returns the number of faces grown. */
-int vt_extend(vt_lattice *L, const int *coord);
+/* The neighbours of coord within the caps (at most 3^nd - 1) into nb
+ * (VT_MAXDIM ints each); returns their number. */
+int vt_neighbours(const vt_lattice *L, const int *coord, int *nb);
 
-/* 1 when coord lies on a capped face (a face that may not grow). */
+/* 1 when coord lies at a cap that is not a natural end of its range. */
 int vt_at_cap(const vt_lattice *L, const int *coord);
 
 /* Minimise a cheap function on a lattice under the same rule: evaluate the
- * box, grow it at the best point's faces, repeat (at most max_rounds).
- * Writes the final box into L, the best point into coord and its value;
- * returns 1 when the best point is at a cap or the rounds ran out, else 0. */
+ * starting box (coarse > 0: instead every coarse-th point of the whole
+ * capped lattice, a global scan), then the neighbours of the best point,
+ * repeat (at most max_rounds).  Writes the best point into coord and its
+ * value; returns 1 when the best point is at a cap (not natural) or the
+ * rounds ran out. */
 int vt_minimise(vt_lattice *L, double (*f)(const double *vals, void *ctx), void *ctx,
-                int max_rounds, int *coord, double *best);
+                int coarse, int max_rounds, int *coord, double *best);
 
 typedef struct vt_group {
     vr_job base;

@@ -55,7 +55,8 @@ static void v6_group(const v6_grid *g, int a, int l, int q, vr_targets *tg, vt_g
     gr->base = j;
     gr->apply = q == 0 ? apply_lion : apply_muon;
     gr->user = tg;
-    vt_lattice L = {1, {0.05}, {M_SQRT2}, {-2}, {2}, {-40}, {40}};
+    vt_lattice L = {.nd = 1, .anchor = {0.05}, .step = {M_SQRT2}, .lo = {-2}, .hi = {2},
+                    .min = {-40}, .max = {40}};
     gr->lat = L;
 }
 
@@ -145,6 +146,7 @@ static int v6_report(const vt_tuner *t, const v6_grid *g, const char *dir, lm_er
 
 int val_check_v6(const val_check_opts *o, lm_error *e)
 {
+    vr_criterion(NULL, "V6", V6_CRITERION);
     v6_grid g;
     v6_grid_init(o->quick, &g);
     int ng = g.ninst * g.nl * 2;

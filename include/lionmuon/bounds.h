@@ -126,9 +126,12 @@ double bound_tuned(const bound_constants *k, bound_variant v, bound_currency c, 
  *   T = (Delta/eta + 2 beta gmax/q) / (h (eps' - eta Lambda - 2 Sbar c(q)))
  * with eta = eta_M (eta_L when P = inf), theta = eta_L / eta_M, q = 1 - beta,
  * eps' = eps (mixed) or eps h_cc / h (common currency); INFINITY when the
- * denominator is not positive.  Uses k->kappa and k->sigma_F. */
+ * denominator is not positive.  Uses k->kappa and k->sigma_F.  excess (may be
+ * NULL) receives (eta Lambda + 2 Sbar c(q)) / eps', the floor over the
+ * target: >= 1 exactly when T is INFINITY (an order on the points that do
+ * not reach eps). */
 double bound_T_at(const bound_constants *k, bound_variant v, bound_currency c, long P,
-                  double eps, double eta_M, double eta_L, double beta);
+                  double eps, double eta_M, double eta_L, double beta, double *excess);
 
 /* The closed form of Cor. 2 (theory/bounds.md) at a given theta:
  *   T = 16 Delta L' / (h eps^2) max(1, (4 c_k Sbar / eps)^{k/(k-1)}),

@@ -230,10 +230,12 @@ static double T_at(const bound_constants *k, bound_variant v, bound_currency cur
 }
 
 double bound_T_at(const bound_constants *k, bound_variant v, bound_currency c, long P,
-                  double eps, double eta_M, double eta_L, double beta)
+                  double eps, double eta_M, double eta_L, double beta, double *excess)
 {
     double q = 1 - beta, eta = P == 0 ? eta_L : eta_M;
     double theta = P == 0 ? 1.0 : P == 1 ? 1.0 : eta_L / eta_M;
+    if (excess)
+        *excess = INFINITY;
     if (!(eta > 0) || !(q > 0) || !(theta > 0))
         return INFINITY;
     unit_terms u;
@@ -241,7 +243,10 @@ double bound_T_at(const bound_constants *k, bound_variant v, bound_currency c, l
     if (c == BOUND_COMMON)
         eps *= u.cc;
     double Lambda = 2 * beta * u.lhat / q + u.lquad / 2;
-    double r = eps - eta * Lambda - 2 * u.Sbar * noise_factor_q(k->kappa, q, q);
+    double floor_ = eta * Lambda + 2 * u.Sbar * noise_factor_q(k->kappa, q, q);
+    double r = eps - floor_;
+    if (excess)
+        *excess = floor_ / eps;
     if (!(r > 0))
         return INFINITY;
     return (k->Delta / eta + 2 * beta * u.gmax / q) / (u.h * r);
