@@ -262,6 +262,7 @@ char *vr_noise_label(const noise_params *np)
     case NOISE_STUDENT_T: return str_printf("t(%.3g)%s", np->nu, st);
     case NOISE_STABLE: return str_printf("stable(%.3g)%s", np->alpha, st);
     case NOISE_GAUSSIAN: return str_printf("gaussian%s", st);
+    case NOISE_PARETO: return str_printf("pareto(%.3g)%s", np->pareto_a, st);
     default: return str_printf("minibatch");
     }
 }

@@ -165,14 +165,14 @@ void noise_draw(const noise_params *p, int m, int n, gsl_rng *r, double *xi, dou
 /* ---- analytic moments of ||xi||_F (noise_sigma_F) ---- */
 
 /* f(x) on [lo, inf) by QAGIU, or on (-inf, inf) by QAGI when lo = -INFINITY. */
-static double integrate(double (*f)(double, void *), void *ctx, double lo)
+static double integrate(double (*f)(double, void *), void *ctx, double lo, double rel)
 {
     gsl_integration_workspace *w = gsl_integration_workspace_alloc(2000);
     gsl_function F = {f, ctx};
     double r = NAN, err;
     gsl_error_handler_t *old = gsl_set_error_handler_off();
-    int st = isinf(lo) ? gsl_integration_qagi(&F, 1e-13, 1e-9, 2000, w, &r, &err)
-                       : gsl_integration_qagiu(&F, lo, 1e-13, 1e-9, 2000, w, &r, &err);
+    int st = isinf(lo) ? gsl_integration_qagi(&F, 1e-13, rel, 2000, w, &r, &err)
+                       : gsl_integration_qagiu(&F, lo, 1e-13, rel, 2000, w, &r, &err);
     gsl_set_error_handler(old);
     gsl_integration_workspace_free(w);
     (void)st; /* a failed status still leaves GSL's best estimate */
@@ -182,6 +182,7 @@ static double integrate(double (*f)(double, void *), void *ctx, double lo)
 typedef struct {
     const noise_params *p;
     double v, q;
+    double tc; /* student-t: the density's constant Gamma((nu+1)/2) / (sqrt(nu pi) Gamma(nu/2)) */
 } mom_ctx;
 
 static double pareto_abs_f(double x, void *vc)
@@ -206,13 +207,13 @@ double noise_abs_moment(const noise_params *p, double q)
             return exp(q * M_LN2 + lg);
         return exp(q * M_LN2 + lg + gsl_sf_lngamma(1 - q / p->alpha) - gsl_sf_lngamma(1 - q / 2));
     case NOISE_PARETO: { /* the kink at x = mean: [1, mean] by QAGS, the tail by QAGIU */
-        mom_ctx c = {p, 0, q};
+        mom_ctx c = {p, 0, q, 0};
         double a = p->pareto_a, mu = a / (a - 1), lo = NAN, err;
         gsl_integration_workspace *w = gsl_integration_workspace_alloc(200);
         gsl_function F = {pareto_abs_f, &c};
         gsl_integration_qags(&F, 1.0, mu, 1e-13, 1e-10, 200, w, &lo, &err);
         gsl_integration_workspace_free(w);
-        return lo + integrate(pareto_abs_f, &c, mu);
+        return lo + integrate(pareto_abs_f, &c, mu, 1e-10);
     }
     case NOISE_NONE: break;
     }
@@ -223,7 +224,8 @@ double noise_abs_moment(const noise_params *p, double q)
 static double psi_t(double z, void *vc)
 {
     const mom_ctx *c = vc;
-    return -expm1(-c->v * z * z) * 2 * gsl_ran_tdist_pdf(z, c->p->nu);
+    double nu = c->p->nu;
+    return -expm1(-c->v * z * z) * 2 * c->tc * exp(-(nu + 1) / 2 * log1p(z * z / nu));
 }
 
 static double psi_stable(double g, void *vc)
@@ -249,7 +251,7 @@ static double integrate_ab(double (*f)(double, void *), void *ctx, double a, dou
     gsl_function F = {f, ctx};
     double r = NAN, err;
     gsl_error_handler_t *old = gsl_set_error_handler_off();
-    gsl_integration_qags(&F, a, b, 1e-14, 1e-10, 500, w, &r, &err);
+    gsl_integration_qags(&F, a, b, 1e-14, 1e-8, 500, w, &r, &err);
     gsl_set_error_handler(old);
     gsl_integration_workspace_free(w);
     return r; /* GSL's best estimate whatever the status */
@@ -276,12 +278,15 @@ static double integrate_split(double (*f)(double, void *), void *ctx, double lo,
     double r = 0;
     for (int i = 0; i + 1 < np; i++)
         r += integrate_ab(f, ctx, pts[i], pts[i + 1]);
-    return r + integrate(f, ctx, pts[np - 1]);
+    return r + integrate(f, ctx, pts[np - 1], 1e-8);
 }
 
 static double noise_psi(const noise_params *p, double v)
 {
-    mom_ctx c = {p, v, 0};
+    mom_ctx c = {p, v, 0, 0};
+    if (p->dist == NOISE_STUDENT_T)
+        c.tc = exp(gsl_sf_lngamma((p->nu + 1) / 2) - gsl_sf_lngamma(p->nu / 2)) /
+               sqrt(p->nu * M_PI);
     switch (p->dist) {
     case NOISE_GAUSSIAN: return -expm1(-0.5 * log1p(2 * v));
     case NOISE_STUDENT_T: return integrate_split(psi_t, &c, 0.0, 0.0, 1 / sqrt(v));
@@ -322,7 +327,7 @@ static double sum_sq_moment(const noise_params *p, double K, double pw)
     if (K == 1)
         return noise_abs_moment(p, 2 * pw);
     outer_ctx c = {p, K, pw};
-    double integral = integrate(outer_f, &c, -INFINITY);
+    double integral = integrate(outer_f, &c, -INFINITY, 1e-7);
     return pw / gsl_sf_gamma(1 - pw) * integral;
 }
 
