@@ -12,6 +12,9 @@
 #include "lionmuon/objective.h"
 #include "testutil.h"
 #include "lionmuon/validate.h"
+#include "lionmuon/verdict.h"
+#include <gsl/gsl_sf_gamma.h>
+#include <gsl/gsl_statistics_double.h>
 
 static obj *make(obj_kind k, int m, int n, unsigned long seed)
 {
@@ -47,8 +50,8 @@ static double ratio(obj *o, const double *X, const double *D, char pairing)
  * gradient is affine, so the ratio is exact up to rounding). */
 Test(theory, smoothness_ratio_bounded_and_attained)
 {
-    obj_kind kinds[] = {OBJ_SEPARABLE, OBJ_KRONECKER, OBJ_MIX, OBJ_ZIPF};
-    for (int a = 0; a < 4; a++) {
+    obj_kind kinds[] = {OBJ_SEPARABLE, OBJ_KRONECKER, OBJ_MIX, OBJ_ZIPF, OBJ_GEOMETRY};
+    for (int a = 0; a < 5; a++) {
         int m = 6, n = 9;
         obj *o = make(kinds[a], m, n, 11);
         obj_smooth s;
@@ -164,8 +167,8 @@ Test(theory, max_matching_brute_force)
  * (the truncation error of a central difference is O(h^2 f''')). */
 Test(theory, gradients_match_finite_differences)
 {
-    obj_kind kinds[] = {OBJ_SEPARABLE, OBJ_KRONECKER, OBJ_MIX, OBJ_ZIPF};
-    for (int a = 0; a < 4; a++) {
+    obj_kind kinds[] = {OBJ_SEPARABLE, OBJ_KRONECKER, OBJ_MIX, OBJ_ZIPF, OBJ_GEOMETRY};
+    for (int a = 0; a < 5; a++) {
         obj *o = make(kinds[a], 4, 5, 21);
         gsl_rng *r = tu_rng(1);
         double W[20], G[20];
@@ -445,7 +448,7 @@ Test(theory, measured_constants_within_analytic)
         c.lr_sign = 0.01;
         c.weight_decay = 0;
         c.msign = msign_default_opts(MSIGN_SVD);
-        meas_setup s = {o, &np, &c, 60, 4, 0, 200};
+        meas_setup s = {.o = o, .noise = &np, .opt = &c, .T = 60, .seed = 4, .extra_samples = 200};
         meas_trace t;
         meas_summary sm;
         lm_error e;
@@ -473,4 +476,287 @@ Test(theory, t_interval)
     stats_mean_ci(3, x, &mean, &half);
     cr_assert_float_eq(mean, 2, 1e-15);
     cr_assert_float_eq(half, 2.484138, 1e-5);
+}
+
+/* ---- issue 13 ---- */
+
+/* Lemma 3, per phase: at b2 = 0.9, P = 5, with eta_L = 0 and gamma eta_M = 1
+ * the Lion step right after the Muon step carries (1 - b2)/(1 - b2^5) =
+ * 0.244194 of the Muon step, the mean over the four Lion phases is
+ * (1 - b2^4)/(4 (1 - b2^5)) = 0.209946 (= A_inf): a per-step bound needs the
+ * per-phase value, and so does a partial last period. */
+Test(theory, per_phase_lengths)
+{
+    bound_constants k = tiny();
+    k.gamma = 1;
+    double A2, Ai;
+    bound_step_lengths(&k, BOUND_REFINED, 5, 1.0, 0.0, 0.9, &A2, &Ai);
+    cr_assert_float_eq(Ai, 0.209946, 1e-6);
+    cr_assert_float_eq(bound_phase_length(&k, BOUND_REFINED, 5, 1, 1.0, 0.0, 0.9), 0.244194, 1e-6);
+    double mean = 0;
+    for (int j = 1; j < 5; j++)
+        mean += bound_phase_length(&k, BOUND_REFINED, 5, j, 1.0, 0.0, 0.9) / 4;
+    cr_assert_float_eq(mean, Ai, 1e-12);
+    cr_assert_float_eq(bound_phase_length(&k, BOUND_REFINED, 5, 0, 1.0, 0.0, 0.9), A2, 1e-15);
+}
+
+/* The discounted sum of the lengths of the steps before t, in t's own norm,
+ * along the actual sequence of steps from t = 0 (the transient). */
+static double transient_length(const bound_constants *k, long P, long t, double eM, double eL,
+                               double b2)
+{
+    int muon_t = P > 0 && t % P == 0;
+    double s = 0, w = 1;
+    for (long j = t - 1; j >= 0; j--, w *= b2) {
+        int muon_j = P > 0 && j % P == 0;
+        double len = muon_t ? (muon_j ? eM : k->alpha * eL) : (muon_j ? k->gamma * eM : eL);
+        s += w * len;
+    }
+    return (1 - b2) * s;
+}
+
+/* bound_rhs when T is not a multiple of P: its drift equals the per-step
+ * sum (2 b1 / ((1 - b2) H)) sum_t eta_t L_tau(t) phase_length(t mod P), and
+ * every actual (transient) discounted sum lies below its phase's steady
+ * value, so the bound holds step by step.  With the old period mean for the
+ * partial period the drift would be smaller than the per-step sum. */
+Test(theory, partial_period_drift)
+{
+    bound_constants k = tiny();
+    k.gamma = 2.0;
+    double eM = 0.1, eL = 0.02, b1 = 0.8, b2 = 0.9;
+    long Ps[] = {2, 3, 5, 7}, Ts[] = {1, 2, 6, 11, 23, 40};
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 6; b++) {
+            long P = Ps[a], T = Ts[b];
+            bound_terms bt;
+            bound_rhs(&k, BOUND_REFINED, P, T, eM, eL, b1, b2, &bt);
+            double sum = 0, H = 0, mean_sum = 0, A2, Ai;
+            bound_step_lengths(&k, BOUND_REFINED, P, eM, eL, b2, &A2, &Ai);
+            for (long t = 0; t < T; t++) {
+                int muon = t % P == 0;
+                double eta = muon ? eM : eL, L = muon ? k.L_M : k.L_L;
+                double ph = bound_phase_length(&k, BOUND_REFINED, P, t % P, eM, eL, b2);
+                cr_assert_leq(transient_length(&k, P, t, eM, eL, b2), ph * (1 + 1e-12),
+                              "P %ld t %ld", P, t);
+                sum += eta * L * ph;
+                mean_sum += eta * L * (muon ? A2 : Ai);
+                H += eta;
+            }
+            double want = 2 * b1 * sum / ((1 - b2) * H);
+            cr_assert_float_eq(bt.drift, want, 1e-12 * want, "P %ld T %ld", P, T);
+            if (T % P != 0 && T % P != 1) /* a partial period with Lion steps */
+                cr_assert_gt(sum, mean_sum * (1 + 1e-12), "P %ld T %ld", P, T);
+            if (T % P == 0)
+                cr_assert_float_eq(sum, mean_sum, 1e-12 * sum);
+        }
+}
+
+/* Cor. 1: with g_ratio = 1 the common-currency bound is Thm 1's; with a
+ * ratio r it is Thm 1's times H / (n_M eta_M + r n_L eta_L). */
+Test(theory, common_currency)
+{
+    bound_constants k = tiny();
+    bound_terms b;
+    k.g_ratio = 1;
+    bound_rhs(&k, BOUND_REFINED, 3, 10, 0.1, 0.05, 0.9, 0.99, &b);
+    cr_assert_float_eq(b.total_common, b.total, 1e-12 * b.total);
+    k.g_ratio = 3;
+    bound_rhs(&k, BOUND_REFINED, 3, 10, 0.1, 0.05, 0.9, 0.99, &b);
+    double H = 4 * 0.1 + 6 * 0.05, Hcc = 4 * 0.1 + 3 * 6 * 0.05;
+    cr_assert_float_eq(b.H_cc, Hcc, 1e-12);
+    cr_assert_float_eq(b.total_common, b.total * H / Hcc, 1e-12 * b.total);
+    /* the tuned common-currency count is never above the mixed one */
+    for (long P = 1; P <= 8; P *= 2)
+        cr_assert_leq(bound_tuned(&k, BOUND_REFINED, BOUND_COMMON, P, 5.0, NULL),
+                      bound_tuned(&k, BOUND_REFINED, BOUND_MIXED, P, 5.0, NULL) * (1 + 1e-12));
+}
+
+/* bound_T_at at the tuned point reproduces the tuned count (eta is the
+ * optimum for that T), and reports an excess >= 1 exactly when unreachable. */
+Test(theory, T_at_matches_tuned)
+{
+    bound_constants k = tiny();
+    k.g0_N = 1;
+    k.g0_1 = 2;
+    long Ps[] = {1, 3, 0};
+    for (int a = 0; a < 3; a++) {
+        bound_tuned_point tp;
+        double T = bound_tuned(&k, BOUND_REFINED, BOUND_MIXED, Ps[a], 1.0, &tp);
+        double eM = Ps[a] == 0 ? 1 : tp.eta, eL = Ps[a] == 0 ? tp.eta : tp.eta * tp.theta, ex;
+        double T2 = bound_T_at(&k, BOUND_REFINED, BOUND_MIXED, Ps[a], 1.0, eM, eL, 1 - tp.q, &ex);
+        cr_assert_float_eq(T2, T, 1e-6 * T, "P %ld: %g vs %g", Ps[a], T2, T);
+        cr_assert_lt(ex, 1);
+        double T3 = bound_T_at(&k, BOUND_REFINED, BOUND_MIXED, Ps[a], 1.0, eM * 1e6, eL * 1e6,
+                               1 - tp.q, &ex);
+        cr_assert(isinf(T3) && ex >= 1);
+    }
+}
+
+/* sigma_F(kappa) from the law: Gaussian entrywise has ||xi||_F^2 / sigma^2
+ * ~ chi^2_{mn}, E S^{k/2} = sigma^k 2^{k/2} Gamma(mn/2 + k/2) / Gamma(mn/2);
+ * rank-one noise has S = sigma^2 m n z^2 (closed moments of |z|); the value
+ * scales with sigma; student-t(3) entrywise agrees with 2e5 draws within 2%. */
+Test(theory, sigma_F_from_the_law)
+{
+    noise_params p = noise_default_params();
+    p.sigma = 0.7;
+    for (double kap = 1.2; kap <= 2.0; kap += 0.4) {
+        double K = 48, pw = kap / 2;
+        double want = p.sigma * pow(pow(2, pw) * exp(gsl_sf_lngamma(K / 2 + pw) -
+                                                      gsl_sf_lngamma(K / 2)), 1 / kap);
+        cr_assert_float_eq(noise_sigma_F(&p, 6, 8, kap, NULL), want, 1e-6 * want, "kappa %g", kap);
+    }
+    p.dist = NOISE_STUDENT_T;
+    p.nu = 1.5;
+    p.structure = NOISE_LOWRANK;
+    p.rank = 1;
+    double want = p.sigma * pow(pow(48, 0.6) * noise_abs_moment(&p, 1.2), 1 / 1.2);
+    cr_assert_float_eq(noise_sigma_F(&p, 6, 8, 1.2, NULL), want, 1e-9 * want);
+    cr_assert(isinf(noise_sigma_F(&p, 6, 8, 1.5, NULL)));
+    p.structure = NOISE_ENTRYWISE;
+    p.nu = 3;
+    double s1 = noise_sigma_F(&p, 6, 8, 1.2, NULL);
+    p.sigma = 1.4;
+    cr_assert_float_eq(noise_sigma_F(&p, 6, 8, 1.2, NULL), 2 * s1, 1e-12 * s1);
+    gsl_rng *r = tu_rng(9);
+    double xi[48], scr[200], acc = 0;
+    int N = 200000;
+    for (int i = 0; i < N; i++) {
+        noise_draw(&p, 6, 8, r, xi, scr);
+        double f = 0;
+        for (int j = 0; j < 48; j++)
+            f += xi[j] * xi[j];
+        acc += pow(f, 0.6);
+    }
+    gsl_rng_free(r);
+    cr_assert_float_eq(pow(acc / N, 1 / 1.2), 2 * s1, 0.02 * 2 * s1);
+}
+
+/* The centred Pareto law: mean 0, median below 0 (skewed), tail index a. */
+Test(theory, pareto_noise_centred_and_skewed)
+{
+    noise_params p = noise_default_params();
+    p.dist = NOISE_PARETO;
+    p.pareto_a = 3;
+    lm_error e;
+    cr_assert_eq(noise_check(&p, &e), 0);
+    cr_assert_float_eq(noise_tail_index(&p), 3, 0);
+    gsl_rng *r = tu_rng(3);
+    int N = 400000, below = 0;
+    double s = 0;
+    for (int i = 0; i < N; i++) {
+        double z = noise_scalar(&p, r);
+        s += z;
+        below += z < 0;
+    }
+    gsl_rng_free(r);
+    /* Var z = a / ((a - 1)^2 (a - 2)) = 0.75: 5 standard errors */
+    cr_assert_leq(fabs(s / N), 5 * sqrt(0.75 / N));
+    cr_assert_gt((double)below / N, 0.6); /* P(X < mean) = 1 - (2/3)^3 = 0.70 */
+    p.pareto_a = 1;
+    cr_assert_eq(noise_check(&p, &e), -1);
+    cr_assert(strstr(e.msg, "--pareto-a") != NULL);
+}
+
+/* geometry(lambda): inf f = lambda (1 - lambda)/2 ||S - K||^2 is attained
+ * at W* (the gradient vanishes there), Delta = f(0) - inf f, the targets
+ * are a sign matrix (lambda = 1) and sqrt(max) times an orthonormal set of
+ * rows (lambda = 0). */
+Test(theory, geometry_objective)
+{
+    int m = 6, n = 8;
+    double lams[] = {0.0, 0.3, 1.0};
+    for (int a = 0; a < 3; a++) {
+        obj_params p = obj_default_params(OBJ_GEOMETRY, m, n, 4);
+        p.lambda = lams[a];
+        lm_error e;
+        obj *o = obj_alloc(&p, &e);
+        cr_assert_not_null(o, "%s", e.msg);
+        double G[48];
+        obj_grad(o, o->Wstar, G);
+        cr_assert_leq(la_norm_fro(m, n, G), 1e-12);
+        cr_assert_float_eq(obj_value(o, o->Wstar), obj_inf(o), 1e-12);
+        cr_assert_float_eq(obj_delta(o), 0.5 * la_norm_fro(m, n, o->Wstar) *
+                                             la_norm_fro(m, n, o->Wstar), 1e-9);
+        if (lams[a] == 1.0)
+            for (int i = 0; i < m * n; i++)
+                cr_assert_float_eq(fabs(o->Wstar[i]), 1.0, 0);
+        if (lams[a] == 0.0) { /* K K^T = n I */
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < m; j++) {
+                    double d = 0;
+                    for (int c = 0; c < n; c++)
+                        d += o->Wstar[i * n + c] * o->Wstar[j * n + c];
+                    cr_assert_float_eq(d, i == j ? n : 0, 1e-9);
+                }
+            cr_assert_float_eq(obj_inf(o), 0, 0);
+        }
+        obj_smooth s;
+        obj_smoothness(o, &s, NULL);
+        cr_assert(s.LM_hi == m && s.LL_hi == m * n);
+        obj_free(o);
+    }
+}
+
+/* The verdict statistics by hand: Holm on {0.01, 0.04, 0.03, 0.005} is
+ * {0.03, 0.06, 0.06, 0.02}; the paired t-test on differences {1, 2, 3}
+ * has t = 2 sqrt(3), p = 2 (1 - F_2(t)) = 1 - t / sqrt(2 + t^2) = 0.074180;
+ * Spearman with ties uses average ranks; inf ranks last. */
+Test(theory, verdict_statistics)
+{
+    double p[4] = {0.01, 0.04, 0.03, 0.005}, adj[4];
+    vd_holm(4, p, adj);
+    double want[4] = {0.03, 0.06, 0.06, 0.02};
+    for (int i = 0; i < 4; i++)
+        cr_assert_float_eq(adj[i], want[i], 1e-15);
+    double q[3] = {NAN, 0.2, 0.9}, qa[3];
+    vd_holm(3, q, qa);
+    cr_assert(isnan(qa[0]) && fabs(qa[1] - 0.4) < 1e-15 && fabs(qa[2] - 0.9) < 1e-15);
+    double a[3] = {2, 4, 6}, b[3] = {1, 2, 3}, m, h, pv;
+    int k;
+    vd_paired(3, a, b, &m, &h, &pv, &k);
+    double t = 2 * sqrt(3.0);
+    cr_assert(k == 3 && m == 2);
+    cr_assert_float_eq(pv, 1 - t / sqrt(2 + t * t), 1e-9);
+    double x[5] = {1, 2, 3, 4, 5}, y[5] = {5, 6, 7, 8, 7};
+    /* ranks of y: 1, 2, 3.5, 5, 3.5 */
+    double rx[5] = {1, 2, 3, 4, 5}, ry[5] = {1, 2, 3.5, 5, 3.5};
+    cr_assert_float_eq(vd_spearman(5, x, y), gsl_stats_correlation(rx, 1, ry, 1, 5), 1e-12);
+    double z[4] = {3, INFINITY, 1, 2}, w[4] = {30, 40, 10, 20};
+    cr_assert_float_eq(vd_spearman(4, z, w), 1.0, 1e-12);
+    cr_assert_eq(vd_argmin(4, z), 2);
+    cr_assert_float_eq(vd_spearman_p(10, 0.0), 1.0, 1e-12);
+}
+
+/* A run on injected noise uses sigma_F computed from the law (the same on
+ * every seed) and carries the sigma_F(kappa) table and the Hill range. */
+Test(theory, summary_sigma_from_law)
+{
+    obj *o = make(OBJ_SEPARABLE, 6, 8, 2);
+    noise_params np = noise_default_params();
+    np.dist = NOISE_STUDENT_T;
+    np.nu = 2.5;
+    opt_config c = opt_default_config(OPT_LIONMUON);
+    c.weight_decay = 0;
+    c.msign = msign_default_opts(MSIGN_SVD);
+    double sig[2];
+    for (int s = 0; s < 2; s++) {
+        meas_setup st = {.o = o, .noise = &np, .opt = &c, .T = 40, .seed = 10 + s,
+                         .extra_samples = 400};
+        meas_trace t;
+        meas_summary sm;
+        lm_error e;
+        cr_assert_eq(meas_run(&st, &t, &e), 0, "%s", e.msg);
+        cr_assert_eq(meas_summarize(&t, 0, noise_tail_index(&np), &sm, &e), 0, "%s", e.msg);
+        cr_assert_eq(sm.sigma_method, 1);
+        cr_assert_eq(sm.nkappa, 10);
+        cr_assert(sm.kappa_tab[0] > 1 && sm.kappa_tab[9] <= 2);
+        cr_assert(sm.hill_stable >= 0 && sm.hill_lo <= sm.hill_hi);
+        cr_assert_geq(sm.g_ratio_min, 1 - 1e-12);
+        sig[s] = sm.sigma_F;
+        meas_trace_free(&t);
+    }
+    cr_assert_eq(sig[0], sig[1]);
+    obj_free(o);
 }
