@@ -207,4 +207,27 @@ h = {x["run"]: x for x in j["headline"]}
 assert sorted(h) == sorted(r for _, _, r in rows)
 PY
 expect_ok "the help names the audit step" sh -c "$LM paper --help | grep -q 'paper audit DIR'"
+
+# ---- rank agreement with a CPU reproduction (--cpu-report) ----------------
+# four of the paper's runs and a fake CPU results dir ranked the same way,
+# one config ranked apart in the LLaMA cell: rho = 1 for gpt2 over 4 configs
+K=$T/rank
+mk_run "$K/paper/fw_base_adamw" adamw 1 0.8 0.999 "[3.9, 3.6]"
+mk_run "$K/paper/fw_base_lion" lion_muon 10000000 0.9 0.99 "[3.9, 3.7]"
+mk_run "$K/paper/fw_base_muon_fixed" lion_muon 1 0.95 0.95 "[3.9, 3.5]"
+mk_run "$K/paper/fw_base_lionmuon_k2" lion_muon 2 0.9 0.99 "[3.9, 3.4]"
+for c in adamw:4.30 lion:4.40 muon:4.20 lionmuon-p2:4.10; do
+    mkdir -p "$K/cpu/main/gpt2/${c%%:*}/seed1"
+    echo "{\"best_val_loss\": ${c#*:}}" > "$K/cpu/main/gpt2/${c%%:*}/seed1/summary.json"
+done
+expect_ok "audit with --cpu-report" $LM paper audit "$K/paper" --json --cpu-report "$K/cpu" --out "$K/r.json"
+python3 - "$K/r.json" <<'PY' && ok "rank agreement: rho = 1 over the 4 shared configs (gpt2), none for llama" || bad "rank agreement JSON: $(head -c 400 "$K/r.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))["rank_agreement"]["models"]
+g = [m for m in r if m["model"] == "gpt2"][0]
+l = [m for m in r if m["model"] == "llama"][0]
+assert g["n"] == 4 and abs(g["spearman"] - 1) < 1e-12, g
+assert l["n"] == 0 and l["spearman"] is None
+PY
+expect_ok "audit with --cpu-report, text" sh -c "$LM paper audit '$K/paper' --cpu-report '$K/cpu' | grep -q 'Spearman rho = 1.000 over 4 configs'"
 cli_done audit

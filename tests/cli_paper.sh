@@ -1,21 +1,38 @@
 # cli_paper.sh - the paper-claims pipeline end to end on its quick variant
-# (tiny models, 2 seeds): tuning sweep, selection, main sweep, msign study,
-# report with every section and figure.
+# (tiny models, 2 evaluation seeds): tuning sweeps on a grid that extends
+# itself, selection, main sweep, msign study, report with every section,
+# figure and Holm-adjusted verdict, CPU times from `paper timed`.
 . tests/cli_lib.sh
 D=$CLI_TMP/paper
 expect_ok "make paper-quick" make -s paper-quick PAPER_DIR=$D
 R=$D-quick/REPORT.md
 [ -f "$R" ] && ok "report written" || bad "no report at $R"
 for s in "Pareto-dominates" "SignMuon beats Muon" "msign accuracy" "Norm-ratio diagnostics" \
-         "Optimizer-state bytes" "against iterations and FLOPs" "95% t intervals"; do
+         "Optimizer-state bytes" "against iterations and FLOPs" "95% t intervals" \
+         "Holm p" "Tuning curves" "CPU s" "msign is" "tuning seeds 100..101"; do
     grep -q "$s" "$R" && ok "report has: $s" || bad "report lacks: $s"
 done
+if [ -d ../shared/paper-runs/exps ]; then
+    grep -q "Spearman rho" "$R" && ok "report has the rank agreement with the paper's runs" ||
+        bad "report lacks the rank agreement"
+fi
 n=$(ls "$D-quick/plots"/*.png 2>/dev/null | wc -l)
-[ "$n" -ge 11 ] && ok "$n figures" || bad "only $n figures"
-python3 - "$D-quick/tuned.json" <<'PY' && ok "tuned.json picks a factor per model and config" || bad "tuned.json malformed"
-import json, sys
-t = json.load(open(sys.argv[1]))
-assert all(len(t[m]) == 10 and all(v["scale"] in (4, 16) for v in t[m].values()) for m in ("gpt2", "llama"))
+[ "$n" -ge 13 ] && ok "$n figures" || bad "only $n figures"
+python3 - "$D-quick" <<'PY' && ok "tuned.json and grid.json: a factor per model and config, grids grown at an end" || bad "tuned.json/grid.json malformed"
+import json, os, sys
+d = sys.argv[1]
+t = json.load(open(d + "/tuned.json"))
+g = json.load(open(d + "/grid.json"))
+for m in ("gpt2", "llama"):
+    assert len(t[m]) == 10
+    for c, v in t[m].items():
+        assert v["scale"] in g[m][c] and len(v["seed_losses"][0]) == 2
+        # a pick is interior unless the grid could not grow (flagged edge)
+        k = g[m][c].index(v["scale"])
+        assert v["edge"] or 0 < k < len(g[m][c]) - 1 or len(g[m][c]) > 2, (m, c, v)
+assert any(len(g[m][c]) > 2 for m in g for c in g[m]), "no grid grew"
+cpu = json.load(open(d + "/main/gpt2/muon/seed1/cpu.json"))
+assert cpu["cpu_s"] > 0 and cpu["exit"] == 0
 PY
 expect_fail "report without runs names the directory" "no finished runs" $LM paper report --dir "$CLI_TMP/empty" --report "$CLI_TMP/r.md"
 expect_fail "unknown stage" "--stage" $LM paper manifest --stage both --manifest "$CLI_TMP/m.jsonl"

@@ -1,4 +1,5 @@
-# cli_synth.sh - `lionmuon synth`, `predict` and a quick V1 check (issue 4).
+# cli_synth.sh - `lionmuon synth`, `predict` and the quick theory checks V1-V6
+# (issues 4 and 13).
 . "$(dirname "$0")/cli_lib.sh"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} OPENBLAS_NUM_THREADS=1
 D=$CLI_TMP/run
@@ -46,11 +47,31 @@ if jq -e '. as $r | ($r.periods | min_by(.compute) | .P) == $r.P_star' "$CLI_TMP
     ok "P_star is the P of the smallest compute"
 else bad "P_star"; fi
 
+# the quick theory checks (make theory-check-quick): each states its
+# criterion before it runs and writes a computed verdict (quick: not evidence)
 expect_ok "quick V1 (synth-check)" $LM synth-check --check V1 --quick --seeds 5 --out "$CLI_TMP/v1"
-if jq -e '.configs_violated == 0 and .configs > 0' "$CLI_TMP/v1/v1.json" >/dev/null 2>&1 &&
-   grep -q 'Verdict' "$CLI_TMP/v1/v1.md"; then
-    ok "quick V1: the bound holds on every seed of every configuration"
+if jq -e '.configs_violated == 0 and .configs > 0 and .sigma_cv_computed_max < 0.02
+          and .noise_dominated * 4 >= .configs' "$CLI_TMP/v1/v1.json" >/dev/null 2>&1 &&
+   grep -q 'Verdict' "$CLI_TMP/v1/v1.md" && grep -q 'stated before the run' "$CLI_TMP/v1/v1.md"; then
+    ok "quick V1: no violation, sigma_F from the law (CV < 2%), >= 25% noise-dominated"
 else bad "quick V1 verdict ($(cat "$CLI_TMP/v1/v1.json" 2>/dev/null | tr -d '\n'))"; fi
+for c in V2 V3 V4 V5 V6; do
+    k=$(echo $c | tr V v)
+    expect_ok "quick $c (synth-check)" sh -c "$LM synth-check --check $c --quick --seeds 3 --out '$CLI_TMP/$k' > '$CLI_TMP/$k.out' 2>&1"
+    if jq -e '.verdict | type == "string"' "$CLI_TMP/$k/$k.json" >/dev/null 2>&1 &&
+       grep -q 'stated before the run' "$CLI_TMP/$k/$k.md" && grep -q '^\*\*Verdict (computed): ' "$CLI_TMP/$k/$k.md" &&
+       [ "$(head -1 "$CLI_TMP/$k.out")" = "$c: success criterion (stated before the run):" ]; then
+        ok "quick $c: criterion printed first, verdict $(jq -r .verdict "$CLI_TMP/$k/$k.json")"
+    else bad "quick $c output ($(head -c 300 "$CLI_TMP/$k/$k.json" 2>/dev/null))"; fi
+done
+jq -e '.cells > 0 and .cells_pass >= 0' "$CLI_TMP/v4/v4.json" >/dev/null 2>&1 &&
+    grep -q 'bound T (common)' "$CLI_TMP/v4/v4.md" && ok "quick V4: cells, the bound on the same lattice, common currency" ||
+    bad "quick V4 cells"
+jq -e '[.families[] | select(.family | startswith("SGD"))] | length == 2' "$CLI_TMP/v5/v5.json" >/dev/null 2>&1 &&
+    grep -q 'pareto(1.75)' "$CLI_TMP/v5/v5.md" && grep -q 'fixed-horizon' "$CLI_TMP/v5/v5.md" &&
+    ok "quick V5: skewed law, SGD control, fixed-horizon statistic" || bad "quick V5 families"
+jq -e '.verdict == "holds"' "$CLI_TMP/v6/v6.json" >/dev/null 2>&1 &&
+    ok "quick V6: the objectives separate the geometries" || bad "quick V6 ($(cat "$CLI_TMP/v6/v6.json" 2>/dev/null | tr -d '\n'))"
 
 # bad input: a clear message naming the flag or file, and a non-zero exit
 S="--m 4 --n 4 --steps 5 --out $CLI_TMP/bad"
@@ -75,5 +96,10 @@ jq '.L_M = "big"' "$D/constants.json" > "$CLI_TMP/str.json"
 expect_fail "constants with a string L_M" "L_M" $LM predict --constants "$CLI_TMP/str.json" --eps 1
 expect_fail "missing constants file" "nonexistent" $LM predict --constants "$CLI_TMP/nonexistent.json" --eps 1
 expect_fail "unknown check" "--check" $LM synth-check --check V9 --out "$CLI_TMP/v9"
+expect_fail "pareto with a <= 1" "--pareto-a" $LM synth --objective separable --noise pareto --pareto-a 1 $S
+expect_ok "predict --currency common on synth's constants" $LM predict --constants "$D/constants.json" --eps 5 --currency common
+jq -e '.currency == "common" and .kappa_minimised == true' "$CLI_TMP/out" >/dev/null 2>&1 &&
+    ok "predict: common currency, minimised over kappa" || bad "predict --currency"
+expect_fail "unknown currency" "--currency" $LM predict --constants "$D/constants.json" --eps 5 --currency euro
 
 cli_done synth

@@ -750,6 +750,12 @@ static long find_run(const audit_set *s, const char *name)
     return -1;
 }
 
+double audit_best_val(const audit_set *s, const char *name)
+{
+    long i = find_run(s, name);
+    return i >= 0 ? s->runs[i].best_val : NAN;
+}
+
 /* ---- caveats ---------------------------------------------------------- */
 
 static int caveats(const audit_analysis *A, const char **out)

@@ -71,6 +71,10 @@ double audit_total_flops(double iterations, double model, double ns, double sign
 int audit_load(const char *dir, audit_set *s, lm_error *e);
 void audit_free(audit_set *s);
 
+/* The best validation loss of the run in folder `name` (NAN when absent or
+ * without a finite val_loss). */
+double audit_best_val(const audit_set *s, const char *name);
+
 /* The report: Markdown-ish text, or (json != 0) one JSON object, appended
  * to out.  headline_md (may be NULL): a Markdown file holding the headline
  * table of theory/algorithms.md §9, whose values are printed beside the

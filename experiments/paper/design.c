@@ -5,6 +5,7 @@
 #include "paper_private.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,15 +31,41 @@ const pp_config PP_CONFIGS[PP_NCONF] = {
 };
 const char *const PP_MODELS[PP_NMODEL] = {"gpt2", "llama"};
 
-static const double GRID_FULL[] = {1, 4, 16, 64};
-static const double GRID_QUICK[] = {4, 16};
+static const double GRID_FULL[] = {8, 16, 32};
+static const double GRID_QUICK[] = {8, 16};
 
-int pp_nseeds(int quick) { return quick ? 2 : 5; }
+int pp_nseeds(int quick) { return quick ? 2 : 8; }
+int pp_ntune(void) { return 2; }
 
 void pp_grid(int quick, const double **g, int *n)
 {
     *g = quick ? GRID_QUICK : GRID_FULL;
-    *n = quick ? 2 : 4;
+    *n = quick ? 2 : 3;
+}
+
+json_t *pp_load_grid(const char *dir)
+{
+    char *path = lm_path_join(dir, "grid.json");
+    json_t *j = json_load_file(path, 0, NULL);
+    free(path);
+    return j;
+}
+
+int pp_grid_of(json_t *grid, int quick, int model, int config, double *f)
+{
+    json_t *a = json_object_get(json_object_get(grid, PP_MODELS[model]), PP_CONFIGS[config].name);
+    if (json_is_array(a) && json_array_size(a) > 0 && json_array_size(a) <= PP_MAXFACTOR) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(a, i, v)
+            f[i] = json_number_value(v);
+        return (int)json_array_size(a);
+    }
+    const double *g;
+    int n;
+    pp_grid(quick, &g, &n);
+    memcpy(f, g, (size_t)n * sizeof *f);
+    return n;
 }
 
 int pp_find_config(const char *name)
@@ -72,9 +99,13 @@ char *pp_strf(const char *fmt, ...)
     return s;
 }
 
-char *pp_tune_dir(const char *dir, int model, int config, double factor)
+char *pp_tune_dir(const char *dir, int model, int config, double factor, int tseed)
 {
-    return pp_strf("%s/tune/%s/%s/s%g", dir, PP_MODELS[model], PP_CONFIGS[config].name, factor);
+    if (tseed == 0) /* the first tuning seed keeps the old layout */
+        return pp_strf("%s/tune/%s/%s/s%g", dir, PP_MODELS[model], PP_CONFIGS[config].name,
+                       factor);
+    return pp_strf("%s/tune/%s/%s/s%g-t%d", dir, PP_MODELS[model], PP_CONFIGS[config].name,
+                   factor, tseed);
 }
 
 char *pp_main_dir(const char *dir, int model, int config, int seed)
@@ -95,6 +126,17 @@ double pp_summary_value(const char *run_dir, const char *key)
     json_t *j = json_load_file(path, 0, NULL);
     free(path);
     json_t *v = j ? json_object_get(j, key) : NULL;
+    double x = json_is_number(v) ? json_number_value(v) : NAN;
+    json_decref(j);
+    return x;
+}
+
+double pp_cpu_seconds(const char *run_dir)
+{
+    char *path = lm_path_join(run_dir, "cpu.json");
+    json_t *j = json_load_file(path, 0, NULL);
+    free(path);
+    json_t *v = j ? json_object_get(j, "cpu_s") : NULL;
     double x = json_is_number(v) ? json_number_value(v) : NAN;
     json_decref(j);
     return x;
@@ -138,22 +180,26 @@ static void args_free(run_args *a)
     a->n = 0;
 }
 
-/* The flags of one run: model sizes, optimizer, scaled rates, seed, out. */
+/* The flags of one run: model sizes, optimizer, scaled rates, seed, out;
+ * run through `paper timed OUT/cpu.json` for its CPU time. */
 static void run_argv(const char *model, const pp_config *c, double scale, long seed, int quick,
                      const char *out, run_args *a)
 {
     a->n = 0;
+    arg(a, "paper");
+    arg(a, "timed");
+    arg(a, "%s/cpu.json", out);
     arg(a, "train");
     arg(a, "--model"); arg(a, "%s", model);
     arg(a, "--n-layer"); arg(a, "%d", quick ? 1 : 2);
     arg(a, "--n-head"); arg(a, "%d", quick ? 2 : 4);
     arg(a, "--n-embd"); arg(a, "%d", quick ? 32 : 64);
-    arg(a, "--seq-len"); arg(a, "%d", quick ? 16 : 32);
-    arg(a, "--batch-size"); arg(a, "%d", quick ? 4 : 16);
-    arg(a, "--iterations"); arg(a, "%d", quick ? 40 : 400);
-    arg(a, "--eval-every"); arg(a, "%d", quick ? 10 : 25);
+    arg(a, "--seq-len"); arg(a, "%d", quick ? 16 : 64);
+    arg(a, "--batch-size"); arg(a, "%d", quick ? 4 : 24);
+    arg(a, "--iterations"); arg(a, "%d", quick ? 40 : 650);
+    arg(a, "--eval-every"); arg(a, "%d", quick ? 10 : 50);
     arg(a, "--eval-batches"); arg(a, "%d", quick ? 2 : 8);
-    arg(a, "--diag-every"); arg(a, "%d", quick ? 10 : 25);
+    arg(a, "--diag-every"); arg(a, "%d", quick ? 10 : 50);
     arg(a, "--ckpt-every"); arg(a, "0");
     if (!strcmp(model, "llama")) {
         arg(a, "--multiple-of"); arg(a, "32");
@@ -189,19 +235,19 @@ static int append_run(const char *manifest, int mi, int ci, double scale, long s
 
 /* ---- the manifests ---- */
 
-/* The runs of one (model, config): every factor of the grid at the tuning
- * seed, or every main seed at the tuned factor. */
+/* The runs of one (model, config): every factor of its current grid at
+ * every tuning seed, or every main seed at the tuned factor. */
 static int append_config(const char *dir, paper_stage stage, int quick, const char *manifest,
-                         json_t *tuned, int mi, int ci, lm_error *e)
+                         json_t *tuned, json_t *grid, int mi, int ci, lm_error *e)
 {
     int rc = 0;
     if (stage == PAPER_TUNE) {
-        const double *g;
-        int ng;
-        pp_grid(quick, &g, &ng);
+        double g[PP_MAXFACTOR];
+        int ng = pp_grid_of(grid, quick, mi, ci, g);
         for (int k = 0; k < ng && rc == 0; k++)
-            rc = append_run(manifest, mi, ci, g[k], PP_TUNE_SEED, quick,
-                            pp_tune_dir(dir, mi, ci, g[k]), e);
+            for (int t = 0; t < pp_ntune() && rc == 0; t++)
+                rc = append_run(manifest, mi, ci, g[k], PP_TUNE_SEED + t, quick,
+                                pp_tune_dir(dir, mi, ci, g[k], t), e);
         return rc;
     }
     double s = pp_tuned_scale(tuned, PP_MODELS[mi], PP_CONFIGS[ci].name);
@@ -231,9 +277,31 @@ int paper_manifest(const char *dir, paper_stage stage, int quick, const char *ma
     }
     fclose(fp);
     int rc = 0;
+    json_t *grid = pp_load_grid(dir);
     for (int mi = 0; mi < PP_NMODEL && rc == 0; mi++)
         for (int ci = 0; ci < PP_NCONF && rc == 0; ci++)
-            rc = append_config(dir, stage, quick, manifest, tuned, mi, ci, e);
+            rc = append_config(dir, stage, quick, manifest, tuned, grid, mi, ci, e);
+    json_decref(grid);
     json_decref(tuned);
+    return rc;
+}
+
+/* ---- the CPU time of a run ---- */
+
+int paper_timed(const char *path, int argc, char **argv, int (*train)(int, char **))
+{
+    int rc = train(argc, argv);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double u = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec;
+    double sy = ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec;
+    json_t *j = json_pack("{s:f,s:f,s:f,s:i,s:s}", "cpu_s", u + sy, "user_s", u, "sys_s", sy,
+                          "exit", rc, "how", "getrusage(RUSAGE_SELF) after the run, in its process");
+    char *txt = json_dumps(j, JSON_INDENT(1));
+    lm_error e = {{0}};
+    if (lm_write_atomic(path, txt, strlen(txt), &e) != 0)
+        fprintf(stderr, "lionmuon paper timed: %s\n", e.msg);
+    free(txt);
+    json_decref(j);
     return rc;
 }

@@ -19,16 +19,26 @@ typedef struct {
 
 #define PP_NCONF 10
 #define PP_NMODEL 2
-#define PP_TUNE_SEED 100
+#define PP_TUNE_SEED 100   /* tuning seeds PP_TUNE_SEED .. + pp_ntune() - 1 */
+#define PP_MAXFACTOR 16    /* factors a grid may hold */
 
 extern const pp_config PP_CONFIGS[PP_NCONF];
 extern const char *const PP_MODELS[PP_NMODEL];
 
-/* Seeds of the main stage: 1..pp_nseeds(quick). */
+/* Seeds of the main stage: 1..pp_nseeds(quick); tuning seeds: pp_ntune(). */
 int pp_nseeds(int quick);
+int pp_ntune(void);
 
-/* The tuning grid of learning-rate factors. */
+/* The starting tuning grid of learning-rate factors, and its caps. */
 void pp_grid(int quick, const double **g, int *n);
+#define PP_FACTOR_MIN (1.0 / 16)
+#define PP_FACTOR_MAX 1024.0
+
+/* The current grid of (model, config): dir/grid.json if it has one, else
+ * the starting grid; ascending, at most PP_MAXFACTOR. */
+int pp_grid_of(json_t *grid, int quick, int model, int config, double *f);
+/* dir/grid.json (NULL when absent; the caller owns it). */
+json_t *pp_load_grid(const char *dir);
 
 /* Index of the config called name, or -1. */
 int pp_find_config(const char *name);
@@ -37,15 +47,19 @@ int pp_find_config(const char *name);
 char *pp_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The output directory of a run (newly allocated): DIR/tune/MODEL/CONFIG/sF
- * for factor F, and DIR/main/MODEL/CONFIG/seedS. */
-char *pp_tune_dir(const char *dir, int model, int config, double factor);
+ * for factor F at the first tuning seed (sF-tK for the K-th further one),
+ * and DIR/main/MODEL/CONFIG/seedS. */
+char *pp_tune_dir(const char *dir, int model, int config, double factor, int tseed);
 char *pp_main_dir(const char *dir, int model, int config, int seed);
 
 /* A run's summary.json number, NAN when the run or the key is missing. */
 double pp_summary_value(const char *run_dir, const char *key);
+/* A run's CPU seconds (cpu.json of `paper timed`), NAN when missing. */
+double pp_cpu_seconds(const char *run_dir);
 
 /* tuned.json (written by paper_select): {"gpt2": {"adamw": {"scale": s,
- * "losses": [...]}, ...}, ..., "grid": [...]}.  pp_tuned_path: DIR/tuned.json
+ * "edge": bool, "grid": [...], "losses": [mean over the tuning seeds per
+ * factor], "seed_losses": [[...], ...]}, ...}, ...}.  pp_tuned_path: DIR/tuned.json
  * (newly allocated); pp_tuned_scale: a config's factor, NAN if absent. */
 char *pp_tuned_path(const char *dir);
 double pp_tuned_scale(json_t *tuned, const char *model, const char *cfg);

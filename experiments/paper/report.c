@@ -16,18 +16,19 @@
 
 #include "lionmuon/fs.h"
 #include "lionmuon/stats.h"
+#include "lionmuon/verdict.h"
 
 #define MAXPT 128
-#define MAXSEED 5
+#define MAXSEED 16
 
 typedef struct {
     int n;
-    double step[MAXPT], flops[MAXPT], wall[MAXPT], loss[MAXPT];
+    double step[MAXPT], flops[MAXPT], wall[MAXPT], cpu[MAXPT], loss[MAXPT];
 } curve;
 
 typedef struct {
     int ok;
-    double best, flops, wall, bytes, excess, bayes;
+    double best, flops, wall, cpu, bytes, excess, bayes, flops_model, flops_msign;
     curve cv;
 } run_result;
 
@@ -101,12 +102,12 @@ static int read_curve(const char *run, curve *c)
 }
 
 /* Best validation loss among the points evaluated within a budget of
- * FLOPs (use_wall = 0) or seconds (use_wall = 1). */
-static double best_within(const curve *c, double budget, int use_wall)
+ * FLOPs (use_cpu = 0) or CPU seconds (use_cpu = 1). */
+static double best_within(const curve *c, double budget, int use_cpu)
 {
     double best = INFINITY;
     for (int i = 0; i < c->n; i++) {
-        double x = use_wall ? c->wall[i] : c->flops[i];
+        double x = use_cpu ? c->cpu[i] : c->flops[i];
         if (x <= budget * (1 + 1e-12) && c->loss[i] < best)
             best = c->loss[i];
     }
@@ -119,10 +120,18 @@ static void load_run(const char *dir, int mi, int ci, int seed, run_result *r)
     r->best = pp_summary_value(run, "best_val_loss");
     r->flops = pp_summary_value(run, "total_flops");
     r->wall = pp_summary_value(run, "wall_s");
+    r->cpu = pp_cpu_seconds(run);
     r->bytes = pp_summary_value(run, "optimizer_state_bytes");
     r->excess = pp_summary_value(run, "excess_loss");
     r->bayes = pp_summary_value(run, "bayes_loss");
+    r->flops_model = pp_summary_value(run, "flops_model_per_step");
+    r->flops_msign = pp_summary_value(run, "flops_msign_per_muon_step");
     r->ok = isfinite(r->best) && read_curve(run, &r->cv) == 0;
+    /* CPU time at each validation point: the run's CPU seconds spread over
+     * its wall clock in proportion (the logs time points by wall clock) */
+    double scale = r->cpu / r->wall;
+    for (int i = 0; i < r->cv.n; i++)
+        r->cv.cpu[i] = isfinite(scale) && r->wall > 0 ? r->cv.wall[i] * scale : NAN;
     free(run);
 }
 
@@ -163,73 +172,135 @@ static int load_runs(report *rp)
 
 /* ---- tables ---- */
 
-static const char *verdict(double mean, double half)
+/* One verdict of the report: a paired comparison of config a against b in
+ * model mi, at b's FLOPs (basis 0) or b's CPU time (basis 1): per seed, a's
+ * best validation loss within b's budget minus b's best loss. */
+typedef struct {
+    int mi, a, b, basis, k;
+    double mean, half, p, adj;
+} comparison;
+
+#define MAXCOMP 32
+#define ALPHA 0.05
+
+static void compare(report *rp, comparison *c)
 {
-    if (!isfinite(half))
-        return "undetermined (one seed)";
-    if (mean + half < 0)
-        return "**holds**";
-    if (mean - half > 0)
-        return "**fails** (the other is better)";
-    return "**not significant** (the interval contains 0)";
+    double da[MAXSEED], db[MAXSEED];
+    for (int s = 0; s < rp->ns; s++) {
+        run_result *ra = &rp->R[c->mi][c->a][s], *rb = &rp->R[c->mi][c->b][s];
+        da[s] = ra->ok && rb->ok
+                    ? best_within(&ra->cv, c->basis ? rb->cpu : rb->flops, c->basis) : NAN;
+        db[s] = rb->ok ? rb->best : NAN;
+    }
+    vd_paired(rp->ns, da, db, &c->mean, &c->half, &c->p, &c->k);
 }
 
-/* Paired difference over seeds of a's best loss within b's budget minus
- * b's best loss; one row of the table and one line of the summary. */
-static void paired_row(report *rp, int mi, int a, int b, int use_wall, const char *basis)
+/* The verdict from the Holm-adjusted p-value and the sign of the mean. */
+static const char *verdict(const comparison *c)
 {
-    double d[MAXSEED];
-    for (int s = 0; s < rp->ns; s++) {
-        run_result *ra = &rp->R[mi][a][s], *rb = &rp->R[mi][b][s];
-        d[s] = ra->ok && rb->ok
-                   ? best_within(&ra->cv, use_wall ? rb->wall : rb->flops, use_wall) - rb->best
-                   : NAN;
-    }
-    double m, h;
-    int k;
-    mean_ci(rp->ns, d, &m, &h, &k);
-    lm_buf_printf(rp->md, "| %s | %s | %s | %+.4f | [%+.4f, %+.4f] | %d | %s |\n", PP_MODELS[mi],
-                  PP_CONFIGS[a].name, PP_CONFIGS[b].name, m, m - h, m + h, k, verdict(m, h));
-    lm_buf_printf(rp->sum, "| %s | %s better than %s %s | %+.4f [%+.4f, %+.4f] | %s |\n",
-                  PP_MODELS[mi], PP_CONFIGS[a].name, PP_CONFIGS[b].name, basis, m, m - h, m + h,
-                  verdict(m, h));
+    if (c->k < 2 || !isfinite(c->adj))
+        return "undetermined (fewer than 2 paired seeds)";
+    if (c->adj >= ALPHA)
+        return "**not significant** (Holm-adjusted p >= 0.05)";
+    return c->mean < 0 ? "**holds**" : "**fails** (the other is better)";
+}
+
+static void comparison_row(lm_buf *b, const comparison *c, int summary)
+{
+    static const char *BASIS[] = {"at b's FLOPs", "at b's CPU time"};
+    if (summary)
+        lm_buf_printf(b, "| %s | %s better than %s %s | %+.4f [%+.4f, %+.4f] | %.3g | %.3g | %s |\n",
+                      PP_MODELS[c->mi], PP_CONFIGS[c->a].name, PP_CONFIGS[c->b].name,
+                      BASIS[c->basis], c->mean, c->mean - c->half, c->mean + c->half, c->p,
+                      c->adj, verdict(c));
+    else
+        lm_buf_printf(b, "| %s | %s | %s | %+.4f | [%+.4f, %+.4f] | %d | %.3g | %.3g | %s |\n",
+                      PP_MODELS[c->mi], PP_CONFIGS[c->a].name, PP_CONFIGS[c->b].name, c->mean,
+                      c->mean - c->half, c->mean + c->half, c->k, c->p, c->adj, verdict(c));
 }
 
 /* One config's row of the main table (model mi). */
 static void main_row(report *rp, json_t *tuned, int mi, int ci)
 {
-    double best[MAXSEED], wall[MAXSEED], ex[MAXSEED], m, h, wm, wh, em, eh;
-    int k, kw, ke;
+    double best[MAXSEED], cpu[MAXSEED], ex[MAXSEED], m, h, cm, ch, em, eh;
+    int k, kc, ke;
     for (int s = 0; s < rp->ns; s++) {
         best[s] = rp->R[mi][ci][s].best;
-        wall[s] = rp->R[mi][ci][s].wall;
+        cpu[s] = rp->R[mi][ci][s].cpu;
         ex[s] = rp->R[mi][ci][s].excess;
     }
     mean_ci(rp->ns, best, &m, &h, &k);
-    mean_ci(rp->ns, wall, &wm, &wh, &kw);
+    mean_ci(rp->ns, cpu, &cm, &ch, &kc);
     mean_ci(rp->ns, ex, &em, &eh, &ke);
     run_result *r0 = &rp->R[mi][ci][0];
-    const double *g;
-    int ng;
-    pp_grid(rp->quick, &g, &ng);
+    json_t *tc = json_object_get(json_object_get(tuned, PP_MODELS[mi]), PP_CONFIGS[ci].name);
     double sc = pp_tuned_scale(tuned, PP_MODELS[mi], PP_CONFIGS[ci].name);
-    /* a factor at the end of the grid may not be the optimum */
-    const char *edge = sc == g[0] || sc == g[ng - 1] ? " (grid edge)" : "";
-    lm_buf_printf(rp->md, "| %s | %g%s | %.4f | ±%.4f (n=%d) | %.4f | %.3f | %.2f ± %.2f | %.0f |\n",
-                  PP_CONFIGS[ci].name, sc, edge, m, h, k, em, r0->flops * 1e-9, wm, wh, r0->bytes);
+    /* a factor still at the end of its grid (the grid could not grow) */
+    const char *edge = json_is_true(json_object_get(tc, "edge")) ? " (grid edge)" : "";
+    lm_buf_printf(rp->md, "| %s | %g%s | %.4f | ±%.4f (n=%d) | %.4f | %.3f | %.1f ± %.1f | %.0f |\n",
+                  PP_CONFIGS[ci].name, sc, edge, m, h, k, em, r0->flops * 1e-9, cm, ch, r0->bytes);
 }
 
 static void table_main(report *rp, int mi)
 {
     lm_buf_printf(rp->md, "\n### %s\n\n", PP_MODELS[mi]);
     lm_buf_printf(rp->md, "| config | lr factor | best val loss | 95%% CI | excess over Bayes | total GFLOPs "
-                          "| wall s | state bytes |\n|---|---|---|---|---|---|---|---|\n");
+                          "| CPU s | state bytes |\n|---|---|---|---|---|---|---|---|\n");
     char *path = pp_tuned_path(rp->dir);
     json_t *tuned = json_load_file(path, 0, NULL);
     free(path);
     for (int ci = 0; ci < PP_NCONF; ci++)
         main_row(rp, tuned, mi, ci);
     json_decref(tuned);
+}
+
+/* The tuning curves: per config the mean best validation loss over the
+ * tuning seeds at each factor of its final grid, the pick marked. */
+static void table_tuning(report *rp, int mi, lm_buf *dat)
+{
+    char *path = pp_tuned_path(rp->dir);
+    json_t *tuned = json_load_file(path, 0, NULL);
+    free(path);
+    lm_buf_printf(rp->md, "\n| %s config | factor: mean best val loss over the %d tuning seeds (the "
+                          "pick in bold) |\n|---|---|\n", PP_MODELS[mi], pp_ntune());
+    for (int ci = 0; ci < PP_NCONF; ci++) {
+        json_t *tc = json_object_get(json_object_get(tuned, PP_MODELS[mi]), PP_CONFIGS[ci].name);
+        json_t *g = json_object_get(tc, "grid"), *l = json_object_get(tc, "losses");
+        double sc = pp_tuned_scale(tuned, PP_MODELS[mi], PP_CONFIGS[ci].name);
+        lm_buf_printf(rp->md, "| %s |", PP_CONFIGS[ci].name);
+        lm_buf_printf(dat, "# %s\n", PP_CONFIGS[ci].name);
+        for (size_t k = 0; k < json_array_size(g); k++) {
+            double f = json_number_value(json_array_get(g, k));
+            json_t *v = json_array_get(l, k);
+            int pick = f == sc;
+            if (json_is_number(v)) {
+                lm_buf_printf(rp->md, " %s%g: %.4f%s", pick ? "**" : "", f, json_number_value(v),
+                              pick ? "**" : "");
+                lm_buf_printf(dat, "%g %.9g\n", f, json_number_value(v));
+            } else {
+                lm_buf_printf(rp->md, " %g: diverged/missing", f);
+            }
+            lm_buf_printf(rp->md, "%s", k + 1 < json_array_size(g) ? ";" : "");
+        }
+        lm_buf_printf(rp->md, " |\n");
+        lm_buf_printf(dat, "\n\n");
+    }
+    json_decref(tuned);
+}
+
+/* The compute ratio the reproduction was designed for: msign's share of a
+ * Muon step and P = 2's cost relative to Muon, by the paper's count. */
+static void compute_ratio(report *rp, int mi)
+{
+    run_result *r = &rp->R[mi][pp_find_config("muon")][0];
+    int p2 = pp_find_config("lionmuon-p2");
+    double share = r->flops_msign / (r->flops_model + r->flops_msign);
+    double ratio = rp->R[mi][p2][0].flops / r->flops;
+    int ok = share >= 0.10 && share <= 0.15 && ratio >= 0.93 && ratio <= 0.96;
+    lm_buf_printf(rp->md, "- %s: msign is %.1f%% of a Muon step; LionMuon P = 2's total FLOPs are "
+                          "%.3f of Muon's (target 10-15%% and 0.93-0.96, as at 124M: 12.5%%, "
+                          "0.944): %s.\n", PP_MODELS[mi], 100 * share, ratio,
+                  ok ? "in range" : rp->quick ? "out of range (quick variant)" : "OUT OF RANGE");
 }
 
 /* ---- figures ---- */
@@ -265,7 +336,7 @@ static void plot_run(const report *rp, const char *script, lm_buf *gp)
  * one point per config. */
 static void figure_pareto(report *rp, int mi, int use_wall)
 {
-    const char *what = use_wall ? "wall" : "flops";
+    const char *what = use_wall ? "cpu" : "flops";
     char *stem = pp_strf("pareto_%s_%s", what, PP_MODELS[mi]);
     char *dat = pp_strf("%s.dat", stem), *script = pp_strf("%s.gp", stem);
     lm_buf b = {0}, g = {0};
@@ -275,7 +346,7 @@ static void figure_pareto(report *rp, int mi, int use_wall)
         int k;
         for (int s = 0; s < rp->ns; s++) {
             bs[s] = rp->R[mi][ci][s].best;
-            w[s] = use_wall ? rp->R[mi][ci][s].wall : rp->R[mi][ci][s].flops;
+            w[s] = use_wall ? rp->R[mi][ci][s].cpu : rp->R[mi][ci][s].flops;
         }
         mean_ci(rp->ns, bs, &m, &h, &k);
         mean_ci(rp->ns, w, &wm, &wh, &k);
@@ -284,9 +355,10 @@ static void figure_pareto(report *rp, int mi, int use_wall)
     }
     lm_buf_printf(&g, "set terminal pngcairo noenhanced size 900,600\nset output '%s.png'\n", stem);
     lm_buf_printf(&g, "set title '%s: best validation loss (mean, 95%% CI over %d seeds) vs %s'\n",
-                  PP_MODELS[mi], rp->ns, use_wall ? "wall time" : "total training FLOPs");
+                  PP_MODELS[mi], rp->ns, use_wall ? "CPU time" : "total training FLOPs");
     lm_buf_printf(&g, "set xlabel '%s'\nset ylabel 'best validation loss (nats)'\nset grid\n",
-                  use_wall ? "wall time (s, one thread)" : "total GFLOPs (paper accounting)");
+                  use_wall ? "CPU time (s, user + system, one thread)"
+                           : "total GFLOPs (paper accounting)");
     lm_buf_printf(&g, "set key outside right\nplot ");
     for (int ci = 0; ci < PP_NCONF; ci++)
         lm_buf_printf(&g, "%s'%s' every ::%d::%d using 2:3:4 with yerrorbars pt %d ps 1.5 lc %d title '%s'",
@@ -498,41 +570,89 @@ static void msign_section(report *rp, const char *path)
 
 /* ---- the claims ---- */
 
-/* LionMuon P = 2 against each rival at the rival's FLOPs and wall time, and
- * SignMuon against Muon. */
+/* The tuning curves as a figure: mean best validation loss over the tuning
+ * seeds against the learning-rate factor, one line per config. */
+static void figure_tuning(report *rp, int mi, lm_buf *dat)
+{
+    char *stem = pp_strf("tuning_%s", PP_MODELS[mi]);
+    char *dn = pp_strf("%s.dat", stem), *script = pp_strf("%s.gp", stem);
+    lm_buf g = {0};
+    lm_buf_printf(&g, "set terminal pngcairo noenhanced size 900,600\nset output '%s.png'\n"
+                      "set title '%s: tuning curves (mean over %d tuning seeds)'\nset logscale x 2\n"
+                      "set xlabel 'learning-rate factor (x the paper 124M rates)'\n"
+                      "set ylabel 'best validation loss (nats)'\nset grid\nset key outside right\nplot ",
+                  stem, PP_MODELS[mi], pp_ntune());
+    for (int ci = 0; ci < PP_NCONF; ci++)
+        lm_buf_printf(&g, "%s'%s' index %d using 1:2 with linespoints lw 2 lc %d dt %d title '%s'",
+                      ci ? ", " : "", dn, ci, ci % 8 + 1, ci / 8 + 1, PP_CONFIGS[ci].name);
+    lm_buf_printf(&g, "\n");
+    if (plot_file(rp, dn, dat) == 0)
+        plot_run(rp, script, &g);
+    lm_buf_free(&g);
+    free(stem);
+    free(dn);
+    free(script);
+}
+
+/* Every verdict of the report: LionMuon P = 2 against each rival at the
+ * rival's FLOPs and CPU time, SignMuon against Muon; Holm's adjustment over
+ * all of them. */
+static int all_comparisons(report *rp, comparison *c)
+{
+    static const char *rivals[] = {"muon", "lion", "signum", "adamw"};
+    int n = 0, p2 = pp_find_config("lionmuon-p2");
+    for (int mi = 0; mi < PP_NMODEL; mi++) {
+        for (int basis = 0; basis < 2; basis++)
+            for (int r = 0; r < 4; r++)
+                c[n++] = (comparison){mi, p2, pp_find_config(rivals[r]), basis, 0, 0, 0, 0, 0};
+        c[n++] = (comparison){mi, pp_find_config("signmuon-p2"), pp_find_config("muon"), 0, 0,
+                              0, 0, 0, 0};
+    }
+    double p[MAXCOMP], adj[MAXCOMP];
+    for (int i = 0; i < n; i++) {
+        compare(rp, &c[i]);
+        p[i] = c[i].p;
+    }
+    vd_holm(n, p, adj);
+    for (int i = 0; i < n; i++)
+        c[i].adj = adj[i];
+    return n;
+}
+
 static void claims(report *rp)
 {
     lm_buf *md = rp->md;
-    int p2 = pp_find_config("lionmuon-p2");
-    static const char *rivals[] = {"muon", "lion", "signum", "adamw"};
+    comparison c[MAXCOMP];
+    int n = all_comparisons(rp, c);
+    static const char *HEAD =
+        "| model | a | b | mean difference | 95%% CI | seeds | p | Holm p | verdict |\n"
+        "|---|---|---|---|---|---|---|---|---|\n";
     for (int mi = 0; mi < PP_NMODEL; mi++) {
-        lm_buf_printf(md, "\n#### %s: LionMuon P = 2 against each rival, at the rival's compute\n\n"
-                    "Difference = (P = 2's best validation loss among its evaluations within the "
-                    "rival's total FLOPs) - (the rival's best validation loss), paired by seed. "
-                    "Negative favours P = 2.\n\n"
-                    "| model | a | b | mean difference | 95%% CI | seeds | P = 2 better at b's budget? |\n"
-                    "|---|---|---|---|---|---|---|\n", PP_MODELS[mi]);
-        for (int r = 0; r < 4; r++)
-            paired_row(rp, mi, p2, pp_find_config(rivals[r]), 0, "at b's FLOPs");
-        /* Pareto dominance needs the compute side too: FLOPs are fixed by
-         * the config (the same in every seed) */
+        for (int basis = 0; basis < 2; basis++) {
+            lm_buf_printf(md, "\n#### %s: LionMuon P = 2 against each rival, at the rival's %s\n\n"
+                          "Difference = (P = 2's best validation loss among its evaluations within "
+                          "the rival's %s) - (the rival's best validation loss), paired by seed. "
+                          "Negative favours P = 2.\n\n", PP_MODELS[mi],
+                          basis ? "CPU time" : "compute", basis ? "CPU time" : "total FLOPs");
+            lm_buf_printf(md, HEAD);
+            for (int i = 0; i < n; i++)
+                if (c[i].mi == mi && c[i].basis == basis && c[i].a == pp_find_config("lionmuon-p2"))
+                    comparison_row(md, &c[i], 0);
+        }
+        int p2 = pp_find_config("lionmuon-p2");
         double fr = rp->R[mi][p2][0].flops / rp->R[mi][pp_find_config("muon")][0].flops;
-        lm_buf_printf(rp->sum, "| %s | lionmuon-p2 total FLOPs / muon's | %.3f | %s |\n",
+        lm_buf_printf(rp->sum, "| %s | lionmuon-p2 total FLOPs / muon's | %.3f | | | %s |\n",
                       PP_MODELS[mi], fr, fr < 1 ? "fewer FLOPs" : "more FLOPs");
-        lm_buf_printf(md, "\nThe same at the rival's wall time (one thread per run):\n\n"
-                    "| model | a | b | mean difference | 95%% CI | seeds | P = 2 better at b's time? |\n"
-                    "|---|---|---|---|---|---|---|\n");
-        for (int r = 0; r < 4; r++)
-            paired_row(rp, mi, p2, pp_find_config(rivals[r]), 1, "at b's wall time");
     }
-    lm_buf_printf(md, "\n### Claim: SignMuon beats Muon\n\nDifference = SignMuon (P = 2) best validation "
-                "loss - Muon's, paired by seed (SignMuon uses fewer FLOPs, so this is at its own "
-                "budget).\n\n| model | a | b | mean difference | 95%% CI | seeds | SignMuon better? |\n"
-                "|---|---|---|---|---|---|---|\n");
-    /* best_within at the rival's own total is SignMuon's final best, since
-     * Muon needs more compute */
-    for (int mi = 0; mi < PP_NMODEL; mi++)
-        paired_row(rp, mi, pp_find_config("signmuon-p2"), pp_find_config("muon"), 0, "(best loss)");
+    lm_buf_printf(md, "\n### Claim: SignMuon beats Muon\n\nDifference = SignMuon (P = 2) best "
+                  "validation loss within Muon's FLOPs - Muon's, paired by seed (SignMuon uses "
+                  "fewer FLOPs, so this is its own best).\n\n");
+    lm_buf_printf(md, HEAD);
+    for (int i = 0; i < n; i++)
+        if (c[i].a == pp_find_config("signmuon-p2"))
+            comparison_row(md, &c[i], 0);
+    for (int i = 0; i < n; i++)
+        comparison_row(rp->sum, &c[i], 1);
 }
 
 /* ---- the sections of the report ---- */
@@ -542,6 +662,12 @@ static void report_head(const report *rp, lm_buf *md, int have)
 {
     int quick = rp->quick;
     double bayes = rp->R[0][0][0].bayes;
+    const double *g;
+    int ng;
+    pp_grid(quick, &g, &ng);
+    lm_buf grid = {0};
+    for (int k = 0; k < ng; k++)
+        lm_buf_printf(&grid, "%s%g", k ? ", " : "", g[k]);
     lm_buf_printf(md, "# The paper's claims at CPU scale%s\n\n"
                 "Generated by `lionmuon paper report` from %d finished runs under `%s`; every "
                 "number below is measured, none is copied except the paper's own figures quoted "
@@ -550,40 +676,58 @@ static void report_head(const report *rp, lm_buf *md, int have)
     lm_buf_printf(md, "## Protocol\n\n"
                 "- Models: GPT-2 and LLaMA (theory/models.md) with %d layers, %d heads, width %d, "
                 "sequence %d, batch %d, %d iterations (warm-up 3000/64000 of them, cosine to 0, "
-                "clipping 0.5, weight decay 0.1), double precision.\n"
+                "clipping 0.5, weight decay 0.1), double precision%s.\n"
                 "- Data: the built-in Zipf-Markov corpus (vocabulary 256, Zipf exponent 1.1); its "
                 "entropy rate %.4f nats is the Bayes-optimal loss, so losses are also given as "
                 "excess over it.\n"
                 "- Configs: AdamW, Lion, Signum, Muon, SignMuon P = 2, LionMuon P = 1, 2, 5, 20, "
                 "100, starting from the paper's tuned 124M learning rates (theory/algorithms.md §5).\n"
-                "- Tuning: at seed %d, every learning rate of a config (lr_muon, lr_sign and the "
-                "AdamW rate of its 1-D/embedding part) is multiplied by one factor from the grid "
-                "%s; the factor with the lowest best validation loss is kept and then fixed.\n"
-                "- Main runs: seeds 1..%d at the chosen factor. Intervals are two-sided 95%% "
-                "t intervals over seeds (GSL's t quantiles); comparisons are paired by seed "
-                "(same initialisation and batches).\n"
+                "- Tuning: on the tuning seeds %d..%d, every learning rate of a config (lr_muon, "
+                "lr_sign and the AdamW rate of its 1-D/embedding part) is multiplied by one factor "
+                "of a factor-2 grid starting at {%s}; the factor with the lowest mean best "
+                "validation loss over the tuning seeds is kept; a pick at the grid's end grows "
+                "the grid by a factor 2 on that side and the tuning stage runs again (the tuning "
+                "curves are in section 1).\n"
+                "- Main runs: evaluation seeds 1..%d, disjoint from the tuning seeds, at the "
+                "chosen factor.  Intervals are two-sided 95%% t intervals over seeds (GSL's t "
+                "quantiles); comparisons are paired by seed (same initialisation and batches), "
+                "with two-sided paired t-tests whose p-values are Holm-adjusted over every "
+                "verdict of the report; a verdict holds or fails only at Holm p < 0.05.\n"
                 "- Compute: FLOPs by the paper's accounting (6 N T B per iteration plus "
-                "Newton-Schulz FLOPs on Muon steps and m n on sign steps). Wall time: one thread "
-                "per run, two runs at a time on a 2-core machine, so it is noisy.\n"
+                "Newton-Schulz FLOPs on Muon steps and m n on sign steps), and CPU time: user + "
+                "system seconds of the run's own process (`lionmuon paper timed`, getrusage), "
+                "one thread per run; the validation points' CPU times are their wall-clock times "
+                "scaled by the run's CPU/wall ratio.\n"
                 "- Validation: every %d steps on %d fixed batches; \"best\" is the lowest of those "
                 "evaluations.\n",
-            quick ? 1 : 2, quick ? 2 : 4, quick ? 32 : 64, quick ? 16 : 32, quick ? 4 : 16,
-            quick ? 40 : 400, bayes, PP_TUNE_SEED, quick ? "{4, 16}" : "{1, 4, 16, 64}", rp->ns,
-            quick ? 10 : 25, quick ? 2 : 8);
+            quick ? 1 : 2, quick ? 2 : 4, quick ? 32 : 64, quick ? 16 : 64, quick ? 4 : 24,
+            quick ? 40 : 650, quick ? "" : " (about 8 tokens per parameter, as at 124M)", bayes,
+            PP_TUNE_SEED, PP_TUNE_SEED + pp_ntune() - 1, grid.s, rp->ns, quick ? 10 : 50,
+            quick ? 2 : 8);
+    lm_buf_free(&grid);
 }
 
-/* Section 1: the main tables, the Pareto figures and the claims. */
+/* Section 1: the compute ratio, the main tables, the tuning curves, the
+ * Pareto figures and the claims. */
 static void section_compute(report *rp)
 {
     lm_buf *md = rp->md;
-    lm_buf_printf(md, "\n## 1. Best validation loss against compute\n");
+    lm_buf_printf(md, "\n## 1. Best validation loss against compute\n\nThe compute ratio of the "
+                  "setting, by the paper's FLOPs count:\n\n");
+    for (int mi = 0; mi < PP_NMODEL; mi++)
+        compute_ratio(rp, mi);
     for (int mi = 0; mi < PP_NMODEL; mi++) {
         const char *m = PP_MODELS[mi];
         table_main(rp, mi);
+        lm_buf dat = {0};
+        lm_buf_printf(md, "\nTuning curves (%s):\n", m);
+        table_tuning(rp, mi, &dat);
+        figure_tuning(rp, mi, &dat);
         figure_pareto(rp, mi, 0);
         figure_pareto(rp, mi, 1);
-        lm_buf_printf(md, "\n![pareto %s](%s/pareto_flops_%s.png)\n![pareto wall %s](%s/pareto_wall_%s.png)\n",
-                      m, rp->link, m, m, rp->link, m);
+        lm_buf_printf(md, "\n![tuning %s](%s/tuning_%s.png)\n![pareto %s](%s/pareto_flops_%s.png)\n"
+                      "![pareto cpu %s](%s/pareto_cpu_%s.png)\n", m, rp->link, m, m, rp->link, m,
+                      m, rp->link, m);
     }
     lm_buf_printf(md, "\n### Claim: \"LionMuon at P = 2 Pareto-dominates Muon, Lion, Signum and AdamW\"\n");
     claims(rp);
@@ -631,7 +775,8 @@ static void section_rest(report *rp, const char *msign_csv)
 }
 
 int paper_report(const char *dir, int quick, const char *report_path, const char *plots_dir,
-                 const char *plots_link, const char *msign_csv, lm_error *e)
+                 const char *plots_link, const char *msign_csv, const char *audit_dir,
+                 lm_error *e)
 {
     report *rp = lm_calloc(1, sizeof *rp);
     rp->dir = dir;
@@ -655,13 +800,21 @@ int paper_report(const char *dir, int quick, const char *report_path, const char
     rp->sum = &sum;
     section_compute(rp);
     section_rest(rp, msign_csv);
+    if (audit_dir && paper_rank_agreement(audit_dir, dir, &body, NULL, e) != 0) {
+        lm_buf_free(&body);
+        lm_buf_free(&sum);
+        free(rp);
+        return -1;
+    }
     /* head (title, protocol) + summary + body */
     report_head(rp, &all, have);
     lm_buf_printf(&all, "\n## Summary of verdicts\n\nDifferences in best validation loss (nats), "
                  "mean over seeds with the 95%% t interval of the paired differences; "
-                 "negative favours the first optimizer. \"holds\" means the whole interval "
-                 "is below 0.\n\n| model | comparison | difference [95%% CI] | verdict |\n"
-                 "|---|---|---|---|\n");
+                 "negative favours the first optimizer; p from the two-sided paired t-test, "
+                 "Holm-adjusted over all %d verdicts below.  \"holds\": Holm p < 0.05 and the "
+                 "difference negative; \"fails\": Holm p < 0.05 and positive.\n\n| model | "
+                 "comparison | difference [95%% CI] | p | Holm p | verdict |\n"
+                 "|---|---|---|---|---|---|\n", PP_NMODEL * 9);
     lm_buf_printf(&all, "%s%s", sum.s ? sum.s : "", body.s ? body.s : "");
     int rc = lm_write_atomic(report_path, all.s, all.len, e);
     lm_buf_free(&all);

@@ -23,11 +23,11 @@ theory-check-quick: lionmuon
 define synth_checks
 	@mkdir -p $(1)
 	@: > $(1)/checks.jsonl
-	@for c in V1 V2 V3 V4 V5; do \
+	@for c in V1 V2 V3 V4 V5 V6; do \
 	  printf '{"out": "%s", "argv": ["synth-check", "--check", "%s", "--seeds", "%s", "--out", "%s"%s]}\n' \
 	    "$(1)/$$c" "$$c" "$(SYNTH_SEEDS)" "$(1)/$$c" "$(if $(2),$(comma) \"$(2)\",)" >> $(1)/checks.jsonl; done
 	$(SYNTH_ENV) ./lionmuon sweep --workers $(SYNTH_WORKERS) $(1)/checks.jsonl
-	@for c in 1 2 3 4 5; do cp $(1)/V$$c/v$$c.* $(1)/; done
+	@for c in 1 2 3 4 5 6; do cp $(1)/V$$c/v$$c.* $(1)/; done
 	sh experiments/synth/plots.sh $(1) $(3)
 endef
 comma := ,

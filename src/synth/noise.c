@@ -170,10 +170,8 @@ static double integrate(double (*f)(double, void *), void *ctx, double lo, doubl
     gsl_integration_workspace *w = gsl_integration_workspace_alloc(2000);
     gsl_function F = {f, ctx};
     double r = NAN, err;
-    gsl_error_handler_t *old = gsl_set_error_handler_off();
     int st = isinf(lo) ? gsl_integration_qagi(&F, 1e-13, rel, 2000, w, &r, &err)
                        : gsl_integration_qagiu(&F, lo, 1e-13, rel, 2000, w, &r, &err);
-    gsl_set_error_handler(old);
     gsl_integration_workspace_free(w);
     (void)st; /* a failed status still leaves GSL's best estimate */
     return r;
@@ -192,7 +190,7 @@ static double pareto_abs_f(double x, void *vc)
     return pow(fabs(x - mu), c->q) * a * pow(x, -a - 1);
 }
 
-double noise_abs_moment(const noise_params *p, double q)
+static double abs_moment_raw(const noise_params *p, double q)
 {
     if (!(q < noise_tail_index(p)))
         return INFINITY;
@@ -218,6 +216,18 @@ double noise_abs_moment(const noise_params *p, double q)
     case NOISE_NONE: break;
     }
     return 0;
+}
+
+double noise_abs_moment(const noise_params *p, double q)
+{
+    double v;
+#pragma omp critical(lm_noise_sigma_compute)
+    {
+        gsl_error_handler_t *old = gsl_set_error_handler_off();
+        v = abs_moment_raw(p, q);
+        gsl_set_error_handler(old);
+    }
+    return v;
 }
 
 /* psi(v) = E[1 - exp(-v z^2)] = 1 - phi(v): the integrands per law. */
@@ -250,9 +260,7 @@ static double integrate_ab(double (*f)(double, void *), void *ctx, double a, dou
     gsl_integration_workspace *w = gsl_integration_workspace_alloc(500);
     gsl_function F = {f, ctx};
     double r = NAN, err;
-    gsl_error_handler_t *old = gsl_set_error_handler_off();
     gsl_integration_qags(&F, a, b, 1e-14, 1e-8, 500, w, &r, &err);
-    gsl_set_error_handler(old);
     gsl_integration_workspace_free(w);
     return r; /* GSL's best estimate whatever the status */
 }
@@ -321,11 +329,11 @@ static double outer_f(double s, void *vc)
 static double sum_sq_moment(const noise_params *p, double K, double pw)
 {
     if (pw >= 1) {
-        double m2 = noise_abs_moment(p, 2.0);
+        double m2 = abs_moment_raw(p, 2.0);
         return K * m2;
     }
     if (K == 1)
-        return noise_abs_moment(p, 2 * pw);
+        return abs_moment_raw(p, 2 * pw);
     outer_ctx c = {p, K, pw};
     double integral = integrate(outer_f, &c, -INFINITY, 1e-7);
     return pw / gsl_sf_gamma(1 - pw) * integral;
@@ -385,8 +393,14 @@ double noise_sigma_F(const noise_params *p, int m, int n, double kappa, int *exa
             ex = sf_cache[i].exact;
             found = 1;
         }
-    if (!found) {
+    /* GSL's error handler is global: the quadratures run with it off, one
+     * computation at a time, so that no other thread restores it meanwhile */
+    if (!found)
+#pragma omp critical(lm_noise_sigma_compute)
+    {
+        gsl_error_handler_t *old = gsl_set_error_handler_off();
         val = sigma_F_compute(p, m, n, kappa, &ex);
+        gsl_set_error_handler(old);
 #pragma omp critical(lm_noise_sigma_cache)
         if (sf_count < SF_CACHE)
             sf_cache[sf_count++] = (sf_entry){*p, m, n, ex, kappa, val};
