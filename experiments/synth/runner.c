@@ -1,4 +1,4 @@
-/* runner.c - the shared runner of the theory checks V1-V5 (runner.h): jobs
+/* runner.c - the shared runner of the theory checks V1-V6 (runner.h): jobs
  * and their runs over (job, seed) pairs, the shared grid, statistics over
  * seeds, hitting times, labels, the output writer, and val_check_run, the
  * dispatcher of checks.h.  The checks themselves are v1.c .. v5.c. */

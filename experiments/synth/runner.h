@@ -1,5 +1,5 @@
 /* runner.h - private to experiments/synth: the shared runner of the theory
- * checks V1-V5 (prefix vr_): one optimizer run per job, run over (job, seed)
+ * checks V1-V6 (prefix vr_): one optimizer run per job, run over (job, seed)
  * pairs in parallel, the grids shared by several checks, the per-seed
  * statistics, the hitting-time bookkeeping of V4 and V5, and the writer of
  * the four output files vK.csv, vK.md, vK.dat and vK.json.  The public entry

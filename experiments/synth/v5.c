@@ -324,12 +324,12 @@ static const char *v5_verdict(const v5_fit *f, int sgd, char *buf, size_t n)
     return buf;
 }
 
-static void v5_points(vr_out *out, const vt_tuner *t, const v5_grid *g, int a,
+static void v5_points(lm_buf *md, const vt_tuner *t, const v5_grid *g, int a,
                       const double *Tb, const char *lab)
 {
     const vt_group *gr = &t->groups[a];
     const v5_fam_data *fd = gr->user;
-    lm_buf_printf(&out->md, "\n#### %s\n\n| eps / ||g_0||_1 | lr | beta | T (mean ± 95%%) | censored | "
+    lm_buf_printf(md, "\n#### %s\n\n| eps / ||g_0||_1 | lr | beta | T (mean ± 95%%) | censored | "
                   "bound T | horizon | lr | beta | mean ||g||_1 over (H/2, H] |\n"
                   "|---|---|---|---|---|---|---|---|---|---|\n", lab);
     int rows = g->neps > g->nh ? g->neps : g->nh;
@@ -344,11 +344,11 @@ static void v5_points(vr_out *out, const vt_tuner *t, const v5_grid *g, int a,
             stats_mean_ci((size_t)t->eval_seeds, v, &m, &h);
             if (gr->pick[r] >= 0)
                 vt_point_values(gr, gr->pick[r], val);
-            lm_buf_printf(&out->md, "| %.4g | %.4g | %.4g%s | %.4g ± %.2g | %d | %.3g ", 
+            lm_buf_printf(md, "| %.4g | %.4g | %.4g%s | %.4g ± %.2g | %d | %.3g ", 
                           fd->tg.eps[0][r] / g01, val[0], fmax(0, 1 - val[1]),
                           gr->edge[r] ? " (edge)" : "", m, h, cens, Tb[r]);
         } else {
-            lm_buf_printf(&out->md, "| | | | | | ");
+            lm_buf_printf(md, "| | | | | | ");
         }
         if (r < g->nh) {
             int k = g->neps + r;
@@ -356,10 +356,10 @@ static void v5_points(vr_out *out, const vt_tuner *t, const v5_grid *g, int a,
             stats_mean_ci((size_t)t->eval_seeds, v, &m, &h);
             if (gr->pick[k] >= 0)
                 vt_point_values(gr, gr->pick[k], val);
-            lm_buf_printf(&out->md, "| %ld | %.4g | %.4g%s | %.4g ± %.2g |\n", g->H[r], val[0],
+            lm_buf_printf(md, "| %ld | %.4g | %.4g%s | %.4g ± %.2g |\n", g->H[r], val[0],
                           fmax(0, 1 - val[1]), gr->edge[k] ? " (edge)" : "", m, h);
         } else {
-            lm_buf_printf(&out->md, "| | | | |\n");
+            lm_buf_printf(md, "| | | | |\n");
         }
     }
 }
@@ -443,9 +443,7 @@ static int v5_report(const vt_tuner *t, const v5_grid *g, const double *Tb, cons
         const char *v = v5_verdict(&f, g->fam[a].sgd, vb, sizeof vb);
         json_array_append_new(ja, v5_row(out, g, a, &f, lab, v));
         v5_tally_add(&ty, &g->fam[a], &f, v);
-        vr_out tmp = {{0}, pts, {0}};
-        v5_points(&tmp, t, g, a, Tb + a * g->neps, lab);
-        pts = tmp.md;
+        v5_points(&pts, t, g, a, Tb + a * g->neps, lab);
         free(lab);
     }
     const char *overall = ty.violated ? "violated" : ty.tight == ty.signum ? "tight" : "consistent";

@@ -1,5 +1,5 @@
 /* validate.h - the files of `lionmuon synth` and `lionmuon predict`, and the
- * theory checks V1-V5 of theory/bounds.md (prefix val_).
+ * theory checks V1-V6 of theory/bounds.md (prefix val_).
  *
  *   DIR/trajectory.csv  one row per step: step, type (M/L), f, the gradient
  *                       in both duals, the momentum error, the local

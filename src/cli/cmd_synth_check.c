@@ -1,4 +1,4 @@
-/* cmd_synth_check.c - `lionmuon synth-check`: the theory checks V1-V5.  Flag
+/* cmd_synth_check.c - `lionmuon synth-check`: the theory checks V1-V6.  Flag
  * parsing and dispatch; the checks are in experiments/synth/. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +8,14 @@
 #include "experiments/synth/checks.h"
 
 static const char CHECK_USAGE[] =
-    "lionmuon synth-check --check V1|V2|V3|V4|V5 [--quick] [--seeds S] --out DIR";
+    "lionmuon synth-check --check V1|V2|V3|V4|V5|V6 [--quick] [--seeds S] --out DIR";
 static const char CHECK_ABOUT[] =
     "Run one of the theory checks of theory/bounds.md on the synthetic\n"
     "objectives: V1 validity of the bound with measured constants, V2\n"
     "interpolation of Lbar(P), Sbar(P), V3 the cost of switching, V4 predicted\n"
-    "against empirical optimal period, V5 the heavy-tail complexity exponent.\n"
+    "against empirical optimal period, V5 the heavy-tail complexity exponent, V6\n"
+    "whether the objectives separate the geometries.  Each prints its success\n"
+    "criterion first and writes a verdict computed against it.\n"
     "Writes DIR/vK.csv, vK.md (table and computed verdict), vK.dat (gnuplot)\n"
     "and vK.json.  Means over seeds with 95% t intervals (gsl_cdf_tdist_Pinv).\n"
     "Parallel over OMP_NUM_THREADS; set OPENBLAS_NUM_THREADS=1.";
@@ -23,7 +25,7 @@ int cmd_synth_check(int argc, char **argv)
     const char *check = NULL, *out = NULL;
     int quick = 0, seeds = 5;
     cli_flag flags[] = {
-        {"--check", FLAG_STRING, &check, "V1|V2|V3|V4|V5", 0},
+        {"--check", FLAG_STRING, &check, "V1|V2|V3|V4|V5|V6", 0},
         {"--quick", FLAG_BOOL, &quick, "the small grid (minutes)", 0},
         {"--seeds", FLAG_INT, &seeds, "seeds per configuration (>= 2)", 0},
         {"--out", FLAG_STRING, &out, "output directory (created)", 0},

@@ -37,7 +37,7 @@ static const subcommand subcommands[] = {
     /* synthetic-objective subcommands */
     {"synth", cmd_synth, "run an optimizer on a synthetic objective, measure the constants"},
     {"predict", cmd_predict, "tuned bound: iterations and compute per period P, and P*"},
-    {"synth-check", cmd_synth_check, "the theory checks V1-V5 (tables, CIs, gnuplot data)"},
+    {"synth-check", cmd_synth_check, "the theory checks V1-V6 (tables, CIs, gnuplot data)"},
 };
 
 static const char VERSION_USAGE[] = "lionmuon version";
