@@ -3,7 +3,8 @@
 #                     seeds), 8 evaluation seeds, report with Holm-adjusted verdicts
 #   make paper-quick  the same pipeline on tiny models, 2 evaluation seeds
 # Times (2 shared cores, CPU time measured with `lionmuon paper timed`):
-#   paper-quick: about 1 min wall, 25 s of run CPU time (80 runs of about 0.3 s).
+#   paper-quick: about 45 s wall, 20 s CPU; its 204 runs (164 tuning runs over
+#   4 grid rounds, 40 main runs) take 16 s of CPU in all (`paper timed`).
 #   paper: one run (2 layers, C 64, T 64, B 24, 650 iterations) takes about 70 s
 #   of CPU (0.1 s per iteration measured at 40 iterations, plus evaluations);
 #   2 models x 10 configs x (3 factors x 2 tuning seeds + about 1 extension

@@ -4,21 +4,23 @@
 #   make theory-check-quick  the small grids, every code path, everything under
 #                            results/synth-quick (figures included)
 # Times on 2 cores shared with other jobs (OMP_NUM_THREADS=2):
-#   quick: 88 s wall, 49 s CPU (V1 12 s, V2 4 s, V3 6 s, V4 36 s, V5 28 s,
-#   V6 0.2 s wall).
+#   quick: 50 s wall and 50 s CPU on a quiet machine, 88 s wall under load
+#   (V1 13 s, V2 4 s, V3 5 s, V4 15 s, V5 13 s, V6 0.1 s wall).
 #   full, estimated from costs measured here (a 16 x 16 LionMuon step with
 #   its nuclear norm about 100 us, a 6 x 6 Signum step about 5 us, a fully
 #   measured 400-step 16 x 24 run about 0.8 s of CPU) times the run counts:
 #   V1 248 configurations x 5 seeds, about 17 min of CPU;
 #   V2 + V3 515 runs, about 7 min;
-#   V4 55 (lambda, P) lattices, about 150 points each in 3-D (60 in 2-D),
-#   2 tuning seeds, then 55 x 4 tuned points x 20 evaluation seeds, all
-#   stopping early once every target is reached: about 19,000 runs of at
-#   most 2000 steps, about 50 min of CPU;
+#   V4 55 (lambda, P) lattices, 150 to 400 points each in 3-D (the quick
+#   lattices took about 145 points each), 2 tuning seeds, then 55 x 4 tuned
+#   points x 20 evaluation seeds, all stopping early once every target is
+#   reached: 19,000 to 40,000 runs of at most 2000 steps, 50 to 100 min of
+#   CPU;
 #   V5 12 families x about 60 points x 2 tuning seeds + 12 x 12 tuned
 #   points x 10 evaluation seeds, 3e5 steps each (no early stop: the
 #   fixed-horizon statistic needs whole runs), about 2900 runs, 75 min of CPU;
-#   V6 2 s (run).  In all about 2.5 h of CPU, 1.3 h wall on 2 idle cores.
+#   V6 2 s (run).  In all 2.5 to 3.5 h of CPU, 1.3 to 1.8 h wall on 2 idle
+#   cores.
 # The six checks are the lines of a sweep manifest (DIR/checks.jsonl), run by
 # `lionmuon sweep`: a killed run resumes at the first unfinished check, and
 # `mpirun -n K ./lionmuon sweep --mpi DIR/checks.jsonl` spreads the checks
