@@ -16,17 +16,20 @@
 
 /* ---- the design ---- */
 
+/* Colours: the ten of Tableau 10 (matplotlib's tab10), one per config, the
+ * paper's headline LionMuon P = 2 in red and Muon, its main rival, in blue;
+ * point types: open for the baselines, filled for the LionMuon family. */
 const pp_config PP_CONFIGS[PP_NCONF] = {
-    {"adamw", "adamw", -1, 0, 0, 5e-4},
-    {"lion", "lion", -1, 0, 5e-5, 1e-3},
-    {"signum", "signum", -1, 0, 5e-5, 1e-3},
-    {"muon", "muon", -1, 1e-3, 0, 1e-3},
-    {"signmuon-p2", "signmuon", 2, 2e-3, 5e-5, 1e-3},
-    {"lionmuon-p1", "lionmuon", 1, 7e-4, 5e-5, 1e-3},
-    {"lionmuon-p2", "lionmuon", 2, 1e-3, 5e-5, 1e-3},
-    {"lionmuon-p5", "lionmuon", 5, 2e-3, 5e-5, 1e-3},
-    {"lionmuon-p20", "lionmuon", 20, 5e-3, 5e-5, 1e-3},
-    {"lionmuon-p100", "lionmuon", 100, 7e-3, 5e-5, 1e-3},
+    {"adamw", "adamw", -1, 0, 0, 5e-4, "#7f7f7f", 2, 4},
+    {"lion", "lion", -1, 0, 5e-5, 1e-3, "#ff7f0e", 2, 6},
+    {"signum", "signum", -1, 0, 5e-5, 1e-3, "#bcbd22", 2, 8},
+    {"muon", "muon", -1, 1e-3, 0, 1e-3, "#1f77b4", 2, 12},
+    {"signmuon-p2", "signmuon", 2, 2e-3, 5e-5, 1e-3, "#9467bd", 4, 15},
+    {"lionmuon-p1", "lionmuon", 1, 7e-4, 5e-5, 1e-3, "#17becf", 1, 7},
+    {"lionmuon-p2", "lionmuon", 2, 1e-3, 5e-5, 1e-3, "#d62728", 1, 5},
+    {"lionmuon-p5", "lionmuon", 5, 2e-3, 5e-5, 1e-3, "#2ca02c", 1, 9},
+    {"lionmuon-p20", "lionmuon", 20, 5e-3, 5e-5, 1e-3, "#8c564b", 1, 11},
+    {"lionmuon-p100", "lionmuon", 100, 7e-3, 5e-5, 1e-3, "#e377c2", 1, 13},
 };
 const char *const PP_MODELS[PP_NMODEL] = {"gpt2", "llama"};
 
@@ -235,5 +238,15 @@ int paper_manifest(const char *dir, paper_stage stage, int quick, const char *ma
         for (int ci = 0; ci < PP_NCONF && rc == 0; ci++)
             rc = append_config(dir, stage, quick, manifest, tuned, mi, ci, e);
     json_decref(tuned);
+    if (rc == 0) {
+        const double *g;
+        int ng;
+        pp_grid(quick, &g, &ng);
+        fprintf(stderr, "paper manifest: %d %s runs (%d models x %d configs x %d %s) in %s\n",
+                PP_NMODEL * PP_NCONF * (stage == PAPER_TUNE ? ng : pp_nseeds(quick)),
+                stage == PAPER_TUNE ? "tuning" : "main", PP_NMODEL, PP_NCONF,
+                stage == PAPER_TUNE ? ng : pp_nseeds(quick),
+                stage == PAPER_TUNE ? "factors" : "seeds", manifest);
+    }
     return rc;
 }

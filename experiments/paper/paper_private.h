@@ -15,6 +15,10 @@ typedef struct {
     const char *optimizer;
     long period;           /* -1: the optimizer's own */
     double lr_muon, lr_sign, lr_adamw; /* the paper's 124M rates (theory/algorithms.md §5) */
+    const char *colour;    /* its colour in every figure (ten distinct, no repeats) */
+    int dash;              /* gnuplot dash type, a secondary cue: 1 LionMuon, 2 the
+                            * single-rule baselines, 4 SignMuon */
+    int point;             /* gnuplot point type (distinct; baselines open) */
 } pp_config;
 
 #define PP_NCONF 10

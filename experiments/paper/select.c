@@ -5,27 +5,39 @@
 #include "paper_private.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lionmuon/fs.h"
 
 /* {"scale": the chosen factor, "losses": the best validation loss of each
- * factor (null: missing or diverged)}; ties keep the smaller factor. */
+ * factor (null: missing or diverged)}; ties keep the smaller factor.  One
+ * progress line on stderr per (model, config). */
 static json_t *select_config(const char *dir, int mi, int ci, const double *g, int ng)
 {
     json_t *losses = json_array();
     double best = INFINITY, best_s = g[0];
+    int done = 0;
     for (int k = 0; k < ng; k++) {
         char *run = pp_tune_dir(dir, mi, ci, g[k]);
         double l = pp_summary_value(run, "best_val_loss");
         free(run);
         json_array_append_new(losses, isfinite(l) ? json_real(l) : json_null());
+        done += isfinite(l);
         if (isfinite(l) && l < best) {
             best = l;
             best_s = g[k];
         }
     }
+    if (done)
+        fprintf(stderr, "paper select: %s %s: factor %g (best validation loss %.4f); %d of %d "
+                        "tuning runs finished\n", PP_MODELS[mi], PP_CONFIGS[ci].name, best_s, best,
+                done, ng);
+    else
+        fprintf(stderr, "paper select: %s %s: no tuning run finished (of %d); factor %g by "
+                        "default\n", PP_MODELS[mi], PP_CONFIGS[ci].name, ng, best_s);
+    fflush(stderr);
     return json_pack("{s:f,s:o}", "scale", best_s, "losses", losses);
 }
 

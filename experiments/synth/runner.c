@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lionmuon/fs.h"
+#include "lionmuon/linalg.h"
 #include "lionmuon/stats.h"
 
 /* ---- jobs ---- */
@@ -77,12 +78,46 @@ static int job_run(const vr_job *j, int s, meas_trace *tr, meas_summary *sm, lm_
     return rc;
 }
 
+/* ---- progress ---- */
+
+void vr_progress_init(vr_progress *p, const char *check, int total)
+{
+    p->check = check;
+    p->note = NULL;
+    p->done = 0;
+    p->total = total;
+    p->t0 = la_seconds();
+}
+
+/* A seed of job j has finished (called inside the runner's critical
+ * section; left: j's seeds still running, start: its first seed's start):
+ * j's line once its last seed is in. */
+static void progress_seed(vr_progress *pg, const vr_job *j, int *left, double start)
+{
+    if (!pg || --*left > 0)
+        return;
+    double now = la_seconds();
+    char *lab = vr_job_label(j);
+    pg->done++;
+    fprintf(stderr, "%s: config %d/%d done in %.1f s (%s%s); %.1f s elapsed\n", pg->check,
+            pg->done, pg->total, now - start, pg->note ? pg->note : "", lab, now - pg->t0);
+    fflush(stderr);
+    free(lab);
+}
+
 /* ---- the runner ---- */
 
-int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx, lm_error *e)
+int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx,
+               vr_progress *pg, lm_error *e)
 {
     int total = njobs * seeds, fail = 0;
     lm_error first = {{0}};
+    int *left = lm_calloc((size_t)njobs, sizeof *left);  /* seeds still running, per job */
+    double *start = lm_calloc((size_t)njobs, sizeof *start); /* its first seed's start */
+    for (int i = 0; i < njobs; i++) {
+        left[i] = seeds;
+        start[i] = INFINITY;
+    }
 #pragma omp parallel for schedule(dynamic, 1)
     for (int k = 0; k < total; k++) {
         int i = k / seeds, s = k % seeds;
@@ -91,6 +126,11 @@ int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx
         bad = fail;
         if (bad)
             continue;
+        if (pg) {
+            double t = la_seconds();
+#pragma omp critical(vr_progress)
+            start[i] = fmin(start[i], t);
+        }
         meas_trace tr;
         meas_summary sm;
         lm_error le = {{0}};
@@ -106,7 +146,11 @@ int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx
         }
         fn(i, s, &tr, jobs[i].light ? NULL : &sm, ctx);
         meas_trace_free(&tr);
+#pragma omp critical(vr_progress)
+        progress_seed(pg, &jobs[i], &left[i], start[i]);
     }
+    free(left);
+    free(start);
     if (fail) {
         if (e)
             *e = first;
@@ -188,6 +232,22 @@ char *vr_obj_label(const vr_job *j)
     if (j->kind == OBJ_MIX)
         return str_printf("mix(%.2g)", j->lambda);
     return str_printf("%s", obj_kind_name(j->kind));
+}
+
+char *vr_job_label(const vr_job *j)
+{
+    char *ob = vr_obj_label(j), *nb = vr_noise_label(&j->np), pb[32], lm[48] = "", ls[48] = "",
+         bt[64] = "";
+    if (j->P != 0)
+        snprintf(lm, sizeof lm, ", lr_muon=%g", j->lr_muon);
+    if (j->P != 1)
+        snprintf(ls, sizeof ls, ", lr_sign=%g", j->lr_sign);
+    if (j->beta1 != 0.9 || j->beta2 != 0.99)
+        snprintf(bt, sizeof bt, ", beta1=%g, beta2=%g", j->beta1, j->beta2);
+    char *s = str_printf("%s, %s, P=%s%s%s%s", ob, nb, vr_pname(j->P, pb), lm, ls, bt);
+    free(ob);
+    free(nb);
+    return s;
 }
 
 const char *vr_pname(long P, char *buf)

@@ -319,13 +319,17 @@ static int v4_run(v4_state *st, lm_error *e)
 {
     const v4_grid *g = &st->g;
     int S = st->S;
-    int rc = vr_run_all(st->refs, g->nl, S, ref_fn, &st->rcx, e);
+    vr_progress pg;
+    vr_progress_init(&pg, "V4", g->nl + st->cfg_start[g->nl * g->nP]);
+    pg.note = "reference run: ";
+    int rc = vr_run_all(st->refs, g->nl, S, ref_fn, &st->rcx, &pg, e);
+    pg.note = NULL;
     for (int a = 0; a < g->nl && rc == 0; a++) {
         vr_hit_ctx sub = st->hc;
         sub.eps[0] = st->epsl[a];
         int j0 = st->cfg_start[a * g->nP], j1 = st->cfg_start[(a + 1) * g->nP];
         sub.hit = st->hc.hit + (size_t)j0 * S;
-        rc = vr_run_all(st->jobs + j0, j1 - j0, S, vr_hit_fn, &sub, e);
+        rc = vr_run_all(st->jobs + j0, j1 - j0, S, vr_hit_fn, &sub, &pg, e);
     }
     return rc;
 }

@@ -212,9 +212,11 @@ int val_check_v5(const val_check_opts *o, lm_error *e)
     vr_job *jobs = v5_jobs(&g);
     int S = o->seeds, nj = g.nn * g.ncfg;
     vr_hit_ctx hc = {lm_calloc((size_t)nj * S * g.neps, sizeof(double)), S, g.neps, {0}, '1'};
+    vr_progress pg;
+    vr_progress_init(&pg, "V5", nj);
     int rc = v5_eps(&g, &jobs[0], &hc, e);
     if (rc == 0)
-        rc = vr_run_all(jobs, nj, S, vr_hit_fn, &hc, e);
+        rc = vr_run_all(jobs, nj, S, vr_hit_fn, &hc, &pg, e);
     if (rc == 0)
         rc = v5_report(&hc, jobs, &g, o->dir, e);
     free(hc.hit);
