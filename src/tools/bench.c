@@ -63,14 +63,15 @@ int bench_train(const model_config *mc, int B, int T, const opt_config *oc,
         return -1;
     model_init(m, seed);
     int np = model_nparams(m), rc = 0;
-    /* the paper's routing: hidden matrices to the matrix rule, the rest AdamW */
+    /* the hidden matrices to the matrix rule, the rest AdamW (train's
+     * --routing paper; wpe's small matrix makes no difference to the timing) */
     opt_tensor *ot = lm_malloc((size_t)np * sizeof *ot);
     for (int i = 0; i < np; i++) {
         const model_param *p = model_param_at(m, i);
         int matrix = p->hidden && oc->kind != OPT_ADAMW;
         ot[i] = (opt_tensor){p->name, matrix ? p->shape[0] : 1,
                              matrix ? p->shape[1] : (int)p->numel, p->w, p->g,
-                             matrix ? OPT_RULE_MATRIX : OPT_RULE_ADAMW};
+                             matrix ? OPT_RULE_MATRIX : OPT_RULE_ADAMW, p->hidden};
     }
     opt_state *os = opt_alloc(oc, np, ot);
     int *in = lm_malloc((size_t)B * T * sizeof *in), *tg = lm_malloc((size_t)B * T * sizeof *tg);
@@ -320,7 +321,7 @@ static json_t *optim_section(int quick, FILE *out, lm_error *e)
         opt_tensor ot[4];
         size_t off = 0;
         for (int i = 0; i < 4; i++) {
-            ot[i] = (opt_tensor){"m", shapes[i][0], shapes[i][1], w + off, g + off, OPT_RULE_MATRIX};
+            ot[i] = (opt_tensor){"m", shapes[i][0], shapes[i][1], w + off, g + off, OPT_RULE_MATRIX, 1};
             off += (size_t)shapes[i][0] * shapes[i][1];
         }
         double lion_s = NAN;
