@@ -243,7 +243,7 @@ static int optim_choices(opt_config *c, const cli_optim_strings *s, cli_flag *fl
     for (int k = 0; k < OPT_CH_COUNT; k++) {
         int v;
         if (opt_choice_parse((opt_choice)k, s->choice[k], &v) != 0)
-            return lm_fail(e, "%s: unknown value '%s' (%s)", CHOICE_FLAGS[k].flag, s->choice[k],
+            return lm_fail(e, "%s: unknown mode '%s' (%s)", CHOICE_FLAGS[k].flag, s->choice[k],
                            opt_choice_list((opt_choice)k));
         opt_choice_set(c, (opt_choice)k, v);
         cli_flag *f = cli_find(flags, nflags, CHOICE_FLAGS[k].flag);

@@ -7,7 +7,8 @@
 #include "cli.h"
 
 static const char USAGE[] = "lionmuon bench [--quick] [--json FILE]\n"
-                            "       lionmuon bench train [model and optimizer flags] [--steps N] [--json]";
+                            "       lionmuon bench train [--preset RUN] [model and optimizer flags] "
+                            "[--steps N] [--json]";
 static const char ABOUT[] =
     "Benchmarks, reported against this machine's DGEMM rate measured in the same\n"
     "run: the training step of GPT-2 and LLaMA at several widths (fraction of the\n"
@@ -15,7 +16,7 @@ static const char ABOUT[] =
     "the optimizer step by optimizer and P, with fitted growth exponents.  Prints a\n"
     "table; --json FILE also writes it as JSON.";
 
-static const char TRAIN_USAGE[] = "lionmuon bench train [flags] [--steps N] [--json]";
+static const char TRAIN_USAGE[] = "lionmuon bench train [--preset RUN] [flags] [--steps N] [--json]";
 static const char TRAIN_ABOUT[] =
     "Times N training steps (forward, backward, clipping, optimizer) after one\n"
     "warm-up step, on random tokens.  With --json prints one JSON object with\n"
@@ -29,7 +30,8 @@ static int bench_train_cmd(int argc, char **argv)
     lm_error e = {{0}};
     opt_config oc;
     cli_optim_strings os;
-    cli_flag flags[CLI_OPTIM_NFLAGS + 16];
+    cli_flag flags[CLI_OPTIM_NFLAGS + 18];
+    cli_preset cp; /* --preset: its model and optimizer flags */
     const char *model = "gpt2";
     int n_layer = 4, n_head = 4, n_embd = 256, seq_len = 128, batch = 8, vocab = 512;
     int steps = 5, json = 0, bias = 0, multiple_of = 256;
@@ -50,7 +52,10 @@ static int bench_train_cmd(int argc, char **argv)
     cli_add(flags, &n, "--steps", FLAG_INT, &steps, "timed steps");
     cli_add(flags, &n, "--seed", FLAG_LONG, &seed, "seed of init and tokens");
     cli_add(flags, &n, "--json", FLAG_BOOL, &json, "print one JSON object");
-    if (cli_optim_begin(argc, argv, "lionmuon", &oc, &os, flags, &n, &e) != 0) {
+    if (cli_preset_begin(argc, argv, &cp, &e) != 0 ||
+        (cli_preset_add(&cp, flags, &n),
+         cli_optim_begin(argc, argv, cli_preset_optimizer(&cp, "lionmuon"), &oc, &os, flags, &n,
+                         &e) != 0 || cli_preset_apply(&cp, flags, n, &e) != 0)) {
         fprintf(stderr, "lionmuon bench train: %s\n", e.msg);
         return 2;
     }
@@ -85,6 +90,7 @@ static int bench_train_cmd(int argc, char **argv)
         fprintf(stderr, "lionmuon bench train: --batch-size and --seq-len must be >= 1\n");
         return 2;
     }
+    oc.seed = (unsigned long)seed; /* the stable-rank trigger's start vectors */
     double dg = bench_dgemm_gflops(0.2);
     bench_train_result r;
     if (bench_train(&mc, batch, seq_len, &oc, grad_clip, steps, (unsigned long)seed, dg, &r, &e)) {
