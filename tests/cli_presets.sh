@@ -153,6 +153,15 @@ for r in $HEADLINE $SECOND; do
     else bad "replay $r: $(cat "$T/v_$r" | head -c 600)"; fi
 done
 
+# the stable-rank trigger replays with the exact ||C||_2 (--srank-exact; the
+# power iteration's random start comes from GSL in the C code)
+r=fw_base_lionmuon_srank_a0.01
+if $LM golden "$T/sr.safetensors" --preset $r $TINY --steps 4 --srank-exact --srank-alpha 0.3 \
+        >/dev/null 2>"$T/err" && $PY $VERIFY "$T/sr.safetensors" > "$T/v_sr" 2>&1 &&
+   grep -q 'verify_golden: PASS' "$T/v_sr"
+then ok "replay $r --srank-exact"
+else bad "replay $r --srank-exact: $(cat "$T/err" "$T/v_sr" | head -c 400)"; fi
+
 # the replay has teeth: a golden file whose metadata misstates what the C
 # code did fails
 $PY "$T/meta.py" "$T/fw_base_lionmuon_k2.safetensors" "$T/m1.safetensors" round_update none
