@@ -94,6 +94,13 @@ expect_ok "train --preset with an optimizer flag overriding it" $LM train --pres
 grep -q '"lr_muon": 0.002' "$T/tr2/summary.json" && ok "train --preset: --lr-muon overrides" ||
     bad "train --preset: --lr-muon not applied"
 expect_ok "train --resume of a preset run" $LM train --resume "$T/tr2" --quiet --no-plot
+# the second class with the seeded stable-rank trigger resumes bitwise
+RS="--preset fw_base_signmuon_k5 $TINY --iterations 6 --srank-alpha 0.3 --eval-batches 1 --no-plot --quiet"
+expect_ok "train signmuon-sgd + trigger, 6 steps" $LM train $RS --out "$T/r1"
+expect_ok "the same, stopped after 3" $LM train $RS --stop-after 3 --out "$T/r2"
+expect_ok "... and resumed" $LM train --resume "$T/r2" --quiet --no-plot
+expect_ok "resumed run equals the uninterrupted one bitwise" $PY "$T/same.py" \
+    "$T/r1/checkpoint.safetensors" "$T/r2/checkpoint.safetensors"
 expect_fail "train --preset with another --optimizer" "--optimizer" \
     $LM train --preset fw_base_lionmuon_k2 --optimizer adamw $TINY --out "$T/x1"
 expect_fail "train --preset of a run that cannot be reproduced" "not reproducible" \
