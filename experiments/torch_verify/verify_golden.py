@@ -41,6 +41,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import paper_optim  # the second class, grouped AdamW, routings, bf16 rounding, schedules
+
 # ---------------------------------------------------------------------------
 # safetensors, read by hand: 8-byte little-endian header length N, N bytes of
 # JSON {name: {dtype, shape, data_offsets}, "__metadata__": {...}}, the data.
@@ -417,7 +419,7 @@ def main():
                 cfg[k] = float(cfg[k])
         cfg["bias"] = cfg.get("bias") == "true"
         cfg.setdefault("multiple_of", 256)
-        if cfg.get("srank_alpha", 0) > 0:
+        if cfg.get("srank_alpha", 0) > 0 and not paper_optim.replays_srank(cfg):
             print("verify_golden: the adaptive trigger (srank_alpha > 0) is not replayed",
                   file=sys.stderr)
             return 2
@@ -468,7 +470,7 @@ def main():
         loss.backward()
         return loss.detach(), {n: p.grad.detach().clone() for n, p in params}
 
-    opt = Optimizer(params, cfg, ns_dtype)
+    opt = paper_optim.make(params, cfg, ns_dtype, msign) or Optimizer(params, cfg, ns_dtype)
     err = dict(loss=0.0, grads=0.0, params=0.0, updates=0.0)
     worst = dict(grads="", params="", updates="")
     load("step.0.params.")
@@ -488,7 +490,7 @@ def main():
             {n: gold("step.%d.grads.%s" % (k, n)).to(pdtype) for n in names}
         before = {n: p.detach().clone() for n, p in params}
         clip_(step_grads, cfg["grad_clip"])
-        opt.step(params, step_grads, k, lr_factor(k, cfg["warmup"], cfg["iterations"]))
+        opt.step(params, step_grads, k, paper_optim.schedule(k, cfg, lr_factor))
         for n, p in params:
             e = rel(p.detach(), gold(nxt + n))
             if e >= err["params"]:

@@ -1,5 +1,5 @@
-/* optim.h - the LionMuon optimizer family, AdamW, the schedule and gradient
- * clipping (prefix opt_).
+/* optim.h - the LionMuon optimizer family, the paper code's second class,
+ * AdamW, the schedules and gradient clipping (prefix opt_).
  *
  * One rule covers the whole matrix family.  For a matrix W (m x n) with
  * gradient G, momentum buffer M (zeros at start) and global step counter t:
@@ -17,12 +17,16 @@
  *   muon      P = 1, beta1, beta1
  *   lion      P = 0, beta1, beta2     (P = 0: never a Muon step)
  *   signum    P = 0, beta1, beta1
- * plus AdamW (every tensor), and classic Nesterov Muon ("muon-nesterov",
- * Keller Jordan's form) offered under its own name for comparison.
+ * plus AdamW (every tensor), classic Muon ("muon-nesterov", EMA or SGD form)
+ * and the paper code's second class ("signmuon-sgd", its opt = sign_muon:
+ * SGD momentum, Nesterov direction, a cheap step between Muon steps; see
+ * theory/algorithms.md §3), each under its own name.
  *
- * Tensors that are not hidden matrices (1-D gains and biases, embeddings)
- * follow AdamW as the paper's code writes it (eps before bias correction),
- * or torch.optim.AdamW's placement with OPT_EPS_TORCH.
+ * Tensors that are not matrices of the matrix rule (1-D gains and biases,
+ * the embedding) follow AdamW as the paper's code writes it (eps before bias
+ * correction), or torch.optim.AdamW's placement with OPT_EPS_TORCH.
+ * With OPT_ROUND_BF16 every applied matrix update U is rounded to bfloat16
+ * first, as both classes of the paper's code do (theory/algorithms.md §7).
  */
 #ifndef LM_OPTIM_H
 #define LM_OPTIM_H
@@ -42,10 +46,32 @@ typedef enum {
     OPT_MUON,
     OPT_SIGNMUON,
     OPT_LIONMUON,
-    OPT_MUON_NESTEROV
+    OPT_MUON_NESTEROV,
+    OPT_SIGNMUON_SGD    /* the paper code's second class (opt = sign_muon) */
 } opt_kind;
 
 typedef enum { OPT_EPS_PAPER = 0, OPT_EPS_TORCH } opt_eps_mode;
+
+/* The other choices of the family, each a name table (opt_choice_name):
+ *   OPT_CH_EPS       --adamw-eps-mode  paper | torch
+ *   OPT_CH_DECAY     --decay-on        all (every tensor) | linear (Linear-layer
+ *                                      weights only: torch AdamW's two groups)
+ *   OPT_CH_ROUND     --round-update    none | bf16
+ *   OPT_CH_FORM      --momentum-form   ema | sgd      (muon-nesterov)
+ *   OPT_CH_ADJUST    --muon-adjust     original | match_rms_adamw (muon-nesterov)
+ *   OPT_CH_SCALING   --sign-scaling    none | muon | frob   (signmuon-sgd)
+ *   OPT_CH_CHEAP     --cheap-mode      sign | norm | cheap-ns (signmuon-sgd)
+ *   OPT_CH_NESTEROV  --nesterov        on | off  (signmuon-sgd, muon-nesterov) */
+typedef enum { OPT_DECAY_ALL = 0, OPT_DECAY_LINEAR } opt_decay_on;
+typedef enum { OPT_ROUND_NONE = 0, OPT_ROUND_BF16 } opt_round;
+typedef enum { OPT_FORM_EMA = 0, OPT_FORM_SGD } opt_momentum_form;
+typedef enum { OPT_ADJUST_ORIGINAL = 0, OPT_ADJUST_MATCH_RMS } opt_adjust;
+typedef enum { OPT_SCALING_NONE = 0, OPT_SCALING_MUON, OPT_SCALING_FROB } opt_sign_scaling;
+typedef enum { OPT_CHEAP_SIGN = 0, OPT_CHEAP_NORM, OPT_CHEAP_NS } opt_cheap_mode;
+typedef enum {
+    OPT_CH_EPS = 0, OPT_CH_DECAY, OPT_CH_ROUND, OPT_CH_FORM, OPT_CH_ADJUST,
+    OPT_CH_SCALING, OPT_CH_CHEAP, OPT_CH_NESTEROV, OPT_CH_COUNT
+} opt_choice;
 
 typedef struct {
     opt_kind kind;
@@ -55,19 +81,50 @@ typedef struct {
     double lr_muon, lr_sign;
     msign_opts msign;   /* method and steps of the Muon step's msign */
     double srank_alpha; /* > 0: adaptive trigger (stable rank) replaces P */
-    double weight_decay;/* decoupled, on every tensor (the paper's 0.1) */
+    int srank_exact;    /* 1: the trigger's ||C||_2 from LAPACK's singular
+                           values instead of 3 power iterations */
+    unsigned long seed; /* the trigger's random start vectors (the run seed) */
+    double weight_decay;/* decoupled (the paper's 0.1) */
+    opt_decay_on decay_on; /* which tensors it applies to */
+    opt_round round_update; /* bf16: each applied matrix update rounded */
+    /* muon-nesterov and signmuon-sgd: mu = beta1 */
+    int nesterov;       /* 1: direction G + mu B; 0: B */
+    opt_momentum_form momentum_form; /* muon-nesterov: EMA or SGD momentum */
+    opt_adjust adjust;  /* muon-nesterov: the shape factor of the update */
+    opt_sign_scaling sign_scaling;   /* signmuon-sgd: the cheap sign's scale */
+    opt_cheap_mode cheap_mode;       /* signmuon-sgd: the step between Muon steps */
+    int cheap_ns_steps; /* signmuon-sgd, cheap-ns: Newton-Schulz steps */
     /* AdamW: 1-D tensors and embeddings, or every tensor with OPT_ADAMW */
     double lr_adamw, adamw_beta1, adamw_beta2, adamw_eps;
     opt_eps_mode adamw_eps_mode;
 } opt_config;
 
-/* The paper's defaults for each optimizer (theory/algorithms.md §5, 124M settings). */
+/* The defaults of each optimizer: the released runs of the paper's headline
+ * table (theory/algorithms.md §9; 124M settings, §5). */
 opt_config opt_default_config(opt_kind kind);
 
 const char *opt_kind_name(opt_kind k);
+/* Also accepts "sign_muon" (the paper code's name) for signmuon-sgd. */
 int opt_kind_parse(const char *name, opt_kind *out);
 const char *opt_eps_mode_name(opt_eps_mode m);
 int opt_eps_mode_parse(const char *name, opt_eps_mode *out);
+
+/* Name <-> value of the choices above; "?" for a value out of range, -1 for
+ * an unknown name.  opt_choice_list: the names joined by '|', for help. */
+const char *opt_choice_name(opt_choice which, int value);
+int opt_choice_parse(opt_choice which, const char *name, int *value);
+const char *opt_choice_list(opt_choice which);
+/* The value of choice `which` in c, as an int (for the name tables). */
+int opt_choice_get(const opt_config *c, opt_choice which);
+void opt_choice_set(opt_config *c, opt_choice which, int value);
+
+/* torch's .to(torch.bfloat16) of a double: rounded to float (nearest even),
+ * then to bfloat16 (nearest even).  Finite values only matter here. */
+double opt_round_bf16(double x);
+
+/* 1 if the second class schedules only lr_muon (its cheap-step and AdamW
+ * rates stay fixed): kind == OPT_SIGNMUON_SGD. */
+int opt_fixed_side_rates(const opt_config *c);
 
 /* The (P, beta1, beta2) that kind actually runs with: the special cases of
  * LionMuon.  P = 0 means never a Muon step. */
@@ -89,6 +146,9 @@ typedef struct {
     double *C;
     msign_ws *ms;
     double *pu, *pv; /* power-iteration scratch for the adaptive trigger */
+    void *rng;       /* a GSL mt19937, reseeded for each start vector */
+    long index;      /* the tensor's index in the model (opt_step sets it;
+                        0 for a direct call): part of the start vector's seed */
     int max_rows, max_cols;
 } opt_matrix_ws;
 opt_matrix_ws *opt_matrix_ws_alloc(int max_rows, int max_cols);
@@ -101,11 +161,28 @@ int opt_lionmuon_matrix(const opt_config *c, long t, double lr_scale,
                         int m, int n, double *W, const double *G, double *M,
                         opt_matrix_ws *ws, int *took_muon, lm_error *e);
 
-/* Classic Nesterov Muon: B <- mu B + G; U = msign(G + mu B) sqrt(max(1, m/n));
- * W <- W (1 - lr wd) - lr U, with mu = beta1 and lr = lr_muon. */
+/* Classic Muon with mu = beta1, lr = lr_muon:
+ *   EMA form (default, torch.optim.Muon):  B <- mu B + (1 - mu) G; D = (1 - mu) G + mu B
+ *   SGD form (Keller Jordan's first code):  B <- mu B + G;           D = G + mu B
+ *   (D = B with nesterov off);  U = a msign(D), a = sqrt(max(1, m/n)) ("original")
+ *   or 0.2 sqrt(max(m, n)) ("match_rms_adamw");  W <- W (1 - lr wd) - lr U. */
 int opt_muon_nesterov_matrix(const opt_config *c, double lr_scale, int m, int n,
                              double *W, const double *G, double *B,
                              opt_matrix_ws *ws, lm_error *e);
+
+/* The paper code's second class (theory/algorithms.md §3), mu = beta1:
+ *   B <- mu B + G;  D = G + mu B (nesterov) or B
+ *   Muon step (t mod P == 0, or the trigger on B):
+ *       U = 0.2 sqrt(max(m, n)) msign(D),   lr = lr_muon lr_scale
+ *   cheap step, lr = lr_sign (not scaled by the schedule):
+ *       sign:     U = sign(D) s,  s = 1 (none), sqrt(max(1, m/n)) / sqrt(max(m, n))
+ *                 (muon) or 1 / sqrt(max(m, n)) (frob)
+ *       norm:     U = D / (||D||_F + 1e-7) sqrt(min(m, n)) sqrt(max(1, m/n))
+ *       cheap-ns: U = 0.2 sqrt(max(m, n)) msign(D) with cheap_ns_steps steps
+ *   W <- W (1 - lr wd) - lr U. */
+int opt_signmuon_sgd_matrix(const opt_config *c, long t, double lr_scale, int m, int n,
+                            double *W, const double *G, double *B, opt_matrix_ws *ws,
+                            int *took_muon, lm_error *e);
 
 /* AdamW on n values at global step t (bias-correction count k = t + 1):
  *   m <- lerp(m, g, 1 - b1);  v <- lerp(v, g^2, 1 - b2)
@@ -113,6 +190,9 @@ int opt_muon_nesterov_matrix(const opt_config *c, double lr_scale, int m, int n,
  *   torch: p <- p (1 - lr wd) - lr/(1 - b1^k) m / (sqrt(v / (1 - b2^k)) + eps) */
 void opt_adamw_tensor(const opt_config *c, long t, double lr_scale, size_t n,
                       double *p, const double *g, double *m, double *v);
+/* The same with weight decay wd in place of c->weight_decay. */
+void opt_adamw_tensor_wd(const opt_config *c, long t, double lr_scale, double wd, size_t n,
+                         double *p, const double *g, double *m, double *v);
 
 /* ---- a whole model's parameters ---- */
 
@@ -124,6 +204,8 @@ typedef struct {
     double *w;        /* parameter, rows * cols values, owned by the caller */
     double *g;        /* its gradient, likewise */
     opt_rule rule;    /* forced to OPT_RULE_ADAMW when kind == OPT_ADAMW */
+    int linear;       /* 1: the weight of a Linear layer (the hidden matrices):
+                         the tensors that decay under OPT_DECAY_LINEAR */
 } opt_tensor;
 
 typedef struct opt_state opt_state;
@@ -164,6 +246,12 @@ int opt_ntensors(const opt_state *s);
 /* The "cos" schedule multiplier at step k: 0.01 + 0.99 k / w for k < w, else
  * (1 + cos(pi (k - w) / (iterations - w))) / 2. */
 double opt_lr_schedule(long k, long warmup, long iterations);
+
+/* The paper code's "wsd" (warm-up, stable, decay; linear decay): k / w +
+ * (1 - k / w) / 100 for k < w; 1 until the last floor(fract_decay
+ * iterations) steps; then linear from 1 to final_factor. */
+double opt_lr_schedule_wsd(long k, long warmup, long iterations, double fract_decay,
+                           double final_factor);
 
 /* torch.nn.utils.clip_grad_norm_: total = ||(all gradients)||_2; if
  * max_norm / (total + 1e-6) < 1, scale every gradient by that factor.

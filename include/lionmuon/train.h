@@ -6,12 +6,16 @@
  *   loss = model_forward; grads = model_backward            (model.h)
  *   grads <- clip(grads, grad_clip)    torch's clip_grad_norm_ semantics
  *   opt_step(t, lr_scale = opt_lr_schedule(t, warmup, iterations))
- * Routing (theory/algorithms.md §6): the hidden matrices of every block follow the
- * matrix rule; token and position embeddings, the tied head and every 1-D
- * tensor follow AdamW (routing "paper").  Routing "dim" is the paper code's
- * literal test: any 2-D tensor whose first dimension is < 10000 follows the
- * matrix rule (so a small vocabulary's embedding does too).  With
- * --optimizer adamw every tensor follows AdamW.
+ *   (lr_scale = train_lr_scale: the "cos", "wsd" or "constant" schedule)
+ * Routing (theory/algorithms.md §6), which tensors follow the matrix rule:
+ *   "name" (the default): every 2-D tensor except the token embedding wte
+ *          (and so the tied head): the hidden matrices and GPT-2's wpe, which
+ *          is what the released 124M runs did, at any vocabulary;
+ *   "dim":   the paper code's literal test, 2-D with first dimension < 10000
+ *          (the released routing at V >= 10000; a small vocabulary's wte too);
+ *   "paper": the hidden matrices of the blocks only (this project's earlier
+ *          default, under its old name; "hidden" is accepted for it).
+ * Every other tensor follows AdamW; with --optimizer adamw every tensor does.
  *
  * Files in the output directory (each written atomically):
  *   metrics.csv      step,train_loss,val_loss,lr_muon,lr_sign,lr_adamw,tokens,flops,wall_s
@@ -32,15 +36,20 @@
 #include "model.h"
 #include "optim.h"
 
-typedef enum { TRAIN_ROUTE_PAPER = 0, TRAIN_ROUTE_DIM } train_routing;
+typedef enum { TRAIN_ROUTE_PAPER = 0, TRAIN_ROUTE_DIM, TRAIN_ROUTE_NAME } train_routing;
+typedef enum { TRAIN_SCHED_COS = 0, TRAIN_SCHED_WSD, TRAIN_SCHED_CONSTANT } train_schedule;
 
 typedef struct {
     model_config model;   /* block_size = the sequence length */
     int batch_size;       /* B */
     long iterations;      /* length of the schedule */
     long warmup;          /* warm-up steps of the schedule */
+    train_schedule schedule; /* cos (the runs'), wsd, constant */
+    double wsd_fract_decay, wsd_final_lr; /* wsd: decay fraction and final factor */
     opt_config opt;
     train_routing routing;
+    const char *preset;   /* the --preset run (or --preset-from file) the
+                             settings came from; NULL: none.  Recorded only */
     double grad_clip;     /* <= 0: off */
     unsigned long seed;   /* init, synthetic corpus, batches */
     data_config data;
@@ -76,7 +85,17 @@ typedef struct {
 } train_result;
 
 const char *train_routing_name(train_routing r);
+/* "paper", "dim", "name" (and "hidden" for "paper"). */
 int train_routing_parse(const char *name, train_routing *out);
+const char *train_schedule_name(train_schedule s);
+int train_schedule_parse(const char *name, train_schedule *out);
+
+/* 1 if parameter p follows the matrix rule under routing r (before the
+ * adamw override). */
+int train_route_matrix(train_routing r, const model_param *p);
+
+/* The schedule multiplier of step k (opt_lr_schedule, opt_lr_schedule_wsd, 1). */
+double train_lr_scale(const train_config *c, long k);
 
 /* The run's configuration as a JSON object text (malloc'd); the same keys
  * appear in summary.json and the checkpoint's __metadata__ "config". */

@@ -403,7 +403,10 @@ static void freeze(lm_opt *o)
         p->g = lm_calloc(LM_MAX(p->numel, 1), sizeof(double));
         t[i] = (opt_tensor){p->name, matrix ? (int)p->shape[0] : 1,
                             matrix ? (int)p->shape[1] : (int)p->numel, p->w, p->g,
-                            matrix ? OPT_RULE_MATRIX : OPT_RULE_ADAMW};
+                            matrix ? OPT_RULE_MATRIX : OPT_RULE_ADAMW,
+                            /* weight decay under decay_on = linear: the 2-D tensors, as
+                             * a Linear layer's weights are */
+                            p->ndim == 2};
     }
     o->st = opt_alloc(&o->cfg, o->n, t);
     free(t);

@@ -163,6 +163,49 @@ void cli_add(cli_flag *flags, int *n, const char *name, cli_flag_type type, void
     (*n)++;
 }
 
+/* The string flags of the choices (optim.h), their help, and the optimizers
+ * that use them (NULL: every optimizer). */
+static const struct {
+    const char *flag, *help;
+    int only[3]; /* opt_kind + 1, 0-terminated; {0}: any */
+} CHOICE_FLAGS[OPT_CH_COUNT] = {
+    [OPT_CH_EPS] = {"--adamw-eps-mode",
+                    "paper (eps + sqrt(v) before bias correction) | torch (torch.optim.AdamW)",
+                    {0}},
+    [OPT_CH_DECAY] = {"--decay-on",
+                      "tensors the weight decay applies to: all | linear (Linear-layer weights "
+                      "only: the AdamW baseline's two groups)", {0}},
+    [OPT_CH_ROUND] = {"--round-update",
+                      "none | bf16: round each applied matrix update to bfloat16, as the paper's "
+                      "code does (on in presets)", {0}},
+    [OPT_CH_FORM] = {"--momentum-form",
+                     "muon-nesterov: ema (B <- mu B + (1-mu) G, torch.optim.Muon) | sgd "
+                     "(B <- mu B + G)", {OPT_MUON_NESTEROV + 1}},
+    [OPT_CH_ADJUST] = {"--muon-adjust",
+                       "muon-nesterov: scale original sqrt(max(1,m/n)) | match_rms_adamw "
+                       "0.2 sqrt(max(m,n)) (torch.optim.Muon's adjust_lr_fn)",
+                       {OPT_MUON_NESTEROV + 1}},
+    [OPT_CH_SCALING] = {"--sign-scaling",
+                        "signmuon-sgd: the cheap sign's scale none | muon | frob",
+                        {OPT_SIGNMUON_SGD + 1}},
+    [OPT_CH_CHEAP] = {"--cheap-mode",
+                      "signmuon-sgd: the step between Muon steps, sign | norm | cheap-ns",
+                      {OPT_SIGNMUON_SGD + 1}},
+    [OPT_CH_NESTEROV] = {"--nesterov",
+                         "signmuon-sgd, muon-nesterov: direction G + mu B (on) or B (off)",
+                         {OPT_SIGNMUON_SGD + 1, OPT_MUON_NESTEROV + 1}},
+};
+
+static int uses_choice(opt_kind k, int ch)
+{
+    if (!CHOICE_FLAGS[ch].only[0])
+        return 1;
+    for (int i = 0; i < 3 && CHOICE_FLAGS[ch].only[i]; i++)
+        if (CHOICE_FLAGS[ch].only[i] == (int)k + 1)
+            return 1;
+    return 0;
+}
+
 int cli_optim_begin(int argc, char **argv, const char *fallback, opt_config *c,
                     cli_optim_strings *s, cli_flag *flags, int *nflags, lm_error *e)
 {
@@ -179,18 +222,21 @@ int cli_optim_begin(int argc, char **argv, const char *fallback, opt_config *c,
     opt_kind kind;
     if (opt_kind_parse(s->optimizer, &kind) != 0)
         return lm_fail(e, "--optimizer: unknown optimizer '%s' (adamw, lion, signum, muon, "
-                          "signmuon, lionmuon, muon-nesterov)", s->optimizer);
+                          "signmuon, lionmuon, muon-nesterov, signmuon-sgd)", s->optimizer);
     *c = opt_default_config(kind);
     s->msign = msign_method_name(c->msign.method);
-    s->eps_mode = opt_eps_mode_name(c->adamw_eps_mode);
+    for (int k = 0; k < OPT_CH_COUNT; k++)
+        s->choice[k] = opt_choice_name((opt_choice)k, opt_choice_get(c, (opt_choice)k));
     int n = *nflags;
     cli_add(flags, &n, "--optimizer", FLAG_STRING, &s->optimizer,
-        "adamw|lion|signum|muon|signmuon|lionmuon|muon-nesterov");
+        "adamw|lion|signum|muon|signmuon|lionmuon|muon-nesterov|signmuon-sgd");
     cli_add(flags, &n, "--lr-muon", FLAG_DOUBLE, &c->lr_muon, "learning rate of Muon steps");
-    cli_add(flags, &n, "--lr-sign", FLAG_DOUBLE, &c->lr_sign, "learning rate of Lion (sign) steps");
+    cli_add(flags, &n, "--lr-sign", FLAG_DOUBLE, &c->lr_sign,
+        "learning rate of Lion (sign) steps; signmuon-sgd: of its cheap steps (not scheduled)");
     cli_add(flags, &n, "--lr-adamw", FLAG_DOUBLE, &c->lr_adamw,
         "AdamW learning rate (1-D tensors, embeddings; every tensor with adamw)");
-    cli_add(flags, &n, "--beta1", FLAG_DOUBLE, &c->beta1, "interpolation beta of the direction C");
+    cli_add(flags, &n, "--beta1", FLAG_DOUBLE, &c->beta1,
+        "interpolation beta of the direction C; mu of muon-nesterov and signmuon-sgd");
     cli_add(flags, &n, "--beta2", FLAG_DOUBLE, &c->beta2,
         "momentum EMA beta (forced = beta1 for signum, muon, signmuon)");
     cli_add(flags, &n, "--period", FLAG_LONG, &c->period,
@@ -200,14 +246,42 @@ int cli_optim_begin(int argc, char **argv, const char *fallback, opt_config *c,
     cli_add(flags, &n, "--msign", FLAG_STRING, &s->msign, "msign method: svd|ns5|cubic|polar-express");
     cli_add(flags, &n, "--srank-alpha", FLAG_DOUBLE, &c->srank_alpha,
         "adaptive trigger: Muon step when stable rank <= alpha min(m,n); 0 = off");
+    cli_add(flags, &n, "--srank-exact", FLAG_BOOL, &c->srank_exact,
+        "the trigger's ||C||_2 from LAPACK, not 3 power iterations from a seeded random vector");
     cli_add(flags, &n, "--weight-decay", FLAG_DOUBLE, &c->weight_decay,
-        "decoupled weight decay, on every tensor");
+        "decoupled weight decay (on the tensors of --decay-on)");
     cli_add(flags, &n, "--adamw-beta1", FLAG_DOUBLE, &c->adamw_beta1, "AdamW beta1");
     cli_add(flags, &n, "--adamw-beta2", FLAG_DOUBLE, &c->adamw_beta2, "AdamW beta2");
     cli_add(flags, &n, "--adamw-eps", FLAG_DOUBLE, &c->adamw_eps, "AdamW eps");
-    cli_add(flags, &n, "--adamw-eps-mode", FLAG_STRING, &s->eps_mode,
-        "paper (eps + sqrt(v) before bias correction) | torch (torch.optim.AdamW)");
+    for (int k = 0; k < OPT_CH_COUNT; k++)
+        cli_add(flags, &n, CHOICE_FLAGS[k].flag, FLAG_STRING, &s->choice[k], CHOICE_FLAGS[k].help);
+    cli_add(flags, &n, "--cheap-ns-steps", FLAG_INT, &c->cheap_ns_steps,
+        "signmuon-sgd, --cheap-mode cheap-ns: Newton-Schulz steps");
     *nflags = n;
+    return 0;
+}
+
+/* The choices' names, and flags given for an optimizer that does not use them. */
+static int optim_choices(opt_config *c, const cli_optim_strings *s, cli_flag *flags,
+                         int nflags, lm_error *e)
+{
+    for (int k = 0; k < OPT_CH_COUNT; k++) {
+        int v;
+        if (opt_choice_parse((opt_choice)k, s->choice[k], &v) != 0)
+            return lm_fail(e, "%s: unknown mode '%s' (%s)", CHOICE_FLAGS[k].flag, s->choice[k],
+                           opt_choice_list((opt_choice)k));
+        opt_choice_set(c, (opt_choice)k, v);
+        cli_flag *f = cli_find(flags, nflags, CHOICE_FLAGS[k].flag);
+        if (f && f->given && !uses_choice(c->kind, k))
+            return lm_fail(e, "%s: %s does not use it", CHOICE_FLAGS[k].flag,
+                           opt_kind_name(c->kind));
+    }
+    cli_flag *f = cli_find(flags, nflags, "--cheap-ns-steps");
+    if (f && f->given && c->kind != OPT_SIGNMUON_SGD)
+        return lm_fail(e, "--cheap-ns-steps: %s does not use it", opt_kind_name(c->kind));
+    f = cli_find(flags, nflags, "--srank-exact");
+    if (f && f->given && !(c->srank_alpha > 0))
+        return lm_fail(e, "--srank-exact: the trigger is off (give --srank-alpha > 0)");
     return 0;
 }
 
@@ -221,15 +295,15 @@ int cli_optim_finish(opt_config *c, const cli_optim_strings *s, cli_flag *flags,
     cli_flag *ns = cli_find(flags, nflags, "--ns-steps");
     if (c->msign.method == MSIGN_CUBIC && !(ns && ns->given))
         c->msign.steps = 100;
-    if (opt_eps_mode_parse(s->eps_mode, &c->adamw_eps_mode) != 0)
-        return lm_fail(e, "--adamw-eps-mode: unknown mode '%s' (paper, torch)", s->eps_mode);
+    if (optim_choices(c, s, flags, nflags, e))
+        return -1;
 
     /* The special cases are fixed points of LionMuon's parameters: a flag
      * that contradicts one is an error, not silently ignored. */
     cli_flag *b2 = cli_find(flags, nflags, "--beta2");
     cli_flag *per = cli_find(flags, nflags, "--period");
     int tied = c->kind == OPT_SIGNUM || c->kind == OPT_MUON || c->kind == OPT_SIGNMUON ||
-               c->kind == OPT_MUON_NESTEROV;
+               c->kind == OPT_MUON_NESTEROV || c->kind == OPT_SIGNMUON_SGD;
     if (tied) {
         if (b2 && b2->given && c->beta2 != c->beta1)
             return lm_fail(e, "--beta2: %s uses beta2 = beta1; give --beta1 only",
@@ -249,4 +323,83 @@ int cli_optim_finish(opt_config *c, const cli_optim_strings *s, cli_flag *flags,
     opt_effective(c, &P, &bb1, &bb2);
     c->period = P;
     return opt_config_check(c, e);
+}
+
+/* ---- presets ---- */
+
+/* The value of --NAME in argv (either form), or NULL; *count: how often. */
+static const char *scan_flag(int argc, char **argv, const char *name, int *count)
+{
+    const char *v = NULL;
+    size_t n = strlen(name);
+    *count = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strncmp(argv[i], name, n) && argv[i][n] == '=') {
+            v = argv[i] + n + 1;
+            (*count)++;
+        } else if (!strcmp(argv[i], name) && i + 1 < argc) {
+            v = argv[++i];
+            (*count)++;
+        }
+    }
+    return v;
+}
+
+int cli_preset_begin(int argc, char **argv, cli_preset *cp, lm_error *e)
+{
+    memset(cp, 0, sizeof *cp);
+    int nn, nf, no;
+    const char *name = scan_flag(argc, argv, "--preset", &nn);
+    const char *from = scan_flag(argc, argv, "--preset-from", &nf);
+    const char *opt = scan_flag(argc, argv, "--optimizer", &no);
+    if (!name && !from)
+        return 0;
+    if (name && from)
+        return lm_fail(e, "--preset and --preset-from: give one of them");
+    if (name ? preset_find(name, &cp->p, e) : preset_from_file(from, &cp->p, e))
+        return -1;
+    if (!cp->p.ok)
+        return lm_fail(e, "%s %s: not reproducible: %s", name ? "--preset" : "--preset-from",
+                       cp->p.name, cp->p.reason);
+    const char *popt = preset_value(&cp->p, "--optimizer");
+    if (opt && popt && strcmp(opt, popt))
+        return lm_fail(e, "--optimizer %s: the preset %s runs %s; give one of them", opt,
+                       cp->p.name, popt);
+    cp->active = 1;
+    snprintf(cp->label, sizeof cp->label, "%s%s", name ? "" : "from ", name ? name : from);
+    return 0;
+}
+
+const char *cli_preset_optimizer(const cli_preset *cp, const char *fallback)
+{
+    const char *o = cp->active ? preset_value(&cp->p, "--optimizer") : NULL;
+    return o ? o : fallback;
+}
+
+void cli_preset_add(cli_preset *cp, cli_flag *flags, int *nflags)
+{
+    cli_add(flags, nflags, "--preset", FLAG_STRING, &cp->name,
+            "RUN: the flags of a released run of the paper (`lionmuon presets`); "
+            "flags given here override them");
+    cli_add(flags, nflags, "--preset-from", FLAG_STRING, &cp->from,
+            "FILE: the same, derived from a run's summary.json or its args object");
+}
+
+int cli_preset_apply(cli_preset *cp, cli_flag *flags, int nflags, lm_error *e)
+{
+    if (!cp->active)
+        return 0;
+    for (int i = 0; i < cp->p.nflags; i++) {
+        preset_flag *pf = &cp->p.flags[i];
+        cli_flag *f = cli_find(flags, nflags, pf->flag);
+        if (!f)
+            continue; /* a setting this subcommand does not have */
+        if (f->type == FLAG_BOOL)
+            *(int *)f->dest = 1;
+        else if (parse_value(f, pf->value, e) != 0)
+            return lm_wrap(e, "preset %s", cp->p.name);
+    }
+    return 0;
 }

@@ -8,7 +8,8 @@
 #include "lionmuon/stepfile.h"
 
 static const char USAGE[] =
-    "lionmuon step --optimizer adamw|lion|signum|muon|signmuon|lionmuon [flags] IN OUT";
+    "lionmuon step --optimizer adamw|lion|signum|muon|signmuon|lionmuon|... [flags] IN OUT\n"
+    "       lionmuon step --preset RUN [flags] IN OUT";
 static const char ABOUT[] =
     "One raw optimizer step: no schedule, no clipping.  IN (safetensors) holds\n"
     "params.NAME and grads.NAME for each parameter and, when present, its state:\n"
@@ -26,9 +27,13 @@ int cmd_step(int argc, char **argv)
     lm_error e = {{0}};
     opt_config c;
     cli_optim_strings s;
-    cli_flag flags[CLI_OPTIM_NFLAGS];
+    cli_flag flags[CLI_OPTIM_NFLAGS + 2];
     int nflags = 0;
-    if (cli_optim_begin(argc, argv, "lionmuon", &c, &s, flags, &nflags, &e) != 0) {
+    cli_preset cp; /* --preset: its optimizer flags (the file has no model or schedule) */
+    if (cli_preset_begin(argc, argv, &cp, &e) != 0 ||
+        (cli_preset_add(&cp, flags, &nflags),
+         cli_optim_begin(argc, argv, cli_preset_optimizer(&cp, "lionmuon"), &c, &s, flags,
+                         &nflags, &e) != 0 || cli_preset_apply(&cp, flags, nflags, &e) != 0)) {
         fprintf(stderr, "lionmuon step: %s\n", e.msg);
         return 2;
     }

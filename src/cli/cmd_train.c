@@ -16,21 +16,27 @@
 
 static const char TRAIN_USAGE[] =
     "lionmuon train [--model gpt2|llama] [sizes] [--optimizer NAME] [optimizer flags]\n"
-    "                      [--out DIR] | lionmuon train --resume DIR [--stop-after N]";
+    "                      [--out DIR] | lionmuon train --preset RUN [sizes] [--out DIR]\n"
+    "                      | lionmuon train --resume DIR [--stop-after N]";
 static const char TRAIN_ABOUT[] =
     "Trains GPT-2 or LLaMA (theory/models.md) in double precision with an optimizer of the\n"
     "LionMuon family.  Default: the small GPT-2 with LionMuon (P = 2) on the built-in\n"
     "synthetic corpus (a Zipf-Markov chain with a known entropy rate, so the\n"
     "Bayes-optimal loss is known); about 20 s on 2 cores.\n"
-    "Routing (theory/algorithms.md §6): the hidden matrices of every block (c_attn, attn.c_proj,\n"
-    "c_fc / w1 / w2, mlp.c_proj) follow the matrix rule; the token and position\n"
-    "embeddings, the tied head and every 1-D tensor (norm gains, biases) follow AdamW\n"
-    "(--routing paper).  --routing dim is the paper code's literal test: every 2-D\n"
-    "tensor with first dimension < 10000 goes to the matrix rule.  With --optimizer\n"
-    "adamw every tensor follows AdamW (--lr-adamw, --adamw-beta1, --adamw-beta2).\n"
-    "One schedule (linear warm-up from 0.01, then cosine to 0 over --iterations)\n"
-    "scales lr_muon, lr_sign and lr_adamw alike; gradients are clipped to global norm\n"
-    "--grad-clip before each step.  Optimizer defaults are the paper's 124M settings.\n"
+    "Routing (theory/algorithms.md §6): --routing name (the default) sends every 2-D tensor\n"
+    "but the token embedding wte (and the tied head) to the matrix rule: the hidden\n"
+    "matrices (c_attn, attn.c_proj, c_fc / w1 / w2, mlp.c_proj) and GPT-2's position\n"
+    "embedding wpe, as the released 124M runs did; every 1-D tensor (norm gains,\n"
+    "biases) and wte follow AdamW.  --routing dim is the paper code's literal test\n"
+    "(2-D with first dimension < 10000; at a small vocabulary wte too); --routing\n"
+    "paper (or hidden) the hidden matrices only.  With --optimizer adamw every tensor\n"
+    "follows AdamW (--lr-adamw, --adamw-beta1, --adamw-beta2).\n"
+    "The schedule (--schedule cos: linear warm-up from 0.01, then cosine to 0 over\n"
+    "--iterations; wsd; constant) scales lr_muon, lr_sign and lr_adamw alike, except\n"
+    "for signmuon-sgd, whose lr_sign and lr_adamw stay fixed; gradients are clipped to\n"
+    "global norm --grad-clip before each step.  Optimizer defaults are the paper's\n"
+    "headline runs (README: where defaults changed).  --preset RUN sets every flag of\n"
+    "a released run (`lionmuon presets`); flags given with it override it.\n"
     "DIR gets metrics.csv, diagnostics.csv (the seven norm ratios of the paper's\n"
     "Figure 2, medians over matrices), summary.json, checkpoint.safetensors,\n"
     "loss.gp and loss.png; --resume DIR continues the stored run bitwise exactly.\n"
@@ -51,8 +57,10 @@ static const char GOLDEN_ABOUT[] =
     "sequence_length, bias, optimizer, period, lr_muon, lr_sign, lr_adamw, beta1,\n"
     "beta2, adamw_beta1, adamw_beta2, adamw_eps, adamw_eps_mode, ns_steps, msign,\n"
     "weight_decay, grad_clip, warmup, iterations, seed (and batch_size, steps,\n"
-    "multiple_of, routing, srank_alpha).  experiments/torch_verify/verify_golden.py\n"
-    "replays it in PyTorch.";
+    "multiple_of, routing, srank_alpha; decay_on, round_update, momentum_form,\n"
+    "muon_adjust, sign_scaling, cheap_mode, nesterov, cheap_ns_steps, srank_exact,\n"
+    "schedule, wsd_fract_decay, wsd_final_lr, preset).\n"
+    "experiments/torch_verify/verify_golden.py replays it in PyTorch.";
 
 /* Flags that steer a run without changing what it computes: not stored in
  * the checkpoint's argv, allowed next to --resume. */
@@ -88,10 +96,11 @@ static int control_flag(int argc, char **argv, int i, int *span)
 typedef struct {
     train_config c;
     cli_optim_strings os;
-    const char *model, *routing, *data, *out, *resume;
+    cli_preset cp;
+    const char *model, *routing, *schedule, *data, *out, *resume;
     int quiet, no_plot, seq_len, mpi;
     long seed, steps;
-    cli_flag flags[64];
+    cli_flag flags[96];
     int nflags;
 } parsed;
 
@@ -111,7 +120,8 @@ static void train_defaults(parsed *p)
     c->batch_size = 16;
     c->iterations = 500;
     c->warmup = -1;
-    c->routing = TRAIN_ROUTE_PAPER;
+    c->routing = TRAIN_ROUTE_NAME;
+    c->wsd_fract_decay = 0.1;
     c->grad_clip = 0.5;
     p->seed = 1;
     c->data.kind = DATA_SYNTHETIC;
@@ -122,7 +132,8 @@ static void train_defaults(parsed *p)
     c->ckpt_every = 100;
     p->steps = 4;
     p->model = "gpt2";
-    p->routing = "paper";
+    p->routing = "name";
+    p->schedule = "cos";
     p->data = "synthetic";
     p->out = "results/train";
 }
@@ -146,9 +157,13 @@ static void train_flags(parsed *p, int golden)
     add(p, "--iterations", FLAG_LONG, &c->iterations, "training steps (the schedule's length)");
     add(p, "--warmup", FLAG_LONG, &c->warmup,
         "warm-up steps; -1 = the paper's fraction, round(iterations * 3000/64000)");
+    add(p, "--schedule", FLAG_STRING, &p->schedule, "cos | wsd | constant (learning-rate schedule)");
+    add(p, "--wsd-fract-decay", FLAG_DOUBLE, &c->wsd_fract_decay,
+        "wsd: the fraction of --iterations that decays linearly at the end");
+    add(p, "--wsd-final-lr", FLAG_DOUBLE, &c->wsd_final_lr, "wsd: the final multiplier");
     add(p, "--grad-clip", FLAG_DOUBLE, &c->grad_clip, "clip the global gradient norm; 0 = off");
     add(p, "--routing", FLAG_STRING, &p->routing,
-        "paper (hidden matrices to the matrix rule) | dim (2-D with dim0 < 10000)");
+        "name (every 2-D tensor but wte) | dim (2-D with dim0 < 10000) | paper (hidden only)");
     add(p, "--seed", FLAG_LONG, &p->seed, "init, synthetic corpus and batches");
     add(p, "--data", FLAG_STRING, &p->data, "synthetic | text | llmc");
     add(p, "--train-data", FLAG_STRING, &c->data.train_path, "text/llmc training file");
@@ -184,7 +199,10 @@ static int train_derive(parsed *p, lm_error *e)
     if (model_kind_parse(p->model, &c->model.kind))
         return lm_fail(e, "--model: unknown model '%s' (gpt2, llama)", p->model);
     if (train_routing_parse(p->routing, &c->routing))
-        return lm_fail(e, "--routing: unknown routing '%s' (paper, dim)", p->routing);
+        return lm_fail(e, "--routing: unknown routing '%s' (name, dim, paper)", p->routing);
+    if (train_schedule_parse(p->schedule, &c->schedule))
+        return lm_fail(e, "--schedule: unknown schedule '%s' (cos, wsd, constant)", p->schedule);
+    c->preset = p->cp.active ? p->cp.label : NULL;
     if (data_kind_parse(p->data, &c->data.kind))
         return lm_fail(e, "--data: unknown source '%s' (synthetic, text, llmc)", p->data);
     if (c->data.kind == DATA_SYNTHETIC && (c->data.train_path || c->data.val_path))
@@ -211,9 +229,14 @@ static int parse_flags(parsed *p, int argc, char **argv, int golden, const char 
                        int *npos, int *help, lm_error *e)
 {
     train_defaults(p);
+    if (cli_preset_begin(argc, argv, &p->cp, e))
+        return -1;
     train_flags(p, golden);
     train_config *c = &p->c;
-    if (cli_optim_begin(argc, argv, "lionmuon", &c->opt, &p->os, p->flags, &p->nflags, e))
+    cli_preset_add(&p->cp, p->flags, &p->nflags);
+    if (cli_optim_begin(argc, argv, cli_preset_optimizer(&p->cp, "lionmuon"), &c->opt, &p->os,
+                        p->flags, &p->nflags, e) ||
+        cli_preset_apply(&p->cp, p->flags, p->nflags, e))
         return -1;
     if (cli_parse(argc, argv, p->flags, p->nflags, pos, golden ? 1 : 0, npos, help, e))
         return -1;

@@ -34,6 +34,7 @@ static const subcommand subcommands[] = {
     /* transformer subcommands */
     {"train", cmd_train, "train GPT-2 or LLaMA (double precision) with the optimizer family"},
     {"golden", cmd_golden, "write a golden file of K training steps for GPU verification"},
+    {"presets", cmd_presets, "the paper's released runs as presets: list, flags, derivation"},
     /* synthetic-objective subcommands */
     {"synth", cmd_synth, "run an optimizer on a synthetic objective, measure the constants"},
     {"predict", cmd_predict, "tuned bound: iterations and compute per period P, and P*"},

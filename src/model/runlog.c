@@ -36,8 +36,10 @@ void runlog_metrics_row(lm_buf *metrics, const train_config *c, long step, doubl
     lm_buf_printf(metrics, "%ld,%.10g,", step, train_loss);
     if (has_val)
         lm_buf_printf(metrics, "%.10g", val);
+    /* the second class schedules lr_muon alone */
+    double side = opt_fixed_side_rates(&c->opt) ? 1.0 : scale;
     lm_buf_printf(metrics, ",%.10g,%.10g,%.10g,%.0f,%.6g,%.3f\n", c->opt.lr_muon * scale,
-                  c->opt.lr_sign * scale, c->opt.lr_adamw * scale, ps->tokens, ps->flops,
+                  c->opt.lr_sign * side, c->opt.lr_adamw * side, ps->tokens, ps->flops,
                   ps->wall_s);
 }
 

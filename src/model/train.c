@@ -16,26 +16,108 @@
 /* ------------------------------------------------------------------------ */
 /* Names, defaults, the config as JSON. */
 
-static const char *const ROUTING_NAMES[] = {"paper", "dim"};
+static const char *const ROUTING_NAMES[] = {"paper", "dim", "name"};
+static const char *const SCHEDULE_NAMES[] = {"cos", "wsd", "constant"};
 
 const char *train_routing_name(train_routing r)
 {
-    return (unsigned)r < 2u ? ROUTING_NAMES[r] : "?";
+    return (unsigned)r < 3u ? ROUTING_NAMES[r] : "?";
 }
 
 int train_routing_parse(const char *name, train_routing *out)
 {
-    int i = lm_name_lookup(ROUTING_NAMES, 2, name);
+    int i = lm_name_lookup(ROUTING_NAMES, 3, name);
+    if (i < 0 && name && !strcmp(name, "hidden"))
+        i = TRAIN_ROUTE_PAPER;
     if (i < 0)
         return -1;
     *out = (train_routing)i;
     return 0;
 }
 
+const char *train_schedule_name(train_schedule s)
+{
+    return (unsigned)s < 3u ? SCHEDULE_NAMES[s] : "?";
+}
+
+int train_schedule_parse(const char *name, train_schedule *out)
+{
+    int i = lm_name_lookup(SCHEDULE_NAMES, 3, name);
+    if (i < 0)
+        return -1;
+    *out = (train_schedule)i;
+    return 0;
+}
+
+/* Routing (train.h, theory/algorithms.md §6). */
+int train_route_matrix(train_routing r, const model_param *p)
+{
+    switch (r) {
+    case TRAIN_ROUTE_DIM: return p->ndim == 2 && p->shape[0] < 10000;
+    case TRAIN_ROUTE_NAME: return p->ndim == 2 && strcmp(p->name, "transformer.wte.weight");
+    case TRAIN_ROUTE_PAPER: break;
+    }
+    return p->hidden;
+}
+
+double train_lr_scale(const train_config *c, long k)
+{
+    switch (c->schedule) {
+    case TRAIN_SCHED_WSD:
+        return opt_lr_schedule_wsd(k, c->warmup, c->iterations, c->wsd_fract_decay,
+                                   c->wsd_final_lr);
+    case TRAIN_SCHED_CONSTANT: return 1.0;
+    case TRAIN_SCHED_COS: break;
+    }
+    return opt_lr_schedule(k, c->warmup, c->iterations);
+}
+
 long train_default_warmup(long iterations)
 {
     long w = (long)floor(iterations * 3000.0 / 64000.0 + 0.5);
     return iterations > 1 && w < 1 ? 1 : w;
+}
+
+/* The settings beyond the first version's keys: the second class, the
+ * update rounding, the decay groups, the trigger, the schedule, the preset.
+ * summary.json's config and the golden file's metadata (train_golden_meta_optim)
+ * carry the same names. */
+static void optim_config_keys(json_t *o, const train_config *c)
+{
+    const opt_config *p = &c->opt;
+    for (int k = 0; k < OPT_CH_COUNT; k++) {
+        static const char *const KEY[OPT_CH_COUNT] = {
+            NULL, "decay_on", "round_update", "momentum_form", "muon_adjust",
+            "sign_scaling", "cheap_mode", "nesterov"};
+        if (KEY[k])
+            json_object_set_new(o, KEY[k], json_string(opt_choice_name(
+                                                (opt_choice)k, opt_choice_get(p, (opt_choice)k))));
+    }
+    json_object_set_new(o, "cheap_ns_steps", json_integer(p->cheap_ns_steps));
+    json_object_set_new(o, "srank_exact", json_boolean(p->srank_exact));
+    json_object_set_new(o, "schedule", json_string(train_schedule_name(c->schedule)));
+    json_object_set_new(o, "wsd_fract_decay", json_real(c->wsd_fract_decay));
+    json_object_set_new(o, "wsd_final_lr", json_real(c->wsd_final_lr));
+    json_object_set_new(o, "preset", c->preset ? json_string(c->preset) : json_null());
+}
+
+static void train_golden_meta_optim(st_file *f, const train_config *c)
+{
+    json_t *o = json_object();
+    optim_config_keys(o, c);
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        if (json_is_string(v))
+            st_set_meta(f, k, json_string_value(v));
+        else if (json_is_integer(v))
+            ckpt_meta_long(f, k, (long)json_integer_value(v));
+        else if (json_is_real(v))
+            ckpt_meta_double(f, k, json_real_value(v));
+        else if (json_is_boolean(v))
+            st_set_meta(f, k, json_is_true(v) ? "true" : "false");
+    }
+    json_decref(o);
 }
 
 json_t *train_config_object(const train_config *c)
@@ -72,6 +154,7 @@ json_t *train_config_object(const train_config *c)
     json_object_set_new(o, "weight_decay", json_real(c->opt.weight_decay));
     json_object_set_new(o, "grad_clip", json_real(c->grad_clip));
     json_object_set_new(o, "routing", json_string(train_routing_name(c->routing)));
+    optim_config_keys(o, c);
     json_object_set_new(o, "seed", json_integer((json_int_t)c->seed));
     json_object_set_new(o, "data", json_string(data_kind_name(c->data.kind)));
     if (c->data.kind == DATA_SYNTHETIC)
@@ -131,6 +214,10 @@ static int check_config(const train_config *c, lm_error *e)
     if (c->eval_every < 0 || c->diag_every < 0 || c->ckpt_every < 0 || c->stop_after < 0)
         return lm_fail(e, "--eval-every, --diag-every, --ckpt-every and --stop-after "
                           "must be >= 0");
+    if (!(c->wsd_fract_decay >= 0 && c->wsd_fract_decay <= 1))
+        return lm_fail(e, "--wsd-fract-decay must be in [0, 1] (got %g)", c->wsd_fract_decay);
+    if (!(c->wsd_final_lr >= 0) || !isfinite(c->wsd_final_lr))
+        return lm_fail(e, "--wsd-final-lr must be finite and >= 0 (got %g)", c->wsd_final_lr);
     if (!(c->grad_clip >= 0) || !isfinite(c->grad_clip))
         return lm_fail(e, "--grad-clip must be finite and >= 0 (got %g)", c->grad_clip);
     if (model_config_check(&c->model, e) || opt_config_check(&c->opt, e))
@@ -165,8 +252,7 @@ static void route(run *r)
     r->ot = lm_calloc(r->nt, sizeof *r->ot);
     for (int i = 0; i < r->nt; i++) {
         const model_param *p = model_param_at(r->m, i);
-        int matrix = c->routing == TRAIN_ROUTE_DIM ? p->ndim == 2 && p->shape[0] < 10000
-                                                   : p->hidden;
+        int matrix = train_route_matrix(c->routing, p);
         if (c->opt.kind == OPT_ADAMW)
             matrix = 0;
         opt_tensor *t = &r->ot[i];
@@ -176,6 +262,7 @@ static void route(run *r)
         t->w = p->w;
         t->g = p->g;
         t->rule = matrix ? OPT_RULE_MATRIX : OPT_RULE_ADAMW;
+        t->linear = p->hidden; /* the Linear layers' weights (decay groups) */
         if (matrix) {
             r->n_matrix++;
             r->flops_ns += msign_flops(&c->opt.msign, t->rows, t->cols);
@@ -203,7 +290,9 @@ static int run_setup(run *r, const train_config *c, lm_error *e)
         goto fail;
     model_init(r->m, c->seed);
     route(r);
-    r->os = opt_alloc(&c->opt, r->nt, r->ot);
+    opt_config oc = c->opt;
+    oc.seed = c->seed; /* the stable-rank trigger's start vectors */
+    r->os = opt_alloc(&oc, r->nt, r->ot);
     dp_assign(r);
     size_t BT = (size_t)c->batch_size * T; /* the global batch; each rank uses its rows */
     r->inp = lm_malloc(sizeof(int) * BT);
@@ -461,7 +550,7 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
             diag_before(&s.dw, &s.r);
         /* clip, then the optimizer step at the schedule's multiplier */
         opt_clip_grad_norm(s.r.nt, s.r.ot, c->grad_clip);
-        double scale = opt_lr_schedule(t, c->warmup, c->iterations);
+        double scale = train_lr_scale(c, t);
         opt_step_info info;
         if (dp_opt_step(&s.r, t, scale, &info, e)) {
             lm_wrap(e, "step %ld", t);
@@ -522,7 +611,7 @@ static int golden_step(run *r, st_file *f, long k, int64_t *in64, int64_t *tg64,
     if (rc)
         return -1;
     opt_clip_grad_norm(r->nt, r->ot, c->grad_clip);
-    if (opt_step(r->os, k, opt_lr_schedule(k, c->warmup, c->iterations), NULL, e))
+    if (opt_step(r->os, k, train_lr_scale(c, k), NULL, e))
         return lm_wrap(e, "step %ld", k);
     return 0;
 }
@@ -567,6 +656,7 @@ static void golden_meta(st_file *f, const train_config *c, long K)
     ckpt_meta_long(f, "seed", (long)c->seed);
     st_set_meta(f, "routing", train_routing_name(c->routing));
     st_set_meta(f, "data", data_kind_name(c->data.kind));
+    train_golden_meta_optim(f, c);
     st_set_meta(f, "layout", "nn.Linear [out, in], y = x W^T; tied head stored once "
                 "as transformer.wte.weight; step.k.params before step k, step.k.grads "
                 "before clipping; step k uses lr_scale = schedule(k, warmup, iterations)");

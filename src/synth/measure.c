@@ -142,7 +142,8 @@ static void extra_samples(const meas_setup *s, gsl_rng *r, run_ws *w, meas_trace
 int meas_run(const meas_setup *s, meas_trace *t, lm_error *e)
 {
     memset(t, 0, sizeof *t);
-    if (s->opt->kind == OPT_ADAMW || s->opt->kind == OPT_MUON_NESTEROV)
+    if (s->opt->kind == OPT_ADAMW || s->opt->kind == OPT_MUON_NESTEROV ||
+        s->opt->kind == OPT_SIGNMUON_SGD)
         return lm_fail(e, "--optimizer: %s is not of the LionMuon family that the bound "
                           "covers (lion, signum, muon, signmuon, lionmuon)",
                        opt_kind_name(s->opt->kind));

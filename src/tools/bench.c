@@ -62,7 +62,7 @@ static opt_tensor *route_params(model *m, const opt_config *oc, int np)
         int matrix = p->hidden && oc->kind != OPT_ADAMW;
         ot[i] = (opt_tensor){p->name, matrix ? p->shape[0] : 1,
                              matrix ? p->shape[1] : (int)p->numel, p->w, p->g,
-                             matrix ? OPT_RULE_MATRIX : OPT_RULE_ADAMW};
+                             matrix ? OPT_RULE_MATRIX : OPT_RULE_ADAMW, p->hidden};
     }
     return ot;
 }
@@ -372,7 +372,7 @@ static json_t *optim_section(int quick, FILE *out, lm_error *e)
         opt_tensor ot[4];
         size_t off = 0;
         for (int i = 0; i < 4; i++) {
-            ot[i] = (opt_tensor){"m", shapes[i][0], shapes[i][1], w + off, g + off, OPT_RULE_MATRIX};
+            ot[i] = (opt_tensor){"m", shapes[i][0], shapes[i][1], w + off, g + off, OPT_RULE_MATRIX, 1};
             off += (size_t)shapes[i][0] * shapes[i][1];
         }
         double lion_s = NAN;
