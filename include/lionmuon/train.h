@@ -77,6 +77,11 @@ typedef struct {
 
 const char *train_routing_name(train_routing r);
 int train_routing_parse(const char *name, train_routing *out);
+/* 1 if the tensor NAME (ndim dimensions, first dim0) follows the matrix rule
+ * under routing r (before the --optimizer adamw override): paper, a 2-D
+ * tensor under transformer.h.; dim, a 2-D tensor with dim0 < 10000.
+ * `lionmuon step --routing` uses the same rule. */
+int train_routing_matrix(train_routing r, const char *name, int ndim, long dim0);
 
 /* The run's configuration as a JSON object text (malloc'd); the same keys
  * appear in summary.json and the checkpoint's __metadata__ "config". */

@@ -32,6 +32,15 @@ int train_routing_parse(const char *name, train_routing *out)
     return 0;
 }
 
+int train_routing_matrix(train_routing r, const char *name, int ndim, long dim0)
+{
+    if (ndim != 2)
+        return 0;
+    if (r == TRAIN_ROUTE_DIM)
+        return dim0 < 10000;
+    return strncmp(name, "transformer.h.", 14) == 0;
+}
+
 long train_default_warmup(long iterations)
 {
     long w = (long)floor(iterations * 3000.0 / 64000.0 + 0.5);
@@ -165,8 +174,7 @@ static void route(run *r)
     r->ot = lm_calloc(r->nt, sizeof *r->ot);
     for (int i = 0; i < r->nt; i++) {
         const model_param *p = model_param_at(r->m, i);
-        int matrix = c->routing == TRAIN_ROUTE_DIM ? p->ndim == 2 && p->shape[0] < 10000
-                                                   : p->hidden;
+        int matrix = train_routing_matrix(c->routing, p->name, p->ndim, p->shape[0]);
         if (c->opt.kind == OPT_ADAMW)
             matrix = 0;
         opt_tensor *t = &r->ot[i];
