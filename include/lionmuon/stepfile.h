@@ -21,11 +21,12 @@
  * step kinds (a previous step's output) that disagree with the rules, and
  * non-finite values.
  *
- * Precision: LP_F64 is this reference.  LP_F32 and LP_BF16 emulate a GPU
- * implementation (lowprec.h): parameters, gradients and state are rounded to
- * float32 (master weights), the step's elementwise arithmetic is rounded to
- * float32, and the Muon step's msign runs in the format (float32, or
- * bfloat16 products with float32 accumulation); the output is F32.
+ * Precision: LP_F64 is this reference.  LP_F32, LP_BF16 and LP_F16 emulate a
+ * GPU implementation (lowprec.h): parameters, gradients and state are
+ * rounded to float32 (master weights), the step's elementwise arithmetic is
+ * rounded to float32, and the Muon step's msign runs in the format (its
+ * products' inputs and outputs in the format, float32 accumulation); the
+ * output is F32.
  *
  * The output holds params.NAME and the state, the input's metadata (a
  * checkpoint's is not copied) and: format = lionmuon-step-1, step = t + 1,
@@ -64,7 +65,7 @@ typedef struct {
     const char *routing;    /* NULL: the input's recorded routing, else "2d" */
     stepfile_route_fn route;/* NULL: only "2d" is known */
     void *route_ctx;
-    lp_precision precision; /* LP_F64 (0), LP_F32 or LP_BF16 */
+    lp_precision precision; /* LP_F64 (0), LP_F32, LP_BF16 or LP_F16 */
     double lr_scale;        /* multiplies every learning rate; 0 means 1 */
 } stepfile_opts;
 

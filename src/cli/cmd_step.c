@@ -27,10 +27,10 @@ static const char ABOUT[] =
     "(theory/algorithms.md §6); with --optimizer adamw every tensor follows AdamW.\n"
     "A previous step's OUT as IN keeps its recorded routing unless --routing is given.\n"
     "--lr-scale multiplies every learning rate (the schedule's factor; golden files\n"
-    "record it as step.k.lr_scale).  --precision f32|bf16 emulates a GPU\n"
+    "record it as step.k.lr_scale).  --precision f32|bf16|f16 emulates a GPU\n"
     "implementation: float32 master weights, state and elementwise arithmetic, and\n"
-    "the Muon step's msign with float32 or bfloat16 products (float32 accumulation).\n"
-    "OUT holds the updated params.* and state.* (F64; F32 with --precision f32|bf16)\n"
+    "the Muon step's msign with products in that format (float32 accumulation).\n"
+    "OUT holds the updated params.* and state.* (F64; F32 with another precision)\n"
     "and in __metadata__ step = t + 1, the optimizer, period, learning rates, betas,\n"
     "weight decay, routing, precision, lr_scale and step_kinds (each tensor's kind:\n"
     "muon, sign, adamw or state), which `lionmuon compare --baseline IN` reads.\n"
@@ -66,7 +66,7 @@ int cmd_step(int argc, char **argv)
     }
     cli_add(flags, &nflags, "--routing", FLAG_STRING, &routing,
             "2d | paper | dim (default: IN's recorded routing, else 2d)");
-    cli_add(flags, &nflags, "--precision", FLAG_STRING, &precision, "f64 | f32 | bf16");
+    cli_add(flags, &nflags, "--precision", FLAG_STRING, &precision, "f64 | f32 | bf16 | f16");
     cli_add(flags, &nflags, "--grads", FLAG_STRING, &grads,
             "gradients (grads.NAME or NAME) for a checkpoint IN");
     cli_add(flags, &nflags, "--lr-scale", FLAG_DOUBLE, &lr_scale,
@@ -91,8 +91,9 @@ int cmd_step(int argc, char **argv)
         return 2;
     }
     stepfile_opts o = {c, pos[0], pos[1], grads, routing, route, NULL, LP_F64, lr_scale};
-    if (lp_parse(precision, &o.precision) || o.precision == LP_F16) {
-        fprintf(stderr, "lionmuon step: --precision: unknown precision '%s' (f64, f32, bf16)\n",
+    if (lp_parse(precision, &o.precision)) {
+        fprintf(stderr, "lionmuon step: --precision: unknown precision '%s' (f64, f32, bf16, "
+                        "f16)\n",
                 precision);
         return 2;
     }

@@ -470,8 +470,8 @@ int stepfile_run(const stepfile_opts *o, lm_error *e)
     stepper s = {0};
     s.o = o;
     int rc = 0;
-    if (o->precision != LP_F64 && o->precision != LP_F32 && o->precision != LP_BF16)
-        rc = lm_fail(e, "--precision %s: a step runs in f64, f32 or bf16", lp_name(o->precision));
+    if ((unsigned)o->precision >= LP_NPREC)
+        rc = lm_fail(e, "--precision: unknown precision %d", (int)o->precision);
     else if (o->lr_scale < 0 || !(o->lr_scale < 1e300))
         rc = lm_fail(e, "--lr-scale must be finite and >= 0 (got %g)", o->lr_scale);
     if (rc)
