@@ -736,15 +736,21 @@ class Golden:
             raise InputError("%s: tensor %s is missing (a --keep golden needs it)" % (self.path, key))
         return float(self.T[key])
 
-    def kind(self, k, n, rule):
-        """muon, sign or adamw: step.k.muon.NAME, else from the period."""
-        if rule != "matrix":
-            return "adamw"
+    def kind(self, k, n):
+        """The kind of the golden's step k on tensor n: muon or sign
+        (step.k.muon.NAME), adamw for the tensors it records none for.  A
+        golden file from before these records: from the routing and period."""
         mk = "step.%d.muon.%s" % (k, n)
         if mk in self.T:
             return "muon" if int(self.T[mk]) else "sign"
-        P = self.cfg["period"]
-        return "muon" if self.cfg["optimizer"] == "muon-nesterov" or (P > 0 and k % P == 0) else "sign"
+        if "step.0.lr_scale" in self.T:
+            return "adamw"
+        c = self.cfg
+        p = torch.empty(self.shapes[n], device="meta")
+        if not LionMuon.route(argparse.Namespace(kind=c["optimizer"], cfg=c), n, p):
+            return "adamw"
+        P = c["period"]
+        return "muon" if c["optimizer"] == "muon-nesterov" or (P > 0 and k % P == 0) else "sign"
 
 
 class StepPair:
@@ -804,12 +810,8 @@ class StepPair:
     def clip_coef(self, k):
         return 1.0
 
-    def kind(self, k, n, rule):
-        kind = self.kinds["params." + n]
-        if (kind == "adamw") != (rule != "matrix"):
-            raise InputError("%s: __metadata__ step_kinds records params.%s as %s, but the "
-                             "optimizer routes it to %s" % (self.path, n, kind, rule))
-        return kind
+    def kind(self, k, n):
+        return self.kinds["params." + n]
 
 
 # ---------------------------------------------------------------------------
@@ -829,6 +831,7 @@ class Result:
         self.rows = []
 
     def add(self, k, quantity, name, err, tol):
+        """k: the global step t of the check."""
         self.rows.append((k, quantity, name, err, tol))
 
     def first_failure(self):
@@ -887,11 +890,12 @@ def model_check(src, k, model, named, res, prec, autocast, dev, grow=1):
     loss.backward()
     lref = src.loss(k)
     env = MODEL_ENVELOPE[prec]
-    res.add(k, "loss", "", abs(loss.item() - lref) / abs(lref), MARGIN * env["loss"] * grow)
+    res.add(src.t0 + k, "loss", "", abs(loss.item() - lref) / abs(lref),
+            MARGIN * env["loss"] * grow)
     grads = {}
     for n, p in named:
         grads[n] = p.grad.detach().clone()
-        res.add(k, "grads", n, rel(grads[n], src.grads(k, n)), MARGIN * env["grads"] * grow)
+        res.add(src.t0 + k, "grads", n, rel(grads[n], src.grads(k, n)), MARGIN * env["grads"] * grow)
     return grads
 
 
@@ -910,14 +914,14 @@ def optimizer_check(src, k, named, opt, res, prec, store, grads, free_run):
     for n, p in named:
         ref1, ref0 = src.next_params(k, n), src.params(k, n)
         d_ref = ref1 - ref0
-        kind = src.kind(k, n, getattr(opt, "rule", {}).get(n, "matrix" if p.dim() == 2 else "adamw"))
+        kind = src.kind(k, n)
         nd, n1 = torch.linalg.norm(d_ref).item(), torch.linalg.norm(ref1).item()
         ratio = n1 / nd if nd > 0 else 0.0
         if not free_run:
-            res.add(k, kind + " updates", n, rel(p.detach() - before[n], d_ref),
+            res.add(src.t0 + k, kind + " updates", n, rel(p.detach() - before[n], d_ref),
                     update_threshold(prec, kind, ratio, store))
         tol_p = MARGIN * ENVELOPE[prec][kind] * (nd / n1 if n1 > 0 else 1) + 3 * UNIT_ROUNDOFF[store]
-        res.add(k, "params", n, rel(p.detach(), ref1), tol_p * (k + 1 if free_run else 1))
+        res.add(src.t0 + k, "params", n, rel(p.detach(), ref1), tol_p * (k + 1 if free_run else 1))
 
 
 def replay(src, prec, opt_cls=LionMuon, device="cpu", model=True, free_run=False, steps=None):
