@@ -88,9 +88,10 @@ def cell(res, err, detect):
         return "caught (raised %s)" % err.split(":")[0]
     f = res.first_failure()
     if f is None:
-        return "not detectable (effect %.2g x thr)" % detect
+        return "not detectable (effect %.2gx)" % detect
     what = f[1] if f[1] in ("params", "loss", "grads") else f[1].replace(" updates", " update")
-    return "caught, step %d %s (err %.3g x thr)" % (f[0], what, f[3] / f[4] if f[4] > 0 else np.inf)
+    return "caught: step %d, %s, %.2gx" % (f[0], what.replace("muon", "Muon"),
+                                           f[3] / f[4] if f[4] > 0 else np.inf)
 
 
 def main():
@@ -145,7 +146,8 @@ def main():
                 if detect > 1 and not caught:
                     failures.append("%s in %s: effect %.3g x (threshold + noise), not caught"
                                     % (M.__name__, p, detect))
-            print("| %s: %s | %s |" % (M.__name__, M.__doc__.split("\n")[0], " | ".join(cells)))
+            print("| %s: %s | %s |" % (M.__name__, M.__doc__.split("\n")[0].rstrip("."),
+                                       " | ".join(cells)))
     print()
     for f in failures:
         print("mutation matrix: FAIL " + f)
