@@ -102,6 +102,16 @@ for d in float32 bfloat16; do
 done
 expect_status "  and refuse a float64 replay: the file cannot hold it (exit 2)" 2 \
     "k.safetensors: its tensors are F32 .* cannot hold a float64 replay" $PY $VERIFY "$T/k.safetensors"
+# golden_size.py predicts the tensor bytes exactly
+for f in a:"--bias --steps 4" k:"--bias --steps 4 --dtype f32 --keep h\.0\." b:"--model llama --multiple-of 8 --steps 4"; do
+    name=${f%%:*} args=${f#*:}
+    want=$($PY experiments/torch_verify/golden_size.py --n-layer 2 --n-embd 16 --vocab-size 32 \
+           --seq-len 8 --batch-size 2 $args --file "$T/$name.safetensors" | tr '\n' ' ')
+    pred=$(echo "$want" | sed -n 's/.*after \([0-9]*\) bytes.*/\1/p')
+    got=$(echo "$want" | sed -n 's/.*file \([0-9]*\) bytes.*/\1/p')
+    [ -n "$pred" ] && [ "$pred" = "$got" ] && ok "golden_size.py predicts $name's $got tensor bytes" \
+        || bad "golden_size.py for $name: $want"
+done
 expect_status "golden --keep with a bad regular expression" 1 "\-\-keep: '(' is not a regular expression" \
     $LM golden "$T/x.safetensors" $SMALL --steps 1 --keep '('
 
