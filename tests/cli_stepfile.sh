@@ -149,6 +149,9 @@ expect_status "  but the bf16 Muon step fails the f32 thresholds" 1 "'params.w'"
     $LM compare "$T/pbf16.st" "$T/p64.st" --baseline "$T/in0.st" --precision f32
 expect_status "--precision unknown" 2 "\-\-precision: unknown precision 'f8'" $LM step --precision f8 "$T/in0.st" "$T/x.st"
 
+expect_ok "  the emulated step is deterministic (the same bytes twice)" sh -c \
+    "$LM step --precision bf16 '$T/in0.st' '$T/pbf16b.st' >/dev/null && cmp '$T/pbf16.st' '$T/pbf16b.st'"
+
 # ---- msign --precision ----------------------------------------------------------------
 $PY - "$T/m.st" <<'EOF'
 import json, random, struct, sys
@@ -165,6 +168,8 @@ for p in f32 bf16 f16; do
     expect_ok "  within the $p envelope of the f64 result" $LM compare "$T/m$p.st" "$T/m64.st" --precision $p
     check "  records the precision" "$(meta "$T/m$p.st" precision)" "$p"
 done
+expect_ok "  msign --precision bf16 twice: the same bytes" sh -c \
+    "$LM msign --method ns5 --precision bf16 '$T/m.st' '$T/mb2.st' >/dev/null && cmp '$T/mbf16.st' '$T/mb2.st'"
 expect_status "  the bf16 result is not f32-accurate" 1 "'g'" $LM compare "$T/mbf16.st" "$T/m64.st" --precision f32
 expect_ok "  its values are bf16 values" $PY -c "
 import json, struct, sys

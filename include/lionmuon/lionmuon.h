@@ -9,13 +9,18 @@
  *   st_*               safetensors read/write                         safetensors.h
  *   optstate_*         optimizer state as safetensors tensors         optstate.h
  *   stepfile_run       one optimizer step on a safetensors file       stepfile.h
+ *   cmp_files          compare two files: the verdicts of `compare`   compare.h
+ *   lp_*               f32/bf16/f16 rounding, the emulated product,
+ *                      the measured envelope of a correct implementation  lowprec.h
  *   lm_error           the error mechanism                            common.h
  * Matrices are row-major doubles, as a PyTorch tensor's storage. */
 #ifndef LIONMUON_H
 #define LIONMUON_H
 
 #include "common.h"
+#include "compare.h"
 #include "linalg.h"
+#include "lowprec.h"
 #include "msign.h"
 #include "optim.h"
 #include "optstate.h"
