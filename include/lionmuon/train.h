@@ -96,6 +96,11 @@ int train_route_matrix(train_routing r, const model_param *p);
 
 /* The schedule multiplier of step k (opt_lr_schedule, opt_lr_schedule_wsd, 1). */
 double train_lr_scale(const train_config *c, long k);
+/* 1 if the tensor NAME (ndim dimensions, first dim0) follows the matrix rule
+ * under routing r (before the --optimizer adamw override): paper, a 2-D
+ * tensor under transformer.h.; dim, a 2-D tensor with dim0 < 10000.
+ * `lionmuon step --routing` uses the same rule. */
+int train_routing_matrix(train_routing r, const char *name, int ndim, long dim0);
 
 /* The run's configuration as a JSON object text (malloc'd); the same keys
  * appear in summary.json and the checkpoint's __metadata__ "config". */
@@ -113,8 +118,20 @@ double train_model_flops(const model *m);
 /* Train from scratch, or (resume = 1) continue from out_dir's checkpoint. */
 int train_run(const train_config *c, int resume, train_result *res, lm_error *e);
 
-/* The golden file of K steps (see `lionmuon golden --help`). */
+/* The golden file of K steps (see `lionmuon golden --help` and
+ * theory/models.md §5), F64, every tensor. */
 int train_golden(const train_config *c, long K, const char *out_path, lm_error *e);
+
+/* The same with options: f32 stores the floating tensors as F32 (the values
+ * computed in double, rounded once); keep (a POSIX extended regular
+ * expression, NULL for all) keeps the per-parameter tensors (step.k.params,
+ * grads, state, muon; final.params) of the parameters whose name matches. */
+typedef struct {
+    int f32;
+    const char *keep;
+} train_golden_opts;
+int train_golden_ex(const train_config *c, long K, const train_golden_opts *go,
+                    const char *out_path, lm_error *e);
 
 /* The stored flags of a checkpoint (for --resume): the metadata "argv". */
 int train_checkpoint_argv(const char *dir, char **argv_json, lm_error *e);

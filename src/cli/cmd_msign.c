@@ -8,7 +8,8 @@
 #include "lionmuon/safetensors.h"
 
 static const char USAGE[] =
-    "lionmuon msign --method svd|ns5|cubic|polar-express [--steps N] IN OUT";
+    "lionmuon msign --method svd|ns5|cubic|polar-express [--steps N]\n"
+    "                      [--precision f64|f32|bf16|f16] IN OUT";
 static const char ABOUT[] =
     "Computes msign (the polar factor U V^T) of every 2-D floating tensor of the\n"
     "safetensors file IN and writes the results to OUT under the same names, as F64.\n"
@@ -17,7 +18,14 @@ static const char ABOUT[] =
     "dropped, so msign(0) = 0 and rank-deficient input gives a partial isometry);\n"
     "ns5 and polar-express run exactly --steps iterations; cubic iterates until the\n"
     "relative change is <= --tol, failing if --steps (default 100) is reached first.\n"
-    "OUT's __metadata__ records method and steps.  OUT is written atomically.";
+    "--precision f32|bf16|f16 runs the iterative methods as a GPU kernel in that\n"
+    "format does: the inputs and the output of every product and elementwise\n"
+    "operation rounded to the format, products accumulated in float32\n"
+    "(include/lionmuon/lowprec.h).  The values written are those of the format\n"
+    "(stored as F64, exactly); `lionmuon compare OUT REF` against the f64 result\n"
+    "shows the deviation a correct low-precision implementation has.\n"
+    "OUT's __metadata__ records method, steps and precision.  OUT is written\n"
+    "atomically.";
 
 /* The flags: method and its options, IN and OUT.  Returns -1 to go on, or
  * the exit status (0 after --help, 2 after a message). */
@@ -27,6 +35,7 @@ static int parse_args(int argc, char **argv, const char **method, msign_opts *o,
     lm_error e = {{0}};
     int steps = -1;
     double tol = 1e-12, rank_rtol = 0.0;
+    const char *precision = "f64";
     cli_flag flags[] = {
         {"--method", FLAG_STRING, method, "svd|ns5|cubic|polar-express", 0},
         {"--steps", FLAG_INT, &steps,
@@ -34,6 +43,8 @@ static int parse_args(int argc, char **argv, const char **method, msign_opts *o,
         {"--tol", FLAG_DOUBLE, &tol, "cubic: stop when relative change <= tol", 0},
         {"--rank-rtol", FLAG_DOUBLE, &rank_rtol,
          "svd: keep sigma_i > rank-rtol * sigma_max; 0 = max(m,n) * DBL_EPSILON", 0},
+        {"--precision", FLAG_STRING, &precision,
+         "f64 | f32 | bf16 | f16: the arithmetic of the iterative methods", 0},
     };
     int nflags = sizeof flags / sizeof flags[0];
     int npos, help;
@@ -56,6 +67,16 @@ static int parse_args(int argc, char **argv, const char **method, msign_opts *o,
         return 2;
     }
     *o = msign_default_opts(m);
+    if (lp_parse(precision, &o->precision) != 0) {
+        fprintf(stderr, "lionmuon msign: --precision: unknown precision '%s' "
+                        "(f64, f32, bf16, f16)\n", precision);
+        return 2;
+    }
+    if (o->precision != LP_F64 && m == MSIGN_SVD) {
+        fprintf(stderr, "lionmuon msign: --precision %s applies to ns5, polar-express and "
+                        "cubic, not svd\n", precision);
+        return 2;
+    }
     if (steps != -1)
         o->steps = steps;
     o->tol = tol;
@@ -138,6 +159,7 @@ int cmd_msign(int argc, char **argv)
         st_set_meta(out, "method", method);
         snprintf(buf, sizeof buf, "%d", o.steps);
         st_set_meta(out, "steps", buf);
+        st_set_meta(out, "precision", lp_name(o.precision));
         rc = st_write(out, pos[1], &e);
     }
     if (rc != 0)

@@ -49,8 +49,12 @@ static const char GOLDEN_ABOUT[] =
     "Writes the golden file OUT (safetensors) of K training steps, for holding a GPU\n"
     "implementation against this reference: inputs and targets (I64, [K, B, T]);\n"
     "for each step k: step.k.loss (F64, shape []), step.k.params.NAME (the\n"
-    "parameters before step k) and step.k.grads.NAME (before clipping); and\n"
-    "final.params.NAME after K steps.  The tied head is stored once, as\n"
+    "parameters before step k), step.k.state.NAME.* (the optimizer state before\n"
+    "step k), step.k.grads.NAME (before clipping), step.k.clip_coef and\n"
+    "step.k.lr_scale (scalars), step.k.muon.NAME (I64, 1 a Muon step, 0 a sign\n"
+    "step, per matrix); and final.params.NAME after K steps.  --dtype f32 stores\n"
+    "the floats as F32; --keep REGEX keeps the per-parameter tensors only for\n"
+    "the names matching it (124M-size files stay small).  The tied head is stored once, as\n"
     "transformer.wte.weight.  Step k uses the learning rates of the schedule over\n"
     "--iterations (so --warmup and --iterations matter).  __metadata__ holds every\n"
     "value needed to redo the run: model, n_layer, n_head, n_embd, vocab_size,\n"
@@ -59,7 +63,8 @@ static const char GOLDEN_ABOUT[] =
     "weight_decay, grad_clip, warmup, iterations, seed (and batch_size, steps,\n"
     "multiple_of, routing, srank_alpha; decay_on, round_update, momentum_form,\n"
     "muon_adjust, sign_scaling, cheap_mode, nesterov, cheap_ns_steps, srank_exact,\n"
-    "schedule, wsd_fract_decay, wsd_final_lr, preset).\n"
+    "schedule, wsd_fract_decay, wsd_final_lr, preset; norm_eps, rope_theta,\n"
+    "rope_pairing, init_std, dtype, keep).\n"
     "experiments/torch_verify/verify_golden.py replays it in PyTorch.";
 
 /* Flags that steer a run without changing what it computes: not stored in
@@ -100,6 +105,7 @@ typedef struct {
     const char *model, *routing, *schedule, *data, *out, *resume;
     int quiet, no_plot, seq_len, mpi;
     long seed, steps;
+    const char *golden_dtype, *golden_keep; /* golden: --dtype, --keep */
     cli_flag flags[96];
     int nflags;
 } parsed;
@@ -172,6 +178,10 @@ static void train_flags(parsed *p, int golden)
     add(p, "--zipf-s", FLAG_DOUBLE, &c->data.zipf_s, "synthetic corpus: Zipf exponent s");
     if (golden) {
         add(p, "--steps", FLAG_LONG, &p->steps, "K: steps recorded in the golden file");
+        p->golden_dtype = "f64";
+        add(p, "--dtype", FLAG_STRING, &p->golden_dtype, "f64 | f32: how floats are stored");
+        add(p, "--keep", FLAG_STRING, &p->golden_keep,
+            "REGEX: per-parameter tensors only for names matching it (default: all)");
     } else {
         add(p, "--eval-every", FLAG_LONG, &c->eval_every,
             "validation loss every k steps (and at the start and end)");
@@ -442,7 +452,14 @@ int cmd_golden(int argc, char **argv)
         fprintf(stderr, "lionmuon golden: --mpi: golden files are written by a single process\n");
         return 2;
     }
-    if (train_golden(&p.c, p.steps, pos[0], &e)) {
+    train_golden_opts go = {0, p.golden_keep};
+    if (strcmp(p.golden_dtype, "f64") && strcmp(p.golden_dtype, "f32")) {
+        fprintf(stderr, "lionmuon golden: --dtype: unknown dtype '%s' (f64, f32)\n",
+                p.golden_dtype);
+        return 2;
+    }
+    go.f32 = !strcmp(p.golden_dtype, "f32");
+    if (train_golden_ex(&p.c, p.steps, &go, pos[0], &e)) {
         fprintf(stderr, "lionmuon golden: %s\n", e.msg);
         return 1;
     }

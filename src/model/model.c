@@ -29,9 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LN_EPS 1e-5
+#define LN_EPS MODEL_NORM_EPS
 
-#define ROPE_THETA 10000.0
+#define ROPE_THETA MODEL_ROPE_THETA
 /* Column sums (bias and gain gradients) run over blocks of this many
  * columns, each block on one thread, rows in order inside a block. */
 #define COL_BLOCK 32
@@ -988,7 +988,7 @@ void model_init(model *m, unsigned long seed)
 {
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, seed);
-    double std_proj = 0.02 / sqrt(2.0 * m->cfg.n_layer);
+    double std_proj = MODEL_INIT_STD / sqrt(2.0 * m->cfg.n_layer);
     for (int i = 0; i < m->nparam; i++) {
         model_param *p = &m->param[i];
         if (ends_with(p->name, ".bias")) {
@@ -997,7 +997,7 @@ void model_init(model *m, unsigned long seed)
             for (size_t j = 0; j < p->numel; j++)
                 p->w[j] = 1.0;
         } else {
-            double sd = ends_with(p->name, "c_proj.weight") ? std_proj : 0.02;
+            double sd = ends_with(p->name, "c_proj.weight") ? std_proj : MODEL_INIT_STD;
             for (size_t j = 0; j < p->numel; j++)
                 p->w[j] = gsl_ran_gaussian(r, sd);
         }

@@ -4,7 +4,9 @@
  * diagnostics), runlog.c (metrics, summary, plot, progress). */
 #include "train_impl.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "lionmuon/fs.h"
 #include "lionmuon/linalg.h"
 #include "lionmuon/msign.h"
+#include "lionmuon/optstate.h"
 
 /* ------------------------------------------------------------------------ */
 /* Names, defaults, the config as JSON. */
@@ -49,15 +52,23 @@ int train_schedule_parse(const char *name, train_schedule *out)
     return 0;
 }
 
-/* Routing (train.h, theory/algorithms.md §6). */
-int train_route_matrix(train_routing r, const model_param *p)
+/* Routing (train.h, theory/algorithms.md §6), by name and shape alone, so
+ * that `lionmuon step --routing` applies the same rule to tensors of a file. */
+int train_routing_matrix(train_routing r, const char *name, int ndim, long dim0)
 {
+    if (ndim != 2)
+        return 0;
     switch (r) {
-    case TRAIN_ROUTE_DIM: return p->ndim == 2 && p->shape[0] < 10000;
-    case TRAIN_ROUTE_NAME: return p->ndim == 2 && strcmp(p->name, "transformer.wte.weight");
+    case TRAIN_ROUTE_DIM: return dim0 < 10000;
+    case TRAIN_ROUTE_NAME: return strcmp(name, "transformer.wte.weight") != 0;
     case TRAIN_ROUTE_PAPER: break;
     }
-    return p->hidden;
+    return strncmp(name, "transformer.h.", 14) == 0;
+}
+
+int train_route_matrix(train_routing r, const model_param *p)
+{
+    return train_routing_matrix(r, p->name, p->ndim, p->shape[0]);
 }
 
 double train_lr_scale(const train_config *c, long k)
@@ -570,55 +581,129 @@ done:
 }
 
 /* ------------------------------------------------------------------------ */
-/* Golden files: the run of K steps, every tensor a GPU replay needs. */
+/* Golden files: the run of K steps, every tensor a GPU replay needs
+ * (theory/models.md §5). */
 
-/* PREFIX.NAME for every parameter: its values (grads = 0) or gradient. */
-static int add_all_params(st_file *f, const run *r, const char *prefix, int grads,
-                          lm_error *e)
+typedef struct {
+    run *r;
+    st_file *f;
+    regex_t keep;       /* the parameters whose tensors are kept */
+    int has_keep;
+    int64_t *in64, *tg64;
+} golden;
+
+static int kept(const golden *g, const char *name)
+{
+    return !g->has_keep || regexec(&g->keep, name, 0, NULL, 0) == 0;
+}
+
+/* PREFIX.NAME for every kept parameter: its values (grads = 0) or gradient. */
+static int add_all_params(const golden *g, const char *prefix, int grads, lm_error *e)
 {
     int rc = 0;
-    for (int i = 0; i < r->nt && !rc; i++) {
-        const model_param *p = model_param_at(r->m, i);
+    for (int i = 0; i < g->r->nt && !rc; i++) {
+        const model_param *p = model_param_at(g->r->m, i);
+        if (!kept(g, p->name))
+            continue;
         lm_buf key = {0};
         lm_buf_printf(&key, "%s%s", prefix, p->name);
-        rc = ckpt_add_param(f, key.s, p, grads ? p->g : p->w, e);
+        rc = ckpt_add_param(g->f, key.s, p, grads ? p->g : p->w, e);
         lm_buf_free(&key);
     }
     return rc;
 }
 
-/* Step k: step.k.params before it, its batch (into in64, tg64 at row k),
- * step.k.loss, step.k.grads before clipping, then the step itself. */
-static int golden_step(run *r, st_file *f, long k, int64_t *in64, int64_t *tg64, lm_error *e)
+/* step.k.state.NAME.* for every kept parameter: the state before step k. */
+static int add_state(const golden *g, long k, lm_error *e)
 {
+    lm_buf prefix = {0};
+    lm_buf_printf(&prefix, "step.%ld.", k);
+    int rc = 0;
+    for (int i = 0; i < g->r->nt && !rc; i++) {
+        const model_param *p = model_param_at(g->r->m, i);
+        if (!kept(g, p->name))
+            continue;
+        int64_t shape[2] = {p->shape[0], p->shape[1]};
+        optstate_param sp = {p->name, p->name, p->ndim, shape};
+        rc = optstate_add_prefixed(g->f, prefix.s, &sp, g->r->os, i, e);
+    }
+    lm_buf_free(&prefix);
+    return rc;
+}
+
+/* A scalar F64 tensor step.k.WHAT. */
+static int add_scalar(const golden *g, long k, const char *what, double v, lm_error *e)
+{
+    lm_buf key = {0};
+    lm_buf_printf(&key, "step.%ld.%s", k, what);
+    int rc = st_add_f64(g->f, key.s, 0, NULL, &v, e);
+    lm_buf_free(&key);
+    return rc;
+}
+
+/* The optimizer's step k, tensor by tensor with single-threaded BLAS (the
+ * arithmetic of opt_step's parallel path), recording step.k.muon.NAME (1 a
+ * Muon step, 0 a sign step) for every kept matrix. */
+static int golden_opt_step(const golden *g, long k, double scale, lm_error *e)
+{
+    run *r = g->r;
+    if (opt_check_grads(r->os, e))
+        return -1;
+    int blas = openblas_get_num_threads(), rc = 0;
+    openblas_set_num_threads(1);
+    for (int i = 0; i < r->nt && !rc; i++) {
+        const model_param *p = model_param_at(r->m, i);
+        int muon;
+        rc = opt_step_one(r->os, i, k, scale, &muon, e);
+        if (rc || muon < 0 || !kept(g, p->name))
+            continue;
+        lm_buf key = {0};
+        int64_t v = muon;
+        lm_buf_printf(&key, "step.%ld.muon.%s", k, p->name);
+        rc = st_add_i64(g->f, key.s, 0, NULL, &v, e);
+        lm_buf_free(&key);
+    }
+    openblas_set_num_threads(blas);
+    return rc;
+}
+
+/* Step k: step.k.params and step.k.state before it, its batch (into in64,
+ * tg64 at row k), step.k.loss, step.k.grads before clipping, the clipping
+ * coefficient and the schedule's lr_scale, then the step itself. */
+static int golden_step(const golden *g, long k, lm_error *e)
+{
+    run *r = g->r;
     const train_config *c = r->c;
     size_t BT = (size_t)c->batch_size * c->model.block_size;
     lm_buf key = {0};
     double loss;
     lm_buf_printf(&key, "step.%ld.params.", k);
-    int rc = add_all_params(f, r, key.s, 0, e) || train_grad(r, k, &loss, e) ? -1 : 0;
+    int rc = add_all_params(g, key.s, 0, e) || add_state(g, k, e) || train_grad(r, k, &loss, e)
+                 ? -1 : 0;
     for (size_t i = 0; i < BT && !rc; i++) {
-        in64[k * BT + i] = r->inp[i];
-        tg64[k * BT + i] = r->tgt[i];
+        g->in64[k * BT + i] = r->inp[i];
+        g->tg64[k * BT + i] = r->tgt[i];
     }
     key.len = 0;
-    lm_buf_printf(&key, "step.%ld.loss", k);
-    rc = rc || st_add_f64(f, key.s, 0, NULL, &loss, e) ? -1 : 0;
-    key.len = 0;
     lm_buf_printf(&key, "step.%ld.grads.", k);
-    rc = rc || add_all_params(f, r, key.s, 1, e) ? -1 : 0;
+    rc = rc || add_scalar(g, k, "loss", loss, e) || add_all_params(g, key.s, 1, e) ? -1 : 0;
     lm_buf_free(&key);
     if (rc)
         return -1;
-    opt_clip_grad_norm(r->nt, r->ot, c->grad_clip);
-    if (opt_step(r->os, k, train_lr_scale(c, k), NULL, e))
+    double total = opt_clip_grad_norm(r->nt, r->ot, c->grad_clip);
+    double coef = c->grad_clip > 0 ? c->grad_clip / (total + 1e-6) : 1.0;
+    double scale = train_lr_scale(c, k);
+    if (add_scalar(g, k, "clip_coef", coef < 1 ? coef : 1.0, e) ||
+        add_scalar(g, k, "lr_scale", scale, e))
+        return -1;
+    if (golden_opt_step(g, k, scale, e))
         return lm_wrap(e, "step %ld", k);
     return 0;
 }
 
 /* The golden file's __metadata__: everything a replay needs to rebuild the
  * model, the optimizer and the schedule. */
-static void golden_meta(st_file *f, const train_config *c, long K)
+static void golden_meta(st_file *f, const train_config *c, long K, const train_golden_opts *go)
 {
     long P;
     double b1, b2;
@@ -635,6 +720,10 @@ static void golden_meta(st_file *f, const train_config *c, long K)
     ckpt_meta_long(f, "steps", K);
     st_set_meta(f, "bias", c->model.bias ? "true" : "false");
     ckpt_meta_long(f, "multiple_of", c->model.multiple_of);
+    ckpt_meta_double(f, "norm_eps", MODEL_NORM_EPS);
+    ckpt_meta_double(f, "rope_theta", MODEL_ROPE_THETA);
+    st_set_meta(f, "rope_pairing", MODEL_ROPE_PAIRING);
+    ckpt_meta_double(f, "init_std", MODEL_INIT_STD);
     st_set_meta(f, "optimizer", opt_kind_name(o->kind));
     ckpt_meta_long(f, "period", P);
     ckpt_meta_double(f, "lr_muon", o->lr_muon);
@@ -657,12 +746,18 @@ static void golden_meta(st_file *f, const train_config *c, long K)
     st_set_meta(f, "routing", train_routing_name(c->routing));
     st_set_meta(f, "data", data_kind_name(c->data.kind));
     train_golden_meta_optim(f, c);
+    st_set_meta(f, "dtype", go->f32 ? "f32" : "f64");
+    st_set_meta(f, "keep", go->keep ? go->keep : "all");
     st_set_meta(f, "layout", "nn.Linear [out, in], y = x W^T; tied head stored once "
-                "as transformer.wte.weight; step.k.params before step k, step.k.grads "
-                "before clipping; step k uses lr_scale = schedule(k, warmup, iterations)");
+                "as transformer.wte.weight; step.k.params and step.k.state before step k, "
+                "step.k.grads before clipping, step.k.clip_coef the clipping factor applied; "
+                "step k uses lr_scale = schedule(k, warmup, iterations) = step.k.lr_scale; "
+                "step.k.muon.NAME 1 for a Muon step, 0 for a sign step; with keep, only "
+                "the parameters whose name matches it have per-parameter tensors");
 }
 
-int train_golden(const train_config *c, long K, const char *out_path, lm_error *e)
+int train_golden_ex(const train_config *c, long K, const train_golden_opts *go,
+                    const char *out_path, lm_error *e)
 {
     if (dp_size(c) > 1)
         return lm_fail(e, "--mpi: golden files are written by a single process");
@@ -671,30 +766,52 @@ int train_golden(const train_config *c, long K, const char *out_path, lm_error *
     if (K > c->iterations)
         return lm_fail(e, "--steps %ld exceeds --iterations %ld (the schedule's length)", K,
                        c->iterations);
+    golden g = {0};
+    if (go->keep) {
+        int rr = regcomp(&g.keep, go->keep, REG_EXTENDED | REG_NOSUB);
+        if (rr != 0) {
+            char msg[256];
+            regerror(rr, &g.keep, msg, sizeof msg);
+            return lm_fail(e, "--keep: '%s' is not a regular expression (%s)", go->keep, msg);
+        }
+        g.has_keep = 1;
+    }
     run r;
-    if (run_setup(&r, c, e))
+    if (run_setup(&r, c, e)) {
+        if (g.has_keep)
+            regfree(&g.keep);
         return -1;
+    }
     size_t BT = (size_t)c->batch_size * c->model.block_size;
-    st_file *f = st_new();
-    int64_t *in64 = lm_malloc(sizeof(int64_t) * BT * K);
-    int64_t *tg64 = lm_malloc(sizeof(int64_t) * BT * K);
+    g.r = &r;
+    g.f = st_new();
+    g.in64 = lm_malloc(sizeof(int64_t) * BT * K);
+    g.tg64 = lm_malloc(sizeof(int64_t) * BT * K);
     int rc = 0;
     for (long k = 0; k < K && !rc; k++)
-        rc = golden_step(&r, f, k, in64, tg64, e);
+        rc = golden_step(&g, k, e);
     if (!rc)
-        rc = add_all_params(f, &r, "final.params.", 0, e);
+        rc = add_all_params(&g, "final.params.", 0, e);
     if (!rc) {
         int64_t shape[3] = {K, c->batch_size, c->model.block_size};
-        rc = st_add_i64(f, "inputs", 3, shape, in64, e) ||
-             st_add_i64(f, "targets", 3, shape, tg64, e) ? -1 : 0;
+        rc = st_add_i64(g.f, "inputs", 3, shape, g.in64, e) ||
+             st_add_i64(g.f, "targets", 3, shape, g.tg64, e) ? -1 : 0;
     }
     if (!rc) {
-        golden_meta(f, c, K);
-        rc = st_write(f, out_path, e);
+        golden_meta(g.f, c, K, go);
+        rc = go->f32 ? st_write_f32(g.f, out_path, e) : st_write(g.f, out_path, e);
     }
-    free(in64);
-    free(tg64);
-    st_free(f);
+    free(g.in64);
+    free(g.tg64);
+    st_free(g.f);
+    if (g.has_keep)
+        regfree(&g.keep);
     run_free(&r);
     return rc;
+}
+
+int train_golden(const train_config *c, long K, const char *out_path, lm_error *e)
+{
+    train_golden_opts go = {0, NULL};
+    return train_golden_ex(c, K, &go, out_path, e);
 }
