@@ -150,7 +150,7 @@ int cmd_msign(int argc, char **argv)
     st_file *in = NULL;
     if (st_read(pos[0], &in, &e) != 0) {
         fprintf(stderr, "lionmuon msign: %s\n", e.msg);
-        return 1;
+        return 2;
     }
     st_file *out = st_new();
     int rc = msign_tensors(in, pos[0], &o, method, out, &e);

@@ -177,7 +177,7 @@ int cmd_synth(int argc, char **argv)
     cli_optim_strings s;
     lm_error e = {{0}};
     const char *pos[1];
-    int npos, help;
+    int npos, help, code = 2; /* 2: usage or bad input; 1: the run failed */
     if (cli_optim_begin(argc, argv, "lionmuon", &c, &s, flags, &nflags, &e) != 0 ||
         cli_parse(argc, argv, flags, nflags, pos, 0, &npos, &help, &e) != 0)
         goto fail;
@@ -196,10 +196,11 @@ int cmd_synth(int argc, char **argv)
         lm_fail(&e, "--extra-samples: must be >= 0");
         goto fail;
     }
+    code = 1; /* from here on the run itself failed */
     if (run_synth(&a, &c, &s, &e) != 0)
         goto fail;
     return 0;
 fail:
     fprintf(stderr, "lionmuon synth: %s\n", e.msg);
-    return 1;
+    return code;
 }

@@ -94,13 +94,12 @@ static const char HELP_TAIL[] =
     "\n"
     "exit status:\n"
     "  0  success\n"
-    "  1  the work failed: an input file was unreadable or invalid, a computation\n"
-    "     failed, a run or a check did not pass; for compare, some tensor is\n"
+    "  1  the work failed: a computation failed, an output could not be\n"
+    "     written, a run or a check did not pass; for compare, some tensor is\n"
     "     outside the tolerance (or missing, or of another shape); for sweep,\n"
-    "     some run failed.  synth, predict and synth-check also exit 1 on bad\n"
-    "     flags\n"
-    "  2  usage: an unknown subcommand or flag, a malformed or missing value or\n"
-    "     argument; for compare also an unreadable file\n";
+    "     some run failed\n"
+    "  2  usage or bad input: an unknown subcommand or flag, a malformed or\n"
+    "     missing value or argument, an unreadable or invalid input file\n";
 
 static void usage(FILE *fp)
 {
