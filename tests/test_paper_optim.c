@@ -276,3 +276,116 @@ Test(paper_optim, threads_do_not_change_the_bits)
     omp_set_num_threads(1);
     cr_assert(memcmp(out[0], out[1], sizeof out[0]) == 0);
 }
+
+/* opt_config_finish: the one set of rules for the command line and the C API,
+ * the same message with the setting named as a flag or as a key. */
+Test(paper_optim, config_finish_names_flags_or_keys)
+{
+    static const struct {
+        opt_kind kind;
+        opt_setting set;
+        const char *flag_msg, *key_msg;
+    } CASES[] = {
+        {OPT_SIGNMUON_SGD, OPT_SET_BETA2,
+         "--beta2: signmuon-sgd uses beta2 = beta1; give --beta1 only",
+         "beta2: signmuon-sgd uses beta2 = beta1; give beta1 only"},
+        {OPT_MUON_NESTEROV, OPT_SET_PERIOD,
+         "--period: muon-nesterov takes a Muon step every step (P = 1)",
+         "period: muon-nesterov takes a Muon step every step (P = 1)"},
+        {OPT_LIONMUON, OPT_SET_CHOICE + OPT_CH_NESTEROV, "--nesterov: lionmuon does not use it",
+         "nesterov: lionmuon does not use it"},
+        {OPT_MUON, OPT_SET_CHEAP_NS_STEPS, "--cheap-ns-steps: muon does not use it",
+         "cheap_ns_steps: muon does not use it"},
+        {OPT_LIONMUON, OPT_SET_SRANK_EXACT,
+         "--srank-exact: the trigger is off (give --srank-alpha > 0)",
+         "srank_exact: the trigger is off (give srank_alpha > 0)"},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++)
+        for (int how = 0; how < 2; how++) {
+            opt_config c = opt_default_config(CASES[i].kind);
+            c.beta2 = 0.5;
+            c.period = 2;
+            c.srank_exact = 1;
+            opt_given g = {OPT_GIVEN(CASES[i].set), NULL, {0}};
+            lm_error e = {{0}};
+            cr_assert(opt_config_finish(&c, &g, (opt_naming)how, &e) == -1);
+            cr_assert_str_eq(e.msg, how ? CASES[i].key_msg : CASES[i].flag_msg);
+        }
+    /* a range check, and the names given as strings */
+    opt_config c = opt_default_config(OPT_SIGNMUON_SGD);
+    c.lr_muon = -1;
+    opt_given g = {0, "svd", {[OPT_CH_CHEAP] = "norm"}};
+    lm_error e;
+    cr_assert(opt_config_finish(&c, &g, OPT_NAME_KEY, &e) == -1);
+    cr_assert_str_eq(e.msg, "lr_muon must be finite and >= 0 (got -1)");
+    c = opt_default_config(OPT_SIGNMUON_SGD);
+    g.choice[OPT_CH_SCALING] = "frob";
+    g.given = OPT_GIVEN(OPT_SET_CHOICE + OPT_CH_SCALING);
+    cr_assert(opt_config_finish(&c, &g, OPT_NAME_KEY, &e) == 0, "%s", e.msg);
+    cr_assert(c.msign.method == MSIGN_SVD && c.cheap_mode == OPT_CHEAP_NORM &&
+              c.sign_scaling == OPT_SCALING_FROB && c.beta2 == c.beta1);
+    g.choice[OPT_CH_CHEAP] = "cached";
+    cr_assert(opt_config_finish(&c, &g, OPT_NAME_FLAG, &e) == -1);
+    cr_assert_str_eq(e.msg, "--cheap-mode: unknown mode 'cached' (sign|norm|cheap-ns)");
+    /* cubic's iteration cap, unless the step count was given */
+    opt_given cubic = {0, "cubic", {0}};
+    c = opt_default_config(OPT_LIONMUON);
+    cr_assert(opt_config_finish(&c, &cubic, OPT_NAME_FLAG, &e) == 0 && c.msign.steps == 100);
+    c = opt_default_config(OPT_LIONMUON);
+    c.msign.steps = 7;
+    cubic.given = OPT_GIVEN(OPT_SET_NS_STEPS);
+    cr_assert(opt_config_finish(&c, &cubic, OPT_NAME_FLAG, &e) == 0 && c.msign.steps == 7);
+    /* the two names of every setting are one name: "--" + the key, '_' -> '-' */
+    for (int s = 0; s < OPT_SET_COUNT; s++) {
+        const char *flag = opt_setting_name((opt_setting)s, OPT_NAME_FLAG);
+        const char *key = opt_setting_name((opt_setting)s, OPT_NAME_KEY);
+        cr_assert(!strncmp(flag, "--", 2) && strlen(flag) == strlen(key) + 2, "%s", flag);
+        for (size_t k = 0; key[k]; k++)
+            cr_assert(flag[k + 2] == (key[k] == '_' ? '-' : key[k]), "%s %s", flag, key);
+    }
+    cr_assert_str_eq(opt_setting_name(OPT_SET_COUNT, OPT_NAME_KEY), "?");
+}
+
+/* opt_trigger is the decision opt_step makes, and opt_last_step_type what it
+ * made: with alpha just above and just below the trigger's own estimate. */
+Test(paper_optim, trigger_query_is_the_steps_decision)
+{
+    enum { NW = 12 + 20 + 5 };
+    for (int kind = 0; kind < 2; kind++)
+        for (int side = 0; side < 2; side++) {
+            gsl_rng *r = tu_rng(11);
+            double w[NW], g[NW], est, est2;
+            tu_gauss(r, NW, w);
+            tu_gauss(r, NW, g);
+            opt_tensor t[3] = {{"a", 3, 4, w, g, OPT_RULE_MATRIX, 1},
+                               {"b", 5, 4, w + 12, g + 12, OPT_RULE_MATRIX, 1},
+                               {"gain", 1, 5, w + 32, g + 32, OPT_RULE_ADAMW, 0}};
+            opt_config c = opt_default_config(kind ? OPT_SIGNMUON_SGD : OPT_LIONMUON);
+            c.seed = 3;
+            c.srank_alpha = 0.5;
+            lm_error e;
+            opt_state *s = opt_alloc(&c, 3, t);
+            cr_assert(opt_step(s, 0, 1.0, NULL, &e) == 0, "%s", e.msg); /* some momentum */
+            tu_gauss(r, NW, g);
+            int muon;
+            cr_assert(opt_trigger(s, 1, 7, g + 12, &est, &muon, &e) == 0, "%s", e.msg);
+            cr_assert(opt_trigger(s, 1, 7, g + 12, &est2, NULL, &e) == 0 && est2 == est);
+            cr_assert(opt_trigger(s, 2, 7, g + 32, &est, &muon, &e) == -1);
+            opt_free(s);
+            /* the same state again, alpha min(m, n) just above or below est */
+            c.srank_alpha = est2 / 4 * (side ? 1 - 1e-9 : 1 + 1e-9);
+            gsl_rng_free(r);
+            r = tu_rng(11);
+            tu_gauss(r, NW, w);
+            tu_gauss(r, NW, g);
+            s = opt_alloc(&c, 3, t);
+            cr_assert(opt_step(s, 0, 1.0, NULL, &e) == 0);
+            tu_gauss(r, NW, g);
+            cr_assert(opt_trigger(s, 1, 7, g + 12, NULL, &muon, &e) == 0 && muon == !side);
+            cr_assert(opt_step(s, 7, 1.0, NULL, &e) == 0, "%s", e.msg);
+            cr_assert(opt_last_step_type(s, 1) == !side, "kind %d side %d", kind, side);
+            cr_assert(opt_last_step_type(s, 2) == -1 && opt_last_step_type(s, 3) == -1);
+            opt_free(s);
+            gsl_rng_free(r);
+        }
+}

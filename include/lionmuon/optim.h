@@ -130,10 +130,71 @@ int opt_fixed_side_rates(const opt_config *c);
  * LionMuon.  P = 0 means never a Muon step. */
 void opt_effective(const opt_config *c, long *P, double *beta1, double *beta2);
 
+/* ---- settings: their names, and the rules of the named optimizers ---- */
+
+/* Every setting of an opt_config a caller can give: the optimizer flags of
+ * the command line (--lr-muon) and the keys of the C API's settings object
+ * (lr_muon) name the same settings.  The choices follow in opt_choice order:
+ * OPT_SET_CHOICE + OPT_CH_EPS is adamw_eps_mode, and so on. */
+typedef enum {
+    OPT_SET_OPTIMIZER = 0, OPT_SET_LR_MUON, OPT_SET_LR_SIGN, OPT_SET_LR_ADAMW,
+    OPT_SET_BETA1, OPT_SET_BETA2, OPT_SET_PERIOD, OPT_SET_MSIGN, OPT_SET_NS_STEPS,
+    OPT_SET_MSIGN_TOL, OPT_SET_MSIGN_RANK_RTOL, OPT_SET_SRANK_ALPHA, OPT_SET_SRANK_EXACT,
+    OPT_SET_SEED, OPT_SET_WEIGHT_DECAY, OPT_SET_ADAMW_BETA1, OPT_SET_ADAMW_BETA2,
+    OPT_SET_ADAMW_EPS, OPT_SET_CHEAP_NS_STEPS,
+    OPT_SET_CHOICE,                          /* + opt_choice */
+    OPT_SET_COUNT = OPT_SET_CHOICE + OPT_CH_COUNT
+} opt_setting;
+
+/* How a message names a setting: by its flag ("--lr-muon", the command
+ * line's) or by its key ("lr_muon", the C API's and Python's). */
+typedef enum { OPT_NAME_FLAG = 0, OPT_NAME_KEY } opt_naming;
+
+/* The name of setting s in the style `how`; "?" out of range. */
+const char *opt_setting_name(opt_setting s, opt_naming how);
+
+/* 1 if optimizer k reads choice `which` (--momentum-form and --muon-adjust:
+ * muon-nesterov; --sign-scaling, --cheap-mode: signmuon-sgd; --nesterov:
+ * both; the others: every optimizer).  Giving a choice k does not read is
+ * an error (opt_config_finish). */
+int opt_choice_applies(opt_kind k, opt_choice which);
+/* 1 if optimizer k reads setting s: the choices as above, cheap_ns_steps
+ * for signmuon-sgd only, every other setting always. */
+int opt_setting_applies(opt_kind k, opt_setting s);
+
+/* What a caller gave on top of opt_default_config(kind): which settings were
+ * given explicitly (bit OPT_GIVEN(s) for setting s; the numbers themselves
+ * are already in the opt_config), and the settings given by name. */
+#define OPT_GIVEN(s) (1u << (unsigned)(s))
+typedef struct {
+    unsigned given;                    /* OPT_GIVEN bits */
+    const char *msign;                 /* the msign method's name; NULL: keep c's */
+    const char *choice[OPT_CH_COUNT];  /* each choice's name; NULL: keep c's */
+} opt_given;
+
+/* The one place that turns given settings into a finished opt_config, for
+ * the command line (cli_optim_finish) and the C API (lm_opt_new) alike:
+ *   - the names: the msign method, each choice; cubic's step count becomes
+ *     its iteration cap 100 unless ns_steps was given;
+ *   - a setting given to an optimizer that does not read it fails (a choice
+ *     or cheap_ns_steps, opt_setting_applies; srank_exact set without the
+ *     trigger, srank_alpha > 0);
+ *   - the pinned values of the named optimizers: beta2 = beta1 for signum,
+ *     muon, signmuon, muon-nesterov and signmuon-sgd; P = 0 for lion and
+ *     signum, P = 1 for muon and muon-nesterov.  A given value that
+ *     contradicts a pin fails rather than being ignored;
+ *   - the ranges (opt_config_check).
+ * Every message names the setting at fault, and the settings it mentions,
+ * in the style `how` ("--beta2: signum uses beta2 = beta1; give --beta1
+ * only" or "beta2: ... give beta1 only"). */
+int opt_config_finish(opt_config *c, const opt_given *g, opt_naming how, lm_error *e);
+
 /* Check ranges: betas in [0, 1), learning rates and weight decay >= 0 and
- * finite, P >= 0, eps > 0, ns steps >= 1.  The message names the flag
- * (--beta1, --lr-muon, ...). */
+ * finite, P >= 0, eps > 0, ns steps >= 1, the msign's tol > 0 and rank_rtol
+ * >= 0.  The message names the flag (--beta1, --lr-muon, ...);
+ * opt_config_check_named names it in the style `how`. */
 int opt_config_check(const opt_config *c, lm_error *e);
+int opt_config_check_named(const opt_config *c, opt_naming how, lm_error *e);
 
 /* 1 if step t is a Muon step under period P (t mod P == 0; never if P == 0). */
 int opt_is_muon_step(long P, long t);
@@ -240,6 +301,24 @@ int opt_step(opt_state *s, long t, double lr_scale, opt_step_info *info, lm_erro
 int opt_check_grads(const opt_state *s, lm_error *e);
 int opt_step_one(opt_state *s, int i, long t, double lr_scale, int *took_muon, lm_error *e);
 int opt_ntensors(const opt_state *s);
+
+/* The step type tensor i took in the last opt_step or opt_step_one: 1 Muon,
+ * 0 the other matrix step (Lion's sign, or the second class's cheap step),
+ * -1 AdamW, or a tensor not stepped yet. */
+int opt_last_step_type(const opt_state *s, int i);
+
+/* The step-type decision that opt_step_one would make for matrix tensor i at
+ * step t with gradient G (rows * cols values), from the current state and
+ * without changing it: *muon = 1 for a Muon step, 0 otherwise (by the
+ * trigger when srank_alpha > 0, else t mod P == 0; always 1 for
+ * muon-nesterov), and *srank = the trigger's stable-rank estimate
+ * ||X||_F^2 / (||X||_2^2 + 1e-12) of the matrix X it looks at, with the
+ * seeded power iteration (or LAPACK with srank_exact) of the kernels:
+ * X = beta1 M + (1 - beta1) G for the LionMuon rule, X = mu B + G (the
+ * momentum after its update) for signmuon-sgd, X = the direction D for
+ * muon-nesterov.  Either pointer may be NULL.  Fails for an AdamW tensor. */
+int opt_trigger(opt_state *s, int i, long t, const double *G, double *srank, int *muon,
+                lm_error *e);
 
 /* ---- schedule and clipping ---- */
 

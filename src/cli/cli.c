@@ -196,16 +196,6 @@ static const struct {
                          {OPT_SIGNMUON_SGD + 1, OPT_MUON_NESTEROV + 1}},
 };
 
-static int uses_choice(opt_kind k, int ch)
-{
-    if (!CHOICE_FLAGS[ch].only[0])
-        return 1;
-    for (int i = 0; i < 3 && CHOICE_FLAGS[ch].only[i]; i++)
-        if (CHOICE_FLAGS[ch].only[i] == (int)k + 1)
-            return 1;
-    return 0;
-}
-
 int cli_optim_begin(int argc, char **argv, const char *fallback, opt_config *c,
                     cli_optim_strings *s, cli_flag *flags, int *nflags, lm_error *e)
 {
@@ -261,68 +251,21 @@ int cli_optim_begin(int argc, char **argv, const char *fallback, opt_config *c,
     return 0;
 }
 
-/* The choices' names, and flags given for an optimizer that does not use them. */
-static int optim_choices(opt_config *c, const cli_optim_strings *s, cli_flag *flags,
-                         int nflags, lm_error *e)
-{
-    for (int k = 0; k < OPT_CH_COUNT; k++) {
-        int v;
-        if (opt_choice_parse((opt_choice)k, s->choice[k], &v) != 0)
-            return lm_fail(e, "%s: unknown mode '%s' (%s)", CHOICE_FLAGS[k].flag, s->choice[k],
-                           opt_choice_list((opt_choice)k));
-        opt_choice_set(c, (opt_choice)k, v);
-        cli_flag *f = cli_find(flags, nflags, CHOICE_FLAGS[k].flag);
-        if (f && f->given && !uses_choice(c->kind, k))
-            return lm_fail(e, "%s: %s does not use it", CHOICE_FLAGS[k].flag,
-                           opt_kind_name(c->kind));
-    }
-    cli_flag *f = cli_find(flags, nflags, "--cheap-ns-steps");
-    if (f && f->given && c->kind != OPT_SIGNMUON_SGD)
-        return lm_fail(e, "--cheap-ns-steps: %s does not use it", opt_kind_name(c->kind));
-    f = cli_find(flags, nflags, "--srank-exact");
-    if (f && f->given && !(c->srank_alpha > 0))
-        return lm_fail(e, "--srank-exact: the trigger is off (give --srank-alpha > 0)");
-    return 0;
-}
-
 int cli_optim_finish(opt_config *c, const cli_optim_strings *s, cli_flag *flags,
                      int nflags, lm_error *e)
 {
-    if (msign_method_parse(s->msign, &c->msign.method) != 0)
-        return lm_fail(e, "--msign: unknown method '%s' (svd, ns5, cubic, polar-express)",
-                       s->msign);
-    /* cubic's step count is an iteration cap; its default is larger */
-    cli_flag *ns = cli_find(flags, nflags, "--ns-steps");
-    if (c->msign.method == MSIGN_CUBIC && !(ns && ns->given))
-        c->msign.steps = 100;
-    if (optim_choices(c, s, flags, nflags, e))
-        return -1;
-
-    /* The special cases are fixed points of LionMuon's parameters: a flag
-     * that contradicts one is an error, not silently ignored. */
-    cli_flag *b2 = cli_find(flags, nflags, "--beta2");
-    cli_flag *per = cli_find(flags, nflags, "--period");
-    int tied = c->kind == OPT_SIGNUM || c->kind == OPT_MUON || c->kind == OPT_SIGNMUON ||
-               c->kind == OPT_MUON_NESTEROV || c->kind == OPT_SIGNMUON_SGD;
-    if (tied) {
-        if (b2 && b2->given && c->beta2 != c->beta1)
-            return lm_fail(e, "--beta2: %s uses beta2 = beta1; give --beta1 only",
-                           opt_kind_name(c->kind));
-        c->beta2 = c->beta1;
+    /* The flags given and the names; the rules (pinned values, settings the
+     * optimizer does not read, ranges) are opt_config_finish's, shared with
+     * the C API, with messages that name the flags. */
+    opt_given g = {0, s->msign, {0}};
+    for (int k = 0; k < OPT_CH_COUNT; k++)
+        g.choice[k] = s->choice[k];
+    for (int i = 0; i < OPT_SET_COUNT; i++) {
+        cli_flag *f = cli_find(flags, nflags, opt_setting_name((opt_setting)i, OPT_NAME_FLAG));
+        if (f && f->given)
+            g.given |= OPT_GIVEN(i);
     }
-    if (per && per->given) {
-        if ((c->kind == OPT_LION || c->kind == OPT_SIGNUM) && c->period != 0)
-            return lm_fail(e, "--period: %s never takes a Muon step (P = 0); use lionmuon "
-                              "or signmuon for a period", opt_kind_name(c->kind));
-        if ((c->kind == OPT_MUON || c->kind == OPT_MUON_NESTEROV) && c->period != 1)
-            return lm_fail(e, "--period: %s takes a Muon step every step (P = 1)",
-                           opt_kind_name(c->kind));
-    }
-    long P;
-    double bb1, bb2;
-    opt_effective(c, &P, &bb1, &bb2);
-    c->period = P;
-    return opt_config_check(c, e);
+    return opt_config_finish(c, &g, OPT_NAME_FLAG, e);
 }
 
 /* ---- presets ---- */

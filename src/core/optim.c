@@ -207,51 +207,212 @@ void opt_effective(const opt_config *c, long *P, double *beta1, double *beta2)
     }
 }
 
-static int check_rate(double v, const char *flag, lm_error *e)
+/* ---- settings ---- */
+
+/* The flag and the key of each setting (optim.h), in opt_setting order. */
+static const char *const SETTING_NAMES[OPT_SET_COUNT][2] = {
+    [OPT_SET_OPTIMIZER] = {"--optimizer", "optimizer"},
+    [OPT_SET_LR_MUON] = {"--lr-muon", "lr_muon"},
+    [OPT_SET_LR_SIGN] = {"--lr-sign", "lr_sign"},
+    [OPT_SET_LR_ADAMW] = {"--lr-adamw", "lr_adamw"},
+    [OPT_SET_BETA1] = {"--beta1", "beta1"},
+    [OPT_SET_BETA2] = {"--beta2", "beta2"},
+    [OPT_SET_PERIOD] = {"--period", "period"},
+    [OPT_SET_MSIGN] = {"--msign", "msign"},
+    [OPT_SET_NS_STEPS] = {"--ns-steps", "ns_steps"},
+    [OPT_SET_MSIGN_TOL] = {"--msign-tol", "msign_tol"},
+    [OPT_SET_MSIGN_RANK_RTOL] = {"--msign-rank-rtol", "msign_rank_rtol"},
+    [OPT_SET_SRANK_ALPHA] = {"--srank-alpha", "srank_alpha"},
+    [OPT_SET_SRANK_EXACT] = {"--srank-exact", "srank_exact"},
+    [OPT_SET_SEED] = {"--seed", "seed"},
+    [OPT_SET_WEIGHT_DECAY] = {"--weight-decay", "weight_decay"},
+    [OPT_SET_ADAMW_BETA1] = {"--adamw-beta1", "adamw_beta1"},
+    [OPT_SET_ADAMW_BETA2] = {"--adamw-beta2", "adamw_beta2"},
+    [OPT_SET_ADAMW_EPS] = {"--adamw-eps", "adamw_eps"},
+    [OPT_SET_CHEAP_NS_STEPS] = {"--cheap-ns-steps", "cheap_ns_steps"},
+    [OPT_SET_CHOICE + OPT_CH_EPS] = {"--adamw-eps-mode", "adamw_eps_mode"},
+    [OPT_SET_CHOICE + OPT_CH_DECAY] = {"--decay-on", "decay_on"},
+    [OPT_SET_CHOICE + OPT_CH_ROUND] = {"--round-update", "round_update"},
+    [OPT_SET_CHOICE + OPT_CH_FORM] = {"--momentum-form", "momentum_form"},
+    [OPT_SET_CHOICE + OPT_CH_ADJUST] = {"--muon-adjust", "muon_adjust"},
+    [OPT_SET_CHOICE + OPT_CH_SCALING] = {"--sign-scaling", "sign_scaling"},
+    [OPT_SET_CHOICE + OPT_CH_CHEAP] = {"--cheap-mode", "cheap_mode"},
+    [OPT_SET_CHOICE + OPT_CH_NESTEROV] = {"--nesterov", "nesterov"},
+};
+_Static_assert(OPT_SET_COUNT <= 32, "opt_given.given holds one bit per setting");
+
+const char *opt_setting_name(opt_setting s, opt_naming how)
 {
-    if (!isfinite(v) || v < 0)
-        return lm_fail(e, "%s must be finite and >= 0 (got %g)", flag, v);
+    /* "?" also for a setting added to the enum but not to the table */
+    if ((unsigned)s >= OPT_SET_COUNT || !SETTING_NAMES[s][how == OPT_NAME_KEY])
+        return "?";
+    return SETTING_NAMES[s][how == OPT_NAME_KEY];
+}
+
+int opt_choice_applies(opt_kind k, opt_choice which)
+{
+    switch (which) {
+    case OPT_CH_FORM:
+    case OPT_CH_ADJUST: return k == OPT_MUON_NESTEROV;
+    case OPT_CH_SCALING:
+    case OPT_CH_CHEAP: return k == OPT_SIGNMUON_SGD;
+    case OPT_CH_NESTEROV: return k == OPT_SIGNMUON_SGD || k == OPT_MUON_NESTEROV;
+    case OPT_CH_EPS:
+    case OPT_CH_DECAY:
+    case OPT_CH_ROUND: return 1;
+    case OPT_CH_COUNT: break;
+    }
     return 0;
 }
 
-static int check_beta(double v, const char *flag, lm_error *e)
+int opt_setting_applies(opt_kind k, opt_setting s)
+{
+    if (s >= OPT_SET_CHOICE && s < OPT_SET_COUNT)
+        return opt_choice_applies(k, (opt_choice)(s - OPT_SET_CHOICE));
+    if (s == OPT_SET_CHEAP_NS_STEPS)
+        return k == OPT_SIGNMUON_SGD;
+    return (unsigned)s < OPT_SET_COUNT;
+}
+
+#define GIVEN(g, s) (((g)->given & OPT_GIVEN(s)) != 0)
+
+/* The settings given by name (the msign method, the choices), and settings
+ * given to an optimizer that does not read them. */
+static int finish_names(opt_config *c, const opt_given *g, opt_naming how, lm_error *e)
+{
+    if (g->msign && msign_method_parse(g->msign, &c->msign.method) != 0)
+        return lm_fail(e, "%s: unknown method '%s' (svd, ns5, cubic, polar-express)",
+                       opt_setting_name(OPT_SET_MSIGN, how), g->msign);
+    /* cubic's step count is an iteration cap; its default is larger */
+    if (c->msign.method == MSIGN_CUBIC && !GIVEN(g, OPT_SET_NS_STEPS))
+        c->msign.steps = 100;
+    for (int k = 0; k < OPT_CH_COUNT; k++) {
+        opt_setting set = (opt_setting)(OPT_SET_CHOICE + k);
+        int v;
+        if (g->choice[k]) {
+            if (opt_choice_parse((opt_choice)k, g->choice[k], &v) != 0)
+                return lm_fail(e, "%s: unknown mode '%s' (%s)", opt_setting_name(set, how),
+                               g->choice[k], opt_choice_list((opt_choice)k));
+            opt_choice_set(c, (opt_choice)k, v);
+        }
+        if (GIVEN(g, set) && !opt_setting_applies(c->kind, set))
+            return lm_fail(e, "%s: %s does not use it", opt_setting_name(set, how),
+                           opt_kind_name(c->kind));
+    }
+    if (GIVEN(g, OPT_SET_CHEAP_NS_STEPS) && !opt_setting_applies(c->kind, OPT_SET_CHEAP_NS_STEPS))
+        return lm_fail(e, "%s: %s does not use it", opt_setting_name(OPT_SET_CHEAP_NS_STEPS, how),
+                       opt_kind_name(c->kind));
+    if (GIVEN(g, OPT_SET_SRANK_EXACT) && c->srank_exact && !(c->srank_alpha > 0))
+        return lm_fail(e, "%s: the trigger is off (give %s > 0)",
+                       opt_setting_name(OPT_SET_SRANK_EXACT, how),
+                       opt_setting_name(OPT_SET_SRANK_ALPHA, how));
+    return 0;
+}
+
+/* The special cases are fixed points of LionMuon's parameters: a given value
+ * that contradicts one is an error, not silently ignored. */
+static int finish_pins(opt_config *c, const opt_given *g, opt_naming how, lm_error *e)
+{
+    opt_kind k = c->kind;
+    const char *kind = opt_kind_name(k);
+    int tied = k == OPT_SIGNUM || k == OPT_MUON || k == OPT_SIGNMUON ||
+               k == OPT_MUON_NESTEROV || k == OPT_SIGNMUON_SGD;
+    if (tied) {
+        if (GIVEN(g, OPT_SET_BETA2) && c->beta2 != c->beta1)
+            return lm_fail(e, "%s: %s uses beta2 = beta1; give %s only",
+                           opt_setting_name(OPT_SET_BETA2, how), kind,
+                           opt_setting_name(OPT_SET_BETA1, how));
+        c->beta2 = c->beta1;
+    }
+    if (GIVEN(g, OPT_SET_PERIOD)) {
+        const char *per = opt_setting_name(OPT_SET_PERIOD, how);
+        if ((k == OPT_LION || k == OPT_SIGNUM) && c->period != 0)
+            return lm_fail(e, "%s: %s never takes a Muon step (P = 0); use lionmuon "
+                              "or signmuon for a period", per, kind);
+        if ((k == OPT_MUON || k == OPT_MUON_NESTEROV) && c->period != 1)
+            return lm_fail(e, "%s: %s takes a Muon step every step (P = 1)", per, kind);
+    }
+    long P;
+    double b1, b2;
+    opt_effective(c, &P, &b1, &b2);
+    c->period = P;
+    return 0;
+}
+
+int opt_config_finish(opt_config *c, const opt_given *g, opt_naming how, lm_error *e)
+{
+    if (finish_names(c, g, how, e) != 0 || finish_pins(c, g, how, e) != 0)
+        return -1;
+    return opt_config_check_named(c, how, e);
+}
+
+static int check_rate(double v, opt_setting s, opt_naming how, lm_error *e)
+{
+    if (!isfinite(v) || v < 0)
+        return lm_fail(e, "%s must be finite and >= 0 (got %g)", opt_setting_name(s, how), v);
+    return 0;
+}
+
+static int check_beta(double v, opt_setting s, opt_naming how, lm_error *e)
 {
     if (!(v >= 0 && v < 1))
-        return lm_fail(e, "%s must be in [0, 1) (got %g)", flag, v);
+        return lm_fail(e, "%s must be in [0, 1) (got %g)", opt_setting_name(s, how), v);
     return 0;
+}
+
+static int check_positive(double v, opt_setting s, opt_naming how, lm_error *e)
+{
+    if (!(v > 0) || !isfinite(v))
+        return lm_fail(e, "%s must be finite and > 0 (got %g)", opt_setting_name(s, how), v);
+    return 0;
+}
+
+int opt_config_check_named(const opt_config *c, opt_naming how, lm_error *e)
+{
+#define NM(s) opt_setting_name(s, how)
+    if ((unsigned)c->kind >= (unsigned)N_KINDS)
+        return lm_fail(e, "%s: unknown optimizer %d", NM(OPT_SET_OPTIMIZER), (int)c->kind);
+    if (check_rate(c->lr_muon, OPT_SET_LR_MUON, how, e) ||
+        check_rate(c->lr_sign, OPT_SET_LR_SIGN, how, e) ||
+        check_rate(c->lr_adamw, OPT_SET_LR_ADAMW, how, e) ||
+        check_rate(c->weight_decay, OPT_SET_WEIGHT_DECAY, how, e) ||
+        check_beta(c->beta1, OPT_SET_BETA1, how, e) || check_beta(c->beta2, OPT_SET_BETA2, how, e) ||
+        check_beta(c->adamw_beta1, OPT_SET_ADAMW_BETA1, how, e) ||
+        check_beta(c->adamw_beta2, OPT_SET_ADAMW_BETA2, how, e))
+        return -1;
+    if (c->period < 0)
+        return lm_fail(e, "%s must be >= 0 (0 = never a Muon step; got %ld)", NM(OPT_SET_PERIOD),
+                       c->period);
+    if (check_positive(c->adamw_eps, OPT_SET_ADAMW_EPS, how, e))
+        return -1;
+    if (c->msign.steps < 1)
+        return lm_fail(e, "%s must be >= 1 (got %d)", NM(OPT_SET_NS_STEPS), c->msign.steps);
+    if (check_positive(c->msign.tol, OPT_SET_MSIGN_TOL, how, e) ||
+        check_rate(c->msign.rank_rtol, OPT_SET_MSIGN_RANK_RTOL, how, e))
+        return -1;
+    if (!isfinite(c->srank_alpha) || c->srank_alpha < 0)
+        return lm_fail(e, "%s must be finite and >= 0 (got %g)", NM(OPT_SET_SRANK_ALPHA),
+                       c->srank_alpha);
+    if (c->cheap_ns_steps < 1)
+        return lm_fail(e, "%s must be >= 1 (got %d)", NM(OPT_SET_CHEAP_NS_STEPS),
+                       c->cheap_ns_steps);
+    for (int k = 0; k < OPT_CH_COUNT; k++)
+        if (!strcmp(opt_choice_name((opt_choice)k, opt_choice_get(c, (opt_choice)k)), "?"))
+            return lm_fail(e, "%s: value %d out of range (%s)",
+                           NM((opt_setting)(OPT_SET_CHOICE + k)),
+                           opt_choice_get(c, (opt_choice)k), opt_choice_list((opt_choice)k));
+    /* lr * wd >= 1 would flip or zero the weights every step */
+    double lrmax = fmax(fmax(c->lr_muon, c->lr_sign), c->lr_adamw);
+    if (lrmax * c->weight_decay >= 1)
+        return lm_fail(e, "%s times the largest learning rate must be < 1 (got %g)",
+                       NM(OPT_SET_WEIGHT_DECAY), lrmax * c->weight_decay);
+    return 0;
+#undef NM
 }
 
 int opt_config_check(const opt_config *c, lm_error *e)
 {
-    if ((unsigned)c->kind >= (unsigned)N_KINDS)
-        return lm_fail(e, "--optimizer: unknown optimizer %d", (int)c->kind);
-    if (check_rate(c->lr_muon, "--lr-muon", e) || check_rate(c->lr_sign, "--lr-sign", e) ||
-        check_rate(c->lr_adamw, "--lr-adamw", e) ||
-        check_rate(c->weight_decay, "--weight-decay", e) ||
-        check_beta(c->beta1, "--beta1", e) || check_beta(c->beta2, "--beta2", e) ||
-        check_beta(c->adamw_beta1, "--adamw-beta1", e) ||
-        check_beta(c->adamw_beta2, "--adamw-beta2", e))
-        return -1;
-    if (c->period < 0)
-        return lm_fail(e, "--period must be >= 0 (0 = never a Muon step; got %ld)", c->period);
-    if (!(c->adamw_eps > 0) || !isfinite(c->adamw_eps))
-        return lm_fail(e, "--adamw-eps must be finite and > 0 (got %g)", c->adamw_eps);
-    if (c->msign.steps < 1)
-        return lm_fail(e, "--ns-steps must be >= 1 (got %d)", c->msign.steps);
-    if (!isfinite(c->srank_alpha) || c->srank_alpha < 0)
-        return lm_fail(e, "--srank-alpha must be finite and >= 0 (got %g)", c->srank_alpha);
-    if (c->cheap_ns_steps < 1)
-        return lm_fail(e, "--cheap-ns-steps must be >= 1 (got %d)", c->cheap_ns_steps);
-    for (int k = 0; k < OPT_CH_COUNT; k++)
-        if (!strcmp(opt_choice_name((opt_choice)k, opt_choice_get(c, (opt_choice)k)), "?"))
-            return lm_fail(e, "optimizer choice %s: value %d out of range",
-                           opt_choice_list((opt_choice)k), opt_choice_get(c, (opt_choice)k));
-    /* lr * wd >= 1 would flip or zero the weights every step */
-    double lrmax = fmax(fmax(c->lr_muon, c->lr_sign), c->lr_adamw);
-    if (lrmax * c->weight_decay >= 1)
-        return lm_fail(e, "--weight-decay times the largest learning rate must be < 1 (got %g)",
-                       lrmax * c->weight_decay);
-    return 0;
+    return opt_config_check_named(c, OPT_NAME_FLAG, e);
 }
 
 int opt_is_muon_step(long P, long t)
@@ -344,12 +505,18 @@ static double top_singular_value(const opt_config *c, long t, int m, int n, cons
 
 /* The adaptive trigger (theory/algorithms.md §2.3): a Muon step when the
  * stable rank ||X||_F^2 / (||X||_2^2 + 1e-12) is at most alpha min(m, n). */
-static int srank_wants_muon(const opt_config *c, long t, int m, int n, const double *X,
-                            opt_matrix_ws *ws)
+static double srank_estimate(const opt_config *c, long t, int m, int n, const double *X,
+                             opt_matrix_ws *ws)
 {
     double s1 = top_singular_value(c, t, m, n, X, ws);
     double f = la_norm_fro(m, n, X);
-    return (f * f) / (s1 * s1 + 1e-12) <= c->srank_alpha * LM_MIN(m, n);
+    return (f * f) / (s1 * s1 + 1e-12);
+}
+
+static int srank_wants_muon(const opt_config *c, long t, int m, int n, const double *X,
+                            opt_matrix_ws *ws)
+{
+    return srank_estimate(c, t, m, n, X, ws) <= c->srank_alpha * LM_MIN(m, n);
 }
 
 /* W <- W (1 - lr wd) - lr a U, with a U rounded to bf16 first when asked. */
@@ -529,6 +696,7 @@ struct opt_state {
     int n, n_matrix;
     opt_tensor *t;
     double **buf0, **buf1;   /* per tensor: momentum / exp_avg, exp_avg_sq */
+    int *took;               /* per tensor: the last step's type (opt_last_step_type) */
     opt_matrix_ws **ws;      /* one workspace per OpenMP thread */
     int nws;
     size_t bytes;
@@ -543,9 +711,11 @@ opt_state *opt_alloc(const opt_config *c, int n, const opt_tensor *t)
     memcpy(s->t, t, (size_t)n * sizeof *t);
     s->buf0 = lm_calloc((size_t)LM_MAX(n, 1), sizeof *s->buf0);
     s->buf1 = lm_calloc((size_t)LM_MAX(n, 1), sizeof *s->buf1);
+    s->took = lm_malloc((size_t)LM_MAX(n, 1) * sizeof *s->took);
     int maxr = 1, maxc = 1;
     for (int i = 0; i < n; i++) {
         opt_tensor *x = &s->t[i];
+        s->took[i] = -1;
         if (c->kind == OPT_ADAMW)
             x->rule = OPT_RULE_ADAMW;
         size_t numel = (size_t)x->rows * x->cols;
@@ -582,6 +752,7 @@ void opt_free(opt_state *s)
     }
     free(s->buf0);
     free(s->buf1);
+    free(s->took);
     free(s->t);
     for (int k = 0; k < s->nws; k++)
         opt_matrix_ws_free(s->ws[k]);
@@ -606,7 +777,7 @@ int opt_step_one(opt_state *s, int i, long t, double lr_scale, int *took_muon, l
     opt_config c = s->cfg; /* a copy: the tensor's own weight decay */
     opt_tensor *x = &s->t[i];
     size_t numel = (size_t)x->rows * x->cols;
-    *took_muon = -1;
+    *took_muon = s->took[i] = -1;
     if (c.decay_on == OPT_DECAY_LINEAR && !x->linear)
         c.weight_decay = 0;
     if (x->rule == OPT_RULE_ADAMW) {
@@ -629,7 +800,61 @@ int opt_step_one(opt_state *s, int i, long t, double lr_scale, int *took_muon, l
                                  ws, &muon, e);
     if (rc != 0)
         return lm_wrap(e, "%s", x->name ? x->name : "?");
-    *took_muon = muon;
+    *took_muon = s->took[i] = muon;
+    return 0;
+}
+
+int opt_last_step_type(const opt_state *s, int i)
+{
+    return i >= 0 && i < s->n ? s->took[i] : -1;
+}
+
+/* The matrix the trigger of tensor i looks at, the kernels' expressions
+ * (without their updates of the state): C for the LionMuon rule, the
+ * updated momentum for the second class, the direction D for muon-nesterov. */
+static void trigger_matrix(const opt_config *c, size_t mn, const double *G, const double *M,
+                           double *X)
+{
+    long P;
+    double b1, b2, mu = c->beta1;
+    opt_effective(c, &P, &b1, &b2);
+    if (c->kind == OPT_SIGNMUON_SGD) {
+        LM_PAR_FOR_SIMD(i, mn, X[i] = mu * M[i] + G[i]);
+    } else if (c->kind == OPT_MUON_NESTEROV) {
+        int sgd = c->momentum_form == OPT_FORM_SGD, nest = c->nesterov;
+        for (size_t i = 0; i < mn; i++) {
+            double b = sgd ? mu * M[i] + G[i] : mu * M[i] + (1 - mu) * G[i];
+            X[i] = !nest ? b : sgd ? G[i] + mu * b : (1 - mu) * G[i] + mu * b;
+        }
+    } else {
+        LM_PAR_FOR_SIMD(i, mn, X[i] = b1 * M[i] + (1 - b1) * G[i]);
+    }
+}
+
+int opt_trigger(opt_state *s, int i, long t, const double *G, double *srank, int *muon,
+                lm_error *e)
+{
+    if (i < 0 || i >= s->n)
+        return lm_fail(e, "opt_trigger: no tensor %d (of %d)", i, s->n);
+    const opt_tensor *x = &s->t[i];
+    if (x->rule == OPT_RULE_ADAMW)
+        return lm_fail(e, "%s follows AdamW: it takes no matrix step",
+                       x->name ? x->name : "?");
+    const opt_config *c = &s->cfg;
+    int m = x->rows, n = x->cols;
+    opt_matrix_ws *ws = s->ws[0];
+    trigger_matrix(c, (size_t)m * n, G, s->buf0[i], ws->C);
+    ws->index = i;
+    double est = srank_estimate(c, t, m, n, ws->C, ws);
+    long P;
+    double b1, b2;
+    opt_effective(c, &P, &b1, &b2);
+    if (srank)
+        *srank = est;
+    if (muon)
+        *muon = c->kind == OPT_MUON_NESTEROV ? 1
+                : c->srank_alpha > 0         ? est <= c->srank_alpha * LM_MIN(m, n)
+                                             : opt_is_muon_step(P, t);
     return 0;
 }
 
