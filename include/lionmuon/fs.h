@@ -22,10 +22,39 @@ extern "C" {
  * naming the path. */
 int lm_mkdir_p(const char *dir, lm_error *e);
 
+/* lm_mkdir_p that also returns in *created (newly allocated, or NULL when
+ * dir existed) the highest directory it created, so that a run that fails
+ * can take back what it made with lm_rmdir_created: no empty directories
+ * left behind by a failure. */
+int lm_mkdir_new(const char *dir, char **created, lm_error *e);
+/* Remove dir and its parents up to and including created, each only if it
+ * is empty (rmdir), stopping at the first that is not; frees created.  A
+ * NULL created does nothing. */
+void lm_rmdir_created(const char *dir, char *created);
+
+/* Read the regular file path whole into a new buffer (*buf, NUL-terminated
+ * one byte past *len).  Anything else -- a directory, a device such as
+ * /dev/zero, a FIFO -- is refused ("not a regular file"), as is a file of
+ * more than max_bytes (0: no bound but the memory limit, lm_mem_limit) or
+ * one that changes size while read.  Errors name the path. */
+int lm_read_file(const char *path, size_t max_bytes, unsigned char **buf, size_t *len,
+                 lm_error *e);
+
+/* Open path for writing as a log: created (0644) or truncated, but only as
+ * a regular file reached without a symbolic link in the last component
+ * (O_NOFOLLOW): a link named like an output is never written through.  The
+ * descriptor is close-on-exec.  Returns it, or -1 with e filled. */
+int lm_open_log(const char *path, lm_error *e);
+
+/* Flush stdout and report a failed write (e.g. to /dev/full): 0, or -1 with
+ * "standard output: write failed: REASON". */
+int lm_flush_stdout(lm_error *e);
+
 /* "dir/name", newly allocated (free it); dir "" gives "name". */
 char *lm_path_join(const char *dir, const char *name);
 
-/* Write buf to path atomically: a temporary file in the same directory,
+/* Write buf to path atomically: a temporary file in the same directory
+ * (NAME.tmp.XXXXXX, NAME shortened so that it fits the file-name limit),
  * fsync, then rename over path.  On failure nothing is left at path (an
  * earlier file there is untouched) and the temporary file is removed.
  * Only a regular file (or nothing) at path may be replaced. */
