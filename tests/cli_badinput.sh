@@ -342,7 +342,7 @@ run_table <<'ROWS'
 --lr-muon negative                | --lr-muon must be finite and >= 0          | $LM step --lr-muon -1 $D/good.st $OUT
 --lr-muon nan                     | --lr-muon: 'nan' is not a finite number    | $LM step --lr-muon nan $D/good.st $OUT
 --lr-muon inf                     | --lr-muon: 'inf' is not a finite number    | $LM step --lr-muon inf $D/good.st $OUT
---lr-muon overflow                | --lr-muon: '1e999' is not a finite number  | $LM step --lr-muon 1e999 $D/good.st $OUT
+--lr-muon overflow                | --lr-muon: '1e999' overflows               | $LM step --lr-muon 1e999 $D/good.st $OUT
 --lr-muon not a number            | --lr-muon: '1e-3x' is not a finite number  | $LM step --lr-muon 1e-3x $D/good.st $OUT
 --lr-muon hexadecimal             | --lr-muon: '0x10' is not a finite number   | $LM step --lr-muon 0x10 $D/good.st $OUT
 --lr-muon empty                   | --lr-muon: '' is not a finite number       | $LM step --lr-muon= $D/good.st $OUT

@@ -255,6 +255,8 @@ static int resume_argv(int argc, char **argv, int *nargc, char ***nargv, json_t 
         if (!strcmp(CONTROL[k].name, "--out"))
             return lm_fail(e, "--out: --resume DIR writes to DIR");
         if (!strcmp(CONTROL[k].name, "--resume")) {
+            if (dir)
+                return lm_fail(e, "--resume given twice");
             const char *eq = strchr(argv[i], '=');
             if (eq)
                 dir = eq + 1;

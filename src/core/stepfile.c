@@ -4,6 +4,7 @@
 #include "lionmuon/stepfile.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,9 @@ static int parse_step(const char *s, long *t, lm_error *e)
     /* strtol would skip leading blanks and accept a sign: demand digits */
     if (*s < '0' || *s > '9' || *end || errno || v < 0)
         return lm_fail(e, "__metadata__ step: '%s' is not a non-negative integer", s);
+    if (v == LONG_MAX) /* OUT's counter, step + 1, would wrap */
+        return lm_fail(e, "__metadata__ step: '%s' is the largest counter; the next one "
+                          "would overflow", s);
     *t = v;
     return 0;
 }
@@ -109,7 +113,8 @@ static int collect_params(stepper *s, lm_error *e)
         lm_buf gkey = {0};
         lm_buf_printf(&gkey, "grads.%s", q->name);
         q->g = st_get(in, gkey.s);
-        int rc = check_param(s->o->in_path, p, q->g, gkey.s, e);
+        int rc = check_param(s->o->in_path, p, q->g, gkey.s, e) ||
+                 st_check_int_dims(p, s->o->in_path, e) ? -1 : 0;
         lm_buf_free(&gkey);
         if (rc)
             return -1;
