@@ -16,6 +16,10 @@
 extern "C" {
 #endif
 
+/* The tool's version: recorded in checkpoints, summaries and a sweep's
+ * done.json, and checked when a run is resumed or a sweep skips a run. */
+#define LIONMUON_VERSION "0.1.0"
+
 /* LM_ERROR_MAX bytes of message.  A longer message (long paths or tensor
  * names) keeps its beginning and its end -- the reason is at the end -- and
  * loses the middle, marked " [...] ".  Messages are one line: control

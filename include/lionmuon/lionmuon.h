@@ -22,6 +22,6 @@
 #include "safetensors.h"
 #include "stepfile.h"
 
-#define LIONMUON_VERSION "0.1.0"
+/* LIONMUON_VERSION: common.h */
 
 #endif

@@ -4,11 +4,14 @@
  * serialisation `lionmuon step` shares. */
 #include "train_impl.h"
 
+#include <fcntl.h>
 #include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lionmuon/fs.h"
@@ -55,12 +58,58 @@ static int state_load(run *r, const st_file *f, const char *path, int i, lm_erro
     return optstate_load(f, path, &sp, OPTSTATE_REQUIRED, r->os, i, e);
 }
 
-/* __metadata__: the configuration and flags, the position in the run and
- * how the data and random streams continue from it. */
-static void set_meta(st_file *f, const train_config *c, const progress_state *ps)
+#define CKPT_FORMAT "lionmuon-checkpoint-2"
+
+void ckpt_new_run_id(char id[33])
 {
+    unsigned char b[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    ssize_t got = fd >= 0 ? read(fd, b, sizeof b) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (got != (ssize_t)sizeof b) {
+        /* no /dev/urandom: the clock and the process id, mixed */
+        uint64_t x = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
+        for (size_t i = 0; i < sizeof b; i++) {
+            x ^= x >> 29;
+            x *= 0xBF58476D1CE4E5B9ull;
+            b[i] = (unsigned char)(x >> 56);
+        }
+    }
+    for (size_t i = 0; i < sizeof b; i++)
+        snprintf(id + 2 * i, 3, "%02x", b[i]);
+}
+
+/* The latest diagnostics as a JSON array (null for NaN). */
+static char *diag_json(const progress_state *ps)
+{
+    json_t *a = json_array();
+    for (int j = 0; j < NDIAG; j++)
+        json_array_append_new(a, isfinite(ps->diag_last[j]) ? json_real(ps->diag_last[j])
+                                                            : json_null());
+    char *s = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(a);
+    return s;
+}
+
+static void set_meta_hex(st_file *f, const char *k, uint64_t v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%016llx", (unsigned long long)v);
+    st_set_meta(f, k, b);
+}
+
+/* __metadata__: the identity, the configuration and flags, the position in
+ * the run and how the data and random streams continue from it, the logs. */
+static void set_meta(st_file *f, const run *r, const progress_state *ps, const lm_buf *metrics,
+                     const lm_buf *diags)
+{
+    const train_config *c = r->c;
     char *cfg = train_config_json(c);
-    st_set_meta(f, "format", "lionmuon-checkpoint-1");
+    st_set_meta(f, "format", CKPT_FORMAT);
+    st_set_meta(f, "version", LIONMUON_VERSION);
+    st_set_meta(f, "run_id", ps->run_id);
+    set_meta_hex(f, "data_fingerprint", data_fingerprint(r->d));
     st_set_meta(f, "config", cfg);
     free(cfg);
     st_set_meta(f, "argv", c->argv_json ? c->argv_json : "[]");
@@ -76,10 +125,19 @@ static void set_meta(st_file *f, const train_config *c, const progress_state *ps
     ckpt_meta_double(f, "wall_s", ps->wall_s);
     ckpt_meta_double(f, "best_val_loss", ps->best_val);
     ckpt_meta_long(f, "best_val_step", ps->best_val_step);
+    ckpt_meta_double(f, "train_loss", ps->train_loss);
+    ckpt_meta_double(f, "last_val_loss", ps->last_val);
+    ckpt_meta_long(f, "diag_step", ps->diag_step);
+    char *dj = diag_json(ps);
+    st_set_meta(f, "diag_last", dj);
+    free(dj);
+    st_set_meta(f, "metrics_csv", metrics->s ? metrics->s : "");
+    st_set_meta(f, "diagnostics_csv", diags->s ? diags->s : "");
 }
 
 /* Every parameter (theory/models.md names), then every parameter's state. */
-int ckpt_write(const run *r, const progress_state *ps, lm_error *e)
+int ckpt_write(const run *r, const progress_state *ps, const lm_buf *metrics,
+               const lm_buf *diags, lm_error *e)
 {
     st_file *f = st_new();
     int rc = 0;
@@ -90,7 +148,7 @@ int ckpt_write(const run *r, const progress_state *ps, lm_error *e)
     for (int i = 0; i < r->nt && !rc; i++)
         rc = state_add(r, f, i, e);
     if (!rc) {
-        set_meta(f, r->c, ps);
+        set_meta(f, r, ps, metrics, diags);
         char *path = lm_path_join(r->c->out_dir, CKPT_NAME);
         rc = st_write(f, path, e);
         free(path);
@@ -99,16 +157,32 @@ int ckpt_write(const run *r, const progress_state *ps, lm_error *e)
     return rc;
 }
 
-static int meta_get_double(const st_file *f, const char *path, const char *k, double *v,
-                           lm_error *e)
+/* A metadata number: present, fully parsed, and finite unless nan_ok (then
+ * "nan" is accepted too). */
+static int meta_get_double(const st_file *f, const char *path, const char *k, int nan_ok,
+                           double *v, lm_error *e)
 {
     const char *s = st_get_meta(f, k);
     char *end;
     if (!s)
         return lm_fail(e, "%s: __metadata__ has no '%s'", path, k);
     *v = strtod(s, &end);
-    if (end == s || *end)
-        return lm_fail(e, "%s: __metadata__ '%s' = '%s' is not a number", path, k, s);
+    if (end == s || *end || isinf(*v) || (isnan(*v) && !nan_ok))
+        return lm_fail(e, "%s: __metadata__ '%s' = '%s' is not a finite number", path, k, s);
+    return 0;
+}
+
+/* A metadata integer in [lo, hi]. */
+static int meta_get_long(const st_file *f, const char *path, const char *k, long lo, long hi,
+                         long *v, lm_error *e)
+{
+    double d;
+    if (meta_get_double(f, path, k, 0, &d, e))
+        return -1;
+    if (d != floor(d) || d < (double)lo || d > (double)hi)
+        return lm_fail(e, "%s: __metadata__ '%s' = %.17g is not an integer in [%ld, %ld]",
+                       path, k, d, lo, hi);
+    *v = (long)d;
     return 0;
 }
 
@@ -135,47 +209,171 @@ static int load_param(const st_file *f, const char *path, const model_param *p, 
     return 0;
 }
 
-/* The position in the run from __metadata__; the step must lie in the
- * schedule. */
+/* The position in the run from __metadata__: every value finite and in
+ * range, and the ones that follow from others consistent with them. */
 static int read_progress(const st_file *f, const char *path, const train_config *c,
                          progress_state *ps, lm_error *e)
 {
-    double step = 0, bvs = 0;
-    int rc = meta_get_double(f, path, "step", &step, e) ||
-             meta_get_double(f, path, "tokens", &ps->tokens, e) ||
-             meta_get_double(f, path, "flops", &ps->flops, e) ||
-             meta_get_double(f, path, "wall_s", &ps->wall_s, e) ||
-             meta_get_double(f, path, "best_val_loss", &ps->best_val, e) ||
-             meta_get_double(f, path, "best_val_step", &bvs, e) ? -1 : 0;
-    if (!rc && (step < 0 || step > c->iterations || step != floor(step)))
-        rc = lm_fail(e, "%s: step %g is outside [0, --iterations %ld]", path, step,
-                     c->iterations);
-    ps->step = (long)step;
-    ps->best_val_step = (long)bvs;
+    long pos, seed;
+    double bt = (double)c->batch_size * c->model.block_size;
+    if (meta_get_long(f, path, "step", 0, c->iterations, &ps->step, e) ||
+        meta_get_long(f, path, "data_position", ps->step, ps->step, &pos, e) ||
+        meta_get_long(f, path, "seed", (long)c->seed, (long)c->seed, &seed, e) ||
+        meta_get_long(f, path, "best_val_step", 0, ps->step, &ps->best_val_step, e) ||
+        meta_get_long(f, path, "diag_step", -1, ps->step, &ps->diag_step, e) ||
+        meta_get_double(f, path, "tokens", 0, &ps->tokens, e) ||
+        meta_get_double(f, path, "flops", 0, &ps->flops, e) ||
+        meta_get_double(f, path, "wall_s", 0, &ps->wall_s, e) ||
+        meta_get_double(f, path, "best_val_loss", 0, &ps->best_val, e) ||
+        meta_get_double(f, path, "train_loss", ps->step == 0, &ps->train_loss, e) ||
+        meta_get_double(f, path, "last_val_loss", 0, &ps->last_val, e))
+        return -1;
+    if (ps->tokens != (double)ps->step * bt)
+        return lm_fail(e, "%s: __metadata__ 'tokens' = %.17g, but %ld steps of %.0f tokens "
+                          "make %.17g", path, ps->tokens, ps->step, bt, (double)ps->step * bt);
+    if (ps->flops < 0 || ps->wall_s < 0 || ps->best_val < 0 || ps->last_val < 0 ||
+        ps->train_loss < 0 || ps->best_val > ps->last_val)
+        return lm_fail(e, "%s: __metadata__ flops, wall_s and the losses must be >= 0, and "
+                          "best_val_loss <= last_val_loss", path);
+    return 0;
+}
+
+/* The latest diagnostics: a JSON array of NDIAG finite numbers (nulls
+ * only before the first diagnostics, diag_step -1). */
+static int read_diag_last(const st_file *f, const char *path, progress_state *ps, lm_error *e)
+{
+    const char *s = st_get_meta(f, "diag_last");
+    json_t *a = s ? json_loads(s, 0, NULL) : NULL;
+    int rc = json_is_array(a) && json_array_size(a) == NDIAG ? 0 : -1;
+    for (int j = 0; j < NDIAG && rc == 0; j++) {
+        json_t *v = json_array_get(a, (size_t)j);
+        if (json_is_number(v) && ps->diag_step >= 0)
+            ps->diag_last[j] = json_number_value(v);
+        else if (json_is_null(v) && ps->diag_step < 0)
+            ps->diag_last[j] = NAN;
+        else
+            rc = -1;
+    }
+    json_decref(a);
+    return rc ? lm_fail(e, "%s: __metadata__ 'diag_last' is not %d numbers (or nulls before "
+                           "the first diagnostics)", path, NDIAG) : 0;
+}
+
+/* One CSV log from the metadata: it must start with header, and the first
+ * field of its rows must be the steps 0, 1, ..., step (every = 0: metrics),
+ * increasing multiples of every ending at last (every > 0: diagnostics), or
+ * there must be no rows (every < 0: diagnostics off, last = -1). */
+static int read_log(const st_file *f, const char *path, const char *key, const char *header,
+                    long step, long every, long last, lm_buf *out, lm_error *e)
+{
+    const char *s = st_get_meta(f, key);
+    size_t hl = strlen(header);
+    if (!s || strncmp(s, header, hl))
+        return lm_fail(e, "%s: __metadata__ '%s' is missing or lacks its header", path, key);
+    long expect = 0, prev = -1;
+    for (const char *p = s + hl; *p;) {
+        const char *nl = strchr(p, '\n');
+        char *end;
+        long k = strtol(p, &end, 10);
+        int ok = nl && end != p && *p >= '0' && *p <= '9' && (*end == ',' || end == nl) &&
+                 (every > 0 ? k > prev && k <= step && k % every == 0
+                            : every == 0 && k == expect);
+        if (!ok)
+            return lm_fail(e, "%s: __metadata__ '%s': row %ld is garbled or out of order",
+                           path, key, every ? prev : expect);
+        prev = k;
+        expect++;
+        p = nl + 1;
+    }
+    if (every > 0 ? prev != last : every == 0 ? expect != step + 1 : last != -1)
+        return lm_fail(e, "%s: __metadata__ '%s' does not end at step %ld", path, key,
+                       every ? last : step);
+    lm_buf_printf(out, "%s", s);
+    return 0;
+}
+
+/* The identity: format, version, configuration and data must be this
+ * run's, and the run id that of any summary.json already in the directory. */
+static int check_identity(const st_file *f, const char *path, const run *r,
+                          progress_state *ps, lm_error *e)
+{
+    const train_config *c = r->c;
+    const char *fmt = st_get_meta(f, "format"), *ver = st_get_meta(f, "version");
+    const char *id = st_get_meta(f, "run_id"), *fp = st_get_meta(f, "data_fingerprint");
+    if (!fmt || strcmp(fmt, CKPT_FORMAT))
+        return lm_fail(e, "%s: format '%s', not %s (written by an older lionmuon, without "
+                          "the run's identity and logs): start the run again", path,
+                       fmt ? fmt : "(none)", CKPT_FORMAT);
+    if (!ver || strcmp(ver, LIONMUON_VERSION))
+        return lm_fail(e, "%s: written by lionmuon %s, this is %s: a resumed run would not "
+                          "continue bitwise", path, ver ? ver : "(none)", LIONMUON_VERSION);
+    if (!id || strlen(id) != 32 || strspn(id, "0123456789abcdef") != 32)
+        return lm_fail(e, "%s: __metadata__ 'run_id' is not 32 hex digits", path);
+    memcpy(ps->run_id, id, 33);
+    char *cfg = train_config_json(c);
+    const char *stored = st_get_meta(f, "config");
+    int same = stored && !strcmp(stored, cfg);
+    free(cfg);
+    if (!same)
+        return lm_fail(e, "%s: the stored configuration differs from this run's (stored "
+                          "%.300s)", path, stored ? stored : "(none)");
+    char now[32];
+    snprintf(now, sizeof now, "%016llx", (unsigned long long)data_fingerprint(r->d));
+    if (!fp || strcmp(fp, now))
+        return lm_fail(e, "%s: the data differ from the run's (fingerprint %s now, %s "
+                          "stored): %s changed since the checkpoint", path, now,
+                       fp ? fp : "(none)", c->data.train_path ? "--train-data/--val-data"
+                                                              : "the synthetic corpus");
+    return 0;
+}
+
+/* The run id of DIR/summary.json, when it has one, must be the checkpoint's:
+ * otherwise the directory mixes two runs. */
+static int check_summary_id(const char *dir, const progress_state *ps, lm_error *e)
+{
+    char *path = lm_path_join(dir, "summary.json");
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    lm_error ignored;
+    json_t *j = NULL;
+    struct stat st;
+    if (lstat(path, &st) == 0 && lm_read_file(path, (size_t)64 << 20, &buf, &len, &ignored) == 0)
+        j = json_loadb((const char *)buf, len, 0, NULL);
+    free(buf);
+    const char *id = json_string_value(json_object_get(j, "run_id"));
+    int rc = 0;
+    if (id && strcmp(id, ps->run_id))
+        rc = lm_fail(e, "%s: run %s, but the checkpoint is of run %s: the directory mixes "
+                        "two runs", path, id, ps->run_id);
+    json_decref(j);
+    free(path);
     return rc;
 }
 
-/* The run's parameters, optimizer state and progress from out_dir's
- * checkpoint, which must have been written with this configuration. */
-int ckpt_read(run *r, progress_state *ps, lm_error *e)
+/* The run's parameters, optimizer state, progress and logs from out_dir's
+ * checkpoint, which must be this run's (see train_impl.h). */
+int ckpt_read(run *r, progress_state *ps, lm_buf *metrics, lm_buf *diags, lm_error *e)
 {
     const train_config *c = r->c;
     char *path = lm_path_join(c->out_dir, CKPT_NAME);
     st_file *f = NULL;
     int rc = st_read(path, &f, e);
+    if (!rc)
+        rc = check_identity(f, path, r, ps, e) || check_summary_id(c->out_dir, ps, e) ||
+                     read_progress(f, path, c, ps, e) || read_diag_last(f, path, ps, e) ? -1 : 0;
     if (!rc) {
-        char *cfg = train_config_json(c);
-        const char *stored = st_get_meta(f, "config");
-        if (!stored || strcmp(stored, cfg))
-            rc = lm_fail(e, "%s: the stored configuration differs from this run's "
-                         "(stored %.300s)", path, stored ? stored : "(none)");
-        free(cfg);
+        lm_buf dh = {0};
+        runlog_diag_header(&dh);
+        rc = read_log(f, path, "metrics_csv", runlog_metrics_header, ps->step, 0, 0, metrics,
+                      e) ||
+                     read_log(f, path, "diagnostics_csv", dh.s, ps->step,
+                              c->diag_every > 0 ? c->diag_every : -1, ps->diag_step, diags, e)
+                 ? -1 : 0;
+        lm_buf_free(&dh);
     }
     for (int i = 0; i < r->nt && !rc; i++)
         rc = load_param(f, path, model_param_at(r->m, i), e) || state_load(r, f, path, i, e)
                  ? -1 : 0;
-    if (!rc)
-        rc = read_progress(f, path, c, ps, e);
     st_free(f);
     free(path);
     return rc;
@@ -199,33 +397,6 @@ int train_checkpoint_argv(const char *dir, char **argv_json, lm_error *e)
     st_free(f);
     free(path);
     return rc;
-}
-
-/* Keep the CSV header and the rows whose first field (the step) is <= step. */
-void ckpt_load_csv_prefix(const char *dir, const char *name, long step, lm_buf *b,
-                          const char *header)
-{
-    char *path = lm_path_join(dir, name);
-    FILE *fp = fopen(path, "r");
-    free(path);
-    lm_buf_printf(b, "%s", header);
-    if (!fp)
-        return;
-    char *line = NULL;
-    size_t cap = 0;
-    int first = 1;
-    while (getline(&line, &cap, fp) > 0) {
-        if (first) {
-            first = 0;
-            continue;
-        }
-        char *end;
-        long s = strtol(line, &end, 10);
-        if (end != line && *end == ',' && s <= step)
-            lm_buf_printf(b, "%s", line);
-    }
-    free(line);
-    fclose(fp);
 }
 
 /* A run killed during an atomic write leaves its temporary file

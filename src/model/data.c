@@ -355,6 +355,33 @@ void data_free(data_source *d)
 int data_max_token(const data_source *d) { return d->max_token; }
 const char *data_max_token_source(const data_source *d) { return d->max_src; }
 
+static uint64_t fnv_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+uint64_t data_fingerprint(const data_source *d)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t head[2] = {(uint64_t)d->kind, (uint64_t)d->V};
+    h = fnv_bytes(h, head, sizeof head);
+    if (d->kind == DATA_SYNTHETIC) {
+        size_t V = (size_t)d->V;
+        h = fnv_bytes(h, &d->s, sizeof d->s);
+        h = fnv_bytes(h, d->zipf, V * sizeof *d->zipf);
+        return fnv_bytes(h, d->perm, V * V * sizeof *d->perm);
+    }
+    for (int s = 0; s < 2; s++) {
+        uint64_t n = d->ntok[s];
+        h = fnv_bytes(h, &n, sizeof n);
+        h = fnv_bytes(h, d->tok[s], d->ntok[s] * sizeof *d->tok[s]);
+    }
+    return h;
+}
+
 double data_entropy_rate(const data_source *d)
 {
     return d->kind == DATA_SYNTHETIC ? d->H : NAN;

@@ -32,11 +32,18 @@ typedef struct {
     int *owner;                  /* data parallelism: the rank that steps tensor i */
 } run;
 
-/* Where the run stands: what a checkpoint stores besides the tensors. */
+#define NDIAG 7 /* the norm ratios of the diagnostics (diag.c) */
+
+/* Where the run stands: what a checkpoint stores besides the tensors (and
+ * the two CSV logs, which travel beside it). */
 typedef struct {
     long step;
     double tokens, flops, wall_s, best_val;
     long best_val_step;
+    double train_loss, last_val;  /* the latest training and validation losses */
+    double diag_last[NDIAG];      /* the latest diagnostics, for summary.json */
+    long diag_step;               /* their step; -1: none yet */
+    char run_id[33];              /* 32 hex digits drawn when the run starts */
 } progress_state;
 
 /* ---- train.c ---- */
@@ -63,18 +70,32 @@ void ckpt_meta_long(st_file *f, const char *k, long v);
 int ckpt_add_param(st_file *f, const char *key, const model_param *p, const double *data,
                    lm_error *e);
 
-int ckpt_write(const run *r, const progress_state *ps, lm_error *e);
-int ckpt_read(run *r, progress_state *ps, lm_error *e);
+/* The checkpoint carries the run's identity -- its configuration, a
+ * fingerprint of its data, the tool's version and a run id -- its progress
+ * and the two CSV logs (metrics, diagnostics) up to its step.  ckpt_read
+ * checks every piece against this run and the directory (the run id of an
+ * existing summary.json) and every metadata value (finite, in range,
+ * consistent), restores the logs from the checkpoint, and refuses a
+ * checkpoint of an older format (no identity, no logs). */
+int ckpt_write(const run *r, const progress_state *ps, const lm_buf *metrics,
+               const lm_buf *diags, lm_error *e);
+int ckpt_read(run *r, progress_state *ps, lm_buf *metrics, lm_buf *diags, lm_error *e);
 
-/* On --resume: the CSV header and the rows whose step is <= step (rows
- * beyond the checkpoint are recomputed), and no leftover temporary files. */
-void ckpt_load_csv_prefix(const char *dir, const char *name, long step, lm_buf *b,
-                          const char *header);
+/* A fresh run id: 32 hex digits from /dev/urandom (clock and pid if absent). */
+void ckpt_new_run_id(char id[33]);
+
+/* On --resume: no leftover temporary files. */
 void ckpt_remove_stale_temporaries(const char *dir);
+
+/* ---- budget.c ---- */
+
+/* Refuse, naming the size flags and the estimate, a run (B_local rows per
+ * process) or a golden file of K steps that cannot fit in memory. */
+int budget_check_run(const train_config *c, int B_local, lm_error *e);
+int budget_check_golden(const train_config *c, long K, lm_error *e);
 
 /* ---- diag.c ---- */
 
-#define NDIAG 7
 extern const char *const diag_names[NDIAG];
 
 typedef struct {

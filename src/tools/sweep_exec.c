@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "lionmuon/fs.h"
-#include "lionmuon/lionmuon.h"
 #include "lionmuon/linalg.h"
 
 #ifdef LM_MPI
