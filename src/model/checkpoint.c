@@ -4,14 +4,12 @@
  * serialisation `lionmuon step` shares. */
 #include "train_impl.h"
 
-#include <fcntl.h>
 #include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lionmuon/fs.h"
@@ -60,24 +58,27 @@ static int state_load(run *r, const st_file *f, const char *path, int i, lm_erro
 
 #define CKPT_FORMAT "lionmuon-checkpoint-2"
 
-void ckpt_new_run_id(char id[33])
+/* FNV-1a, 64 bits, from basis h. */
+static uint64_t fnv(uint64_t h, const char *s)
 {
-    unsigned char b[16];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    ssize_t got = fd >= 0 ? read(fd, b, sizeof b) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (got != (ssize_t)sizeof b) {
-        /* no /dev/urandom: the clock and the process id, mixed */
-        uint64_t x = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
-        for (size_t i = 0; i < sizeof b; i++) {
-            x ^= x >> 29;
-            x *= 0xBF58476D1CE4E5B9ull;
-            b[i] = (unsigned char)(x >> 56);
-        }
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+void ckpt_run_id(const run *r, char id[33])
+{
+    char *cfg = train_config_json(r->c), fp[32];
+    snprintf(fp, sizeof fp, "%016llx", (unsigned long long)data_fingerprint(r->d));
+    uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
+    for (int k = 0; k < 2; k++) {
+        h[k] = fnv(h[k], cfg);
+        h[k] = fnv(h[k], fp);
+        h[k] = fnv(h[k], LIONMUON_VERSION);
+        h[k] = fnv(h[k], k ? "run id, second half" : "run id, first half");
     }
-    for (size_t i = 0; i < sizeof b; i++)
-        snprintf(id + 2 * i, 3, "%02x", b[i]);
+    free(cfg);
+    snprintf(id, 33, "%016llx%016llx", (unsigned long long)h[0], (unsigned long long)h[1]);
 }
 
 /* The latest diagnostics as a JSON array (null for NaN). */
@@ -307,9 +308,11 @@ static int check_identity(const st_file *f, const char *path, const run *r,
     if (!ver || strcmp(ver, LIONMUON_VERSION))
         return lm_fail(e, "%s: written by lionmuon %s, this is %s: a resumed run would not "
                           "continue bitwise", path, ver ? ver : "(none)", LIONMUON_VERSION);
-    if (!id || strlen(id) != 32 || strspn(id, "0123456789abcdef") != 32)
-        return lm_fail(e, "%s: __metadata__ 'run_id' is not 32 hex digits", path);
-    memcpy(ps->run_id, id, 33);
+    ckpt_run_id(r, ps->run_id);
+    if (!id || strcmp(id, ps->run_id))
+        return lm_fail(e, "%s: __metadata__ 'run_id' %s is not this run's %s (the "
+                          "configuration, the data or the version differ)", path,
+                       id ? id : "(none)", ps->run_id);
     char *cfg = train_config_json(c);
     const char *stored = st_get_meta(f, "config");
     int same = stored && !strcmp(stored, cfg);

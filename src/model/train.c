@@ -290,7 +290,7 @@ static int start_fresh(session *s, const char *diag_header, lm_error *e)
     const train_config *c = s->r.c;
     if (dp_root(c) && lm_mkdir_new(c->out_dir, &s->created, e))
         return lm_wrap(e, "--out");
-    ckpt_new_run_id(s->ps.run_id);
+    ckpt_run_id(&s->r, s->ps.run_id);
     lm_buf_printf(&s->metrics, "%s", runlog_metrics_header);
     lm_buf_printf(&s->diags, "%s", diag_header);
     return 0;

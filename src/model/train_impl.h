@@ -43,7 +43,7 @@ typedef struct {
     double train_loss, last_val;  /* the latest training and validation losses */
     double diag_last[NDIAG];      /* the latest diagnostics, for summary.json */
     long diag_step;               /* their step; -1: none yet */
-    char run_id[33];              /* 32 hex digits drawn when the run starts */
+    char run_id[33];              /* ckpt_run_id */
 } progress_state;
 
 /* ---- train.c ---- */
@@ -81,8 +81,10 @@ int ckpt_write(const run *r, const progress_state *ps, const lm_buf *metrics,
                const lm_buf *diags, lm_error *e);
 int ckpt_read(run *r, progress_state *ps, lm_buf *metrics, lm_buf *diags, lm_error *e);
 
-/* A fresh run id: 32 hex digits from /dev/urandom (clock and pid if absent). */
-void ckpt_new_run_id(char id[33]);
+/* The run id: 32 hex digits hashed from the configuration, the data
+ * fingerprint and the version (a run is a pure function of them, so two
+ * runs with one id are the same run, bit for bit). */
+void ckpt_run_id(const run *r, char id[33]);
 
 /* On --resume: no leftover temporary files. */
 void ckpt_remove_stale_temporaries(const char *dir);
