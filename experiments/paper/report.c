@@ -246,19 +246,23 @@ static int plot_file(const report *rp, const char *name, lm_buf *b)
     return rc;
 }
 
-/* Write the script and run gnuplot on it in the plots directory; a missing
- * or failing gnuplot is reported, not fatal. */
-static void plot_run(const report *rp, const char *script, lm_buf *gp)
+/* Write the script and run gnuplot on it in the plots directory; the
+ * script writes PNG.tmp, renamed to PNG only when gnuplot succeeds
+ * (lm_gnuplot_png).  A missing or failing gnuplot is reported, not fatal,
+ * and leaves no empty figure. */
+static void plot_run(const report *rp, const char *script, const char *png, lm_buf *gp)
 {
     if (plot_file(rp, script, gp) != 0)
         return;
     lm_error e = {{0}};
-    int rc = lm_gnuplot(rp->plots, script, &e);
+    int rc = lm_gnuplot_png(rp->plots, script, png, &e);
+    char *dir = lm_printable(rp->plots);
     if (rc > 0)
-        fprintf(stderr, "lionmuon paper: gnuplot failed on %s in %s (is gnuplot installed?)\n",
-                script, rp->plots);
+        fprintf(stderr, "lionmuon paper: gnuplot failed on %s in %s (is gnuplot installed?); "
+                        "no %s written\n", script, dir, png);
     else if (rc < 0)
         fprintf(stderr, "lionmuon paper: %s\n", e.msg);
+    free(dir);
 }
 
 /* Best validation loss (mean, 95% CI) against total FLOPs or wall time,
@@ -282,7 +286,7 @@ static void figure_pareto(report *rp, int mi, int use_wall)
         lm_buf_printf(&b, "%s %.9g %.9g %.9g\n", PP_CONFIGS[ci].name, use_wall ? wm : wm * 1e-9,
                       m, isfinite(h) ? h : 0.0);
     }
-    lm_buf_printf(&g, "set terminal pngcairo noenhanced size 900,600\nset output '%s.png'\n", stem);
+    lm_buf_printf(&g, "set terminal pngcairo noenhanced size 900,600\nset output '%s.png.tmp'\n", stem);
     lm_buf_printf(&g, "set title '%s: best validation loss (mean, 95%% CI over %d seeds) vs %s'\n",
                   PP_MODELS[mi], rp->ns, use_wall ? "wall time" : "total training FLOPs");
     lm_buf_printf(&g, "set xlabel '%s'\nset ylabel 'best validation loss (nats)'\nset grid\n",
@@ -293,8 +297,10 @@ static void figure_pareto(report *rp, int mi, int use_wall)
                       ci ? ", " : "", dat, ci, ci, 5 + ci % 4, ci % 8 + 1 + (ci >= 8 ? 2 : 0),
                       PP_CONFIGS[ci].name);
     lm_buf_printf(&g, "\n");
+    char *png = pp_strf("%s.png", stem);
     if (plot_file(rp, dat, &b) == 0)
-        plot_run(rp, script, &g);
+        plot_run(rp, script, png, &g);
+    free(png);
     lm_buf_free(&g);
     free(stem);
     free(dat);
@@ -327,7 +333,7 @@ static void figure_curves(report *rp, int mi, int by_flops)
     char *stem = pp_strf("curves_%s_%s", by_flops ? "flops" : "iter", PP_MODELS[mi]);
     char *script = pp_strf("%s.gp", stem);
     lm_buf g = {0};
-    lm_buf_printf(&g, "set terminal pngcairo noenhanced size 1000,650\nset output '%s.png'\n", stem);
+    lm_buf_printf(&g, "set terminal pngcairo noenhanced size 1000,650\nset output '%s.png.tmp'\n", stem);
     lm_buf_printf(&g, "set title '%s: validation loss (mean over %d seeds) vs %s'\n", PP_MODELS[mi],
                   rp->ns, by_flops ? "training FLOPs" : "iterations");
     lm_buf_printf(&g, "set xlabel '%s'\nset ylabel 'validation loss (nats)'\nset grid\n"
@@ -342,7 +348,9 @@ static void figure_curves(report *rp, int mi, int by_flops)
         free(dat);
     }
     lm_buf_printf(&g, "\n");
-    plot_run(rp, script, &g);
+    char *png = pp_strf("%s.png", stem);
+    plot_run(rp, script, png, &g);
+    free(png);
     free(stem);
     free(script);
 }
@@ -406,7 +414,7 @@ static void diagnostics(report *rp, int mi)
         lm_buf_printf(rp->md, "| %s | %.4g | ±%.2g | %g | %.2f |\n", DIAG[j], m, h, DIAG_PAPER[j],
                       m / DIAG_PAPER[j]);
     }
-    lm_buf_printf(&g, "set terminal pngcairo noenhanced size 1400,800\nset output 'diagnostics_%s.png'\n"
+    lm_buf_printf(&g, "set terminal pngcairo noenhanced size 1400,800\nset output 'diagnostics_%s.png.tmp'\n"
                       "set multiplot layout 2,4 title '%s, LionMuon P = 2, seed 1: norm ratios over "
                       "training (line: the paper 124M median)'\nset logscale y\nset grid\nunset key\n",
                   PP_MODELS[mi], PP_MODELS[mi]);
@@ -414,8 +422,10 @@ static void diagnostics(report *rp, int mi)
         lm_buf_printf(&g, "set title '%s'\nplot '%s' using 1:%d with linespoints pt 7 ps 0.5, %g lw 2\n",
                       DIAG[j], dat, j + 2, DIAG_PAPER[j]);
     lm_buf_printf(&g, "unset multiplot\n");
+    char *png = pp_strf("diagnostics_%s.png", PP_MODELS[mi]);
     if (plot_file(rp, dat, &d) == 0)
-        plot_run(rp, script, &g);
+        plot_run(rp, script, png, &g);
+    free(png);
     lm_buf_free(&g);
     free(dat);
     free(script);
@@ -458,7 +468,7 @@ static void msign_figure(report *rp, lm_buf *csv, const int cols[3])
 {
     static const char *dat = "msign_accuracy.csv";
     lm_buf g = {0};
-    lm_buf_printf(&g, "set terminal pngcairo noenhanced size 900,600\nset output 'msign_accuracy.png'\n"
+    lm_buf_printf(&g, "set terminal pngcairo noenhanced size 900,600\nset output 'msign_accuracy.png.tmp'\n"
                       "set datafile separator ','\nset logscale xy\nset grid\nset key top right\n"
                       "set title 'msign: error against the exact polar factor vs cost'\n"
                       "set xlabel 'time in units of one Gram-shaped DGEMM'\n"
@@ -467,7 +477,7 @@ static void msign_figure(report *rp, lm_buf *csv, const int cols[3])
                       ":(strcol(%d) eq m ? ($%d > 1e-16 ? $%d : 1e-16) : 1/0) with points pt 7 title m\n",
                   dat, cols[0], cols[1], cols[0], cols[2], cols[2]);
     if (plot_file(rp, dat, csv) == 0)
-        plot_run(rp, "msign_accuracy.gp", &g);
+        plot_run(rp, "msign_accuracy.gp", "msign_accuracy.png", &g);
     lm_buf_free(&g);
 }
 

@@ -70,6 +70,13 @@ int lm_write_in_dir(const char *dir, const char *name, const void *buf, size_t l
  * the caller reports it), -1 on a system error with e filled. */
 int lm_gnuplot(const char *dir, const char *script, lm_error *e);
 
+/* A figure: lm_gnuplot on a script that writes its PNG to png + ".tmp"
+ * (both relative to dir); the PNG is renamed into place only when gnuplot
+ * succeeds and the file is not empty, and the temporary is removed
+ * otherwise -- a failed figure never leaves a 0-byte or partial PNG, and an
+ * earlier good one stays.  Returns as lm_gnuplot. */
+int lm_gnuplot_png(const char *dir, const char *script, const char *png, lm_error *e);
+
 #ifdef __cplusplus
 }
 #endif

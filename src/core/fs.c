@@ -316,3 +316,23 @@ int lm_gnuplot(const char *dir, const char *script, lm_error *e)
             return lm_fail(e, "gnuplot %s: wait failed: %s", script, strerror(errno));
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }
+
+int lm_gnuplot_png(const char *dir, const char *script, const char *png, lm_error *e)
+{
+    lm_buf t = {0};
+    lm_buf_printf(&t, "%s.tmp", png);
+    char *tmp = lm_path_join(dir, t.s), *dst = lm_path_join(dir, png);
+    lm_buf_free(&t);
+    unlink(tmp);
+    int rc = lm_gnuplot(dir, script, e);
+    struct stat st;
+    if (rc == 0 && !(lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0))
+        rc = 1; /* gnuplot said yes but drew nothing */
+    if (rc == 0 && rename(tmp, dst) != 0)
+        rc = lm_fail(e, "%s: rename failed: %s", dst, strerror(errno));
+    if (rc != 0)
+        unlink(tmp);
+    free(tmp);
+    free(dst);
+    return rc;
+}

@@ -171,13 +171,6 @@ int runlog_write_plot(const train_config *c, double H, lm_error *e)
     lm_buf_free(&b);
     if (rc)
         return -1;
-    char *tmp = lm_path_join(c->out_dir, "loss.png.tmp");
-    char *png = lm_path_join(c->out_dir, "loss.png");
     lm_error ignored; /* a figure is never required: any failure is "no PNG" */
-    int ok = lm_gnuplot(c->out_dir, "loss.gp", &ignored) == 0 && rename(tmp, png) == 0;
-    if (!ok)
-        unlink(tmp);
-    free(tmp);
-    free(png);
-    return ok ? 0 : 1;
+    return lm_gnuplot_png(c->out_dir, "loss.gp", "loss.png", &ignored) == 0 ? 0 : 1;
 }
