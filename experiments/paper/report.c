@@ -68,7 +68,8 @@ static int col(char **h, int n, const char *name)
 static int read_curve(const char *run, curve *c)
 {
     char *path = lm_path_join(run, "metrics.csv");
-    FILE *fp = fopen(path, "r");
+    lm_error ignored;
+    FILE *fp = lm_fopen_read(path, &ignored);
     free(path);
     c->n = 0;
     char *hdr = NULL, *line = NULL;
@@ -225,7 +226,8 @@ static void table_main(report *rp, int mi)
     lm_buf_printf(rp->md, "| config | lr factor | best val loss | 95%% CI | excess over Bayes | total GFLOPs "
                           "| wall s | state bytes |\n|---|---|---|---|---|---|---|---|\n");
     char *path = pp_tuned_path(rp->dir);
-    json_t *tuned = json_load_file(path, 0, NULL);
+    lm_error ignored;
+    json_t *tuned = pp_load_json(path, &ignored);
     free(path);
     for (int ci = 0; ci < PP_NCONF; ci++)
         main_row(rp, tuned, mi, ci);
@@ -364,7 +366,8 @@ static void diag_seed(report *rp, int mi, int ci, int s, double med[7][MAXSEED],
 {
     char *run = pp_main_dir(rp->dir, mi, ci, s + 1);
     char *path = lm_path_join(run, "diagnostics.csv");
-    FILE *fp = fopen(path, "r");
+    lm_error ignored;
+    FILE *fp = lm_fopen_read(path, &ignored);
     free(path);
     free(run);
     double v[7][MAXPT];
@@ -485,9 +488,13 @@ static void msign_figure(report *rp, lm_buf *csv, const int cols[3])
  * study file). */
 static void msign_section(report *rp, const char *path)
 {
-    FILE *fp = path ? fopen(path, "r") : NULL;
+    lm_error e = {{0}};
+    FILE *fp = path ? lm_fopen_read(path, &e) : NULL;
     if (!fp) {
-        lm_buf_printf(rp->md, "\n(no msign study file was given)\n");
+        if (path)
+            fprintf(stderr, "lionmuon paper: --msign-csv %s (section skipped)\n", e.msg);
+        lm_buf_printf(rp->md, path ? "\n(the msign study file could not be read)\n"
+                                   : "\n(no msign study file was given)\n");
         return;
     }
     char *hdr = NULL;

@@ -10,6 +10,7 @@
 #define LM_FS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "common.h"
 
@@ -39,6 +40,11 @@ void lm_rmdir_created(const char *dir, char *created);
  * one that changes size while read.  Errors name the path. */
 int lm_read_file(const char *path, size_t max_bytes, unsigned char **buf, size_t *len,
                  lm_error *e);
+
+/* fopen(path, "r") for a regular file only (a FIFO does not block, a
+ * directory or device is refused: "not a regular file"); NULL with e
+ * filled otherwise.  For readers that stream a file line by line. */
+FILE *lm_fopen_read(const char *path, lm_error *e);
 
 /* Open path for writing as a log: created (0644) or truncated, but only as
  * a regular file reached without a symbolic link in the last component

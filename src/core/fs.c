@@ -157,6 +157,37 @@ int lm_read_file(const char *path, size_t max_bytes, unsigned char **buf, size_t
     return 0;
 }
 
+/* Open path read-only as a regular file: the descriptor, or -1 with e. */
+static int open_regular(const char *path, lm_error *e)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return lm_fail(e, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int dir = S_ISDIR(st.st_mode);
+        close(fd);
+        return lm_fail(e, "%s: not a regular file%s", path, dir ? " (a directory)" : "");
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+FILE *lm_fopen_read(const char *path, lm_error *e)
+{
+    int fd = open_regular(path, e);
+    if (fd < 0)
+        return NULL;
+    FILE *fp = fdopen(fd, "r");
+    if (!fp) {
+        lm_fail(e, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+    }
+    return fp;
+}
+
 int lm_open_log(const char *path, lm_error *e)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,

@@ -297,15 +297,40 @@ int msign(const msign_opts *opts, int m, int n, const double *G, double *out,
                        bad, bad / n, bad % n);
     if (opts->steps < 1)
         return lm_fail(e, "msign: steps must be >= 1 (got %d)", opts->steps);
+    /* msign(c G) = msign(G) for c > 0.  Entries so large that the Frobenius
+     * norm overflows (near 1.7e308), or so small that it underflows to a
+     * subnormal or 0, are brought to a largest magnitude in [1, 2) by a
+     * power of two -- exact but for entries below 2^-1074 of the largest,
+     * which are below rounding anyway; the usual range is left untouched. */
+    size_t mn = (size_t)m * n;
+    double amax = 0;
+    for (size_t i = 0; i < mn; i++)
+        amax = fmax(amax, fabs(G[i]));
+    double *scaled = NULL;
+    if (amax > 0 && (amax > 0x1p500 || amax < 0x1p-500)) {
+        int ex = ilogb(amax);
+        scaled = lm_malloc(mn * sizeof *scaled);
+        for (size_t i = 0; i < mn; i++)
+            scaled[i] = ldexp(G[i], -ex);
+        G = scaled;
+    }
+    int rc;
     switch (opts->method) {
     case MSIGN_SVD:
-        return msign_svd(opts, m, n, G, out, ws, info, e);
+        rc = msign_svd(opts, m, n, G, out, ws, info, e);
+        break;
     case MSIGN_NS5:
     case MSIGN_POLAR_EXPRESS:
     case MSIGN_CUBIC:
-        return msign_newton_schulz(opts, m, n, G, out, ws, info, e);
+        rc = msign_newton_schulz(opts, m, n, G, out, ws, info, e);
+        break;
+    default:
+        rc = lm_fail(e, "msign: unknown method %d", (int)opts->method);
     }
-    return lm_fail(e, "msign: unknown method %d", (int)opts->method);
+    free(scaled);
+    if (rc == 0 && (bad = lm_first_nonfinite(mn, out)) >= 0)
+        rc = lm_fail(e, "msign: the result has a non-finite value at element %ld", bad);
+    return rc;
 }
 
 double msign_flops(const msign_opts *opts, int m, int n)

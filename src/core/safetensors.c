@@ -226,7 +226,7 @@ static const char *shape_str(int ndim, const int64_t *shape, char *buf, size_t s
 st_tensor *st_get_float(const st_file *f, const char *name, int ndim, lm_error *e)
 {
     st_tensor *t = st_get(f, name);
-    char sh[160];
+    char sh[256];
     if (!t) {
         lm_fail(e, "no tensor '%s'", name);
         return NULL;
@@ -417,7 +417,7 @@ static int json_nonneg_int(const json_t *v, int64_t *out)
  * against each other are checked later, once all entries are known. */
 static int parse_entry(const char *name, const json_t *v, st_entry *en, lm_error *e)
 {
-    char sh[160];
+    char sh[256];
     memset(en, 0, sizeof *en);
     en->name = name;
     if (!*name)

@@ -270,8 +270,8 @@ int sweep_check_summary(const sweep_manifest *m, const char *summary, lm_error *
     return rc;
 }
 
-int sweep_append(const char *path, const char *out, int argc, const char *const *argv,
-                 lm_error *e)
+int sweep_format_line(lm_buf *b, const char *out, int argc, const char *const *argv,
+                      lm_error *e)
 {
     json_t *arr = json_array();
     for (int i = 0; i < argc; i++)
@@ -280,13 +280,24 @@ int sweep_append(const char *path, const char *out, int argc, const char *const 
     char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
     if (!txt)
-        return lm_fail(e, "%s: a run's out or argv is not valid UTF-8", path);
+        return lm_fail(e, "a run's out or argv is not valid UTF-8 (out %s)", out);
+    lm_buf_printf(b, "%s\n", txt);
+    free(txt);
+    return 0;
+}
+
+int sweep_append(const char *path, const char *out, int argc, const char *const *argv,
+                 lm_error *e)
+{
+    lm_buf b = {0};
+    if (sweep_format_line(&b, out, argc, argv, e))
+        return lm_wrap(e, "%s", path);
     FILE *fp = fopen(path, "a");
     int rc = 0;
     if (!fp)
         rc = lm_fail(e, "%s: cannot append: %s", path, strerror(errno));
-    else if ((fprintf(fp, "%s\n", txt) < 0) | (fclose(fp) != 0))
+    else if ((fwrite(b.s, 1, b.len, fp) != b.len) | (fclose(fp) != 0))
         rc = lm_fail(e, "%s: cannot append: %s", path, strerror(errno));
-    free(txt);
+    lm_buf_free(&b);
     return rc;
 }

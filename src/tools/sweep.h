@@ -68,8 +68,12 @@ void sweep_free(sweep_manifest *m);
 /* The normalised absolute form of a path (see above); newly allocated. */
 char *sweep_normalise(const char *path);
 
-/* Append one run to a manifest file (creating it), for the experiment
- * drivers that write manifests. */
+/* One run as a manifest line (with its newline) appended to b, for the
+ * experiment drivers that write manifests (then lm_write_atomic). */
+int sweep_format_line(lm_buf *b, const char *out, int argc, const char *const *argv,
+                      lm_error *e);
+
+/* Append one run to a manifest file (creating it). */
 int sweep_append(const char *path, const char *out, int argc, const char *const *argv,
                  lm_error *e);
 
