@@ -86,6 +86,24 @@ int ckpt_read(run *r, progress_state *ps, lm_buf *metrics, lm_buf *diags, lm_err
  * runs with one id are the same run, bit for bit). */
 void ckpt_run_id(const run *r, char id[33]);
 
+/* What a run expects of its checkpoint's __metadata__ (ckptmeta.c). */
+#define CKPT_FORMAT "lionmuon-checkpoint-2"
+typedef struct {
+    const char *config_json;      /* train_config_json of this run */
+    const char *run_id;           /* ckpt_run_id */
+    const char *data_fingerprint; /* data_fingerprint, 16 hex digits */
+    const char *data_what;        /* the data's flags, for the message */
+    long iterations, seed, diag_every;
+    double tokens_per_step;       /* B T */
+    const char *metrics_header, *diag_header;
+} ckpt_expect;
+
+/* Check f's __metadata__ against x (path names the file in messages): the
+ * identity, then every progress value into ps (with ps->run_id), then the
+ * logs, appended to metrics and diags only when all is well. */
+int ckpt_check_meta(const st_file *f, const char *path, const ckpt_expect *x,
+                    progress_state *ps, lm_buf *metrics, lm_buf *diags, lm_error *e);
+
 /* On --resume: no leftover temporary files. */
 void ckpt_remove_stale_temporaries(const char *dir);
 
