@@ -127,9 +127,89 @@ def step():
     }
 
 
+def sweep():
+    """Manifests: valid ones of every allowed shape, and one defect each."""
+    def line(out, *argv, **extra):
+        d = {"out": out, "argv": list(argv)}
+        d.update(extra)
+        return json.dumps(d)
+    ok = line("r/a", "msign", "--method", "svd", "in.st", "r/a/out.st")
+    return {
+        "one": (ok + "\n").encode(),
+        "several": "\n".join([ok, "# a comment", "", line("r/b", "train", "--iterations", "2"),
+                              line("./r/c/", "synth", "--steps", "5"),
+                              line("/tmp/x/../y", "version")]).encode() + b"\n",
+        "no_newline": line("r/d", "demo", "--quick").encode(),
+        "crlf": (ok + "\r\n" + line("r/e", "step", "a", "b") + "\r\n").encode(),
+        "unicode": line("r/\u00e9t\u00e9", "predict", "--eps", "0.1").encode(),
+        "sweep_itself": line("r/s", "sweep", "m.jsonl").encode(),
+        "paper": line("r/p", "paper", "report").encode(),
+        "shared": "\n".join([ok, line("./r/a/", "version")]).encode(),
+        "shared_dotdot": "\n".join([line("r/x/../a", "demo"), ok]).encode(),
+        "empty_out": line("", "version").encode(),
+        "empty_argv": line("r/z").encode(),
+        "argv_number": b'{"out": "r/n", "argv": ["train", 3]}',
+        "unknown_key": line("r/u", "version", extra=1).encode(),
+        "nul_in_out": b'{"out": "r/\\u0000x", "argv": ["version"]}',
+        "duplicate_key": b'{"out": "a", "out": "b", "argv": ["version"]}',
+        "not_object": b'["version"]\n',
+        "not_json": b'{"out": \n',
+        "comments_only": b"# nothing\n\n   \n",
+        "empty": b"",
+    }
+
+
+def ckptmeta():
+    """Checkpoint __metadata__ as a JSON object, for the expectation of
+    fuzz_targets.h (6 iterations of 16 tokens, seed 1, diagnostics every 2)."""
+    mh = "step,train_loss,val_loss\n"
+    dh = "step,a,b,c,d,e,f,g\n"
+    def meta(step=4, ch=None, **kw):
+        ch = dict(ch or {}, **kw)
+        m = {"format": "lionmuon-checkpoint-2", "version": "0.1.0",
+             "run_id": "0123456789abcdef0123456789abcdef", "data_fingerprint": "00000000000000ff",
+             "config": '{"fuzz": true}', "argv": "[]", "step": str(step),
+             "data_position": str(step), "seed": "1", "tokens": str(16 * step),
+             "flops": "123456", "wall_s": "0.25", "best_val_loss": "3.1",
+             "best_val_step": str(step), "train_loss": "3.25", "last_val_loss": "3.1",
+             "diag_step": str(step - step % 2 if step >= 2 else -1),
+             "diag_last": "[1,2,3,4,5,6,7]" if step >= 2 else "[null,null,null,null,null,null,null]",
+             "metrics_csv": mh + "".join("%d,3.2,3.1\n" % k for k in range(step + 1)),
+             "diagnostics_csv": dh + "".join("%d,1,2,3,4,5,6,7\n" % k for k in range(2, step + 1, 2))}
+        for k, v in ch.items():
+            if v is None:
+                m.pop(k, None)
+            else:
+                m[k] = v
+        return json.dumps(m).encode()
+    return {
+        "valid_4": meta(),
+        "valid_1": meta(1),
+        "valid_6": meta(6),
+        "old_format": meta(format="lionmuon-checkpoint-1"),
+        "other_version": meta(version="0.0.1"),
+        "other_run": meta(run_id="f" * 32),
+        "other_data": meta(data_fingerprint="0" * 16),
+        "step_beyond": meta(7),
+        "step_huge": meta(4, {"step": "1e300"}),
+        "step_fraction": meta(4, {"step": "2.5"}),
+        "wall_inf": meta(wall_s="inf"),
+        "flops_nan": meta(flops="nan"),
+        "best_step_huge": meta(best_val_step="1e300"),
+        "tokens_wrong": meta(tokens="17"),
+        "best_above_last": meta(best_val_loss="9"),
+        "diag_last_short": meta(diag_last="[1,2]"),
+        "metrics_row_missing": meta(metrics_csv=mh + "0,1,1\n2,1,1\n"),
+        "metrics_no_header": meta(metrics_csv="0,1,1\n"),
+        "diag_row_off_cadence": meta(diagnostics_csv=dh + "3,1,2,3,4,5,6,7\n"),
+        "no_step": meta(4, {"step": None}),
+        "not_object": b"[1, 2]",
+    }
+
+
 def main():
     for target, files in (("safetensors", safetensors()), ("cli", cli()), ("llmc", llmc()),
-                          ("step", step())):
+                          ("step", step()), ("sweep", sweep()), ("ckptmeta", ckptmeta())):
         d = os.path.join(ROOT, target)
         os.makedirs(d, exist_ok=True)
         for name, data in files.items():
