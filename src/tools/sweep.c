@@ -296,8 +296,12 @@ int sweep_append(const char *path, const char *out, int argc, const char *const 
     int rc = 0;
     if (!fp)
         rc = lm_fail(e, "%s: cannot append: %s", path, strerror(errno));
-    else if ((fwrite(b.s, 1, b.len, fp) != b.len) | (fclose(fp) != 0))
-        rc = lm_fail(e, "%s: cannot append: %s", path, strerror(errno));
+    else {
+        int bad = fwrite(b.s, 1, b.len, fp) != b.len;
+        bad |= fclose(fp) != 0;
+        if (bad)
+            rc = lm_fail(e, "%s: cannot append: %s", path, strerror(errno));
+    }
     lm_buf_free(&b);
     return rc;
 }
