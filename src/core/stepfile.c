@@ -220,6 +220,17 @@ static int take_step(stepper *s, lm_error *e)
         if (bad >= 0)
             return lm_fail(e, "params.%s: the step produced a non-finite value at element %ld",
                            s->ps[j].name, bad);
+        /* the state too (g^2 of a gradient near 1e200 overflows): the fault
+         * is in the input, so it is named, not the output file */
+        for (int which = 0; which < 2; which++) {
+            const double *buf = opt_buffer(s->st, j, which);
+            bad = buf ? lm_first_nonfinite(s->ps[j].p->numel, buf) : -1;
+            if (bad >= 0)
+                return lm_fail(e, "%s: the step on params.%s and grads.%s produced a non-finite "
+                                  "optimizer state (%s) at element %ld: a gradient or rate too "
+                                  "large", s->o->in_path, s->ps[j].name, s->ps[j].name,
+                               which ? "second moment" : "momentum / first moment", bad);
+        }
     }
     return 0;
 }
