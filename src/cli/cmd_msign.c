@@ -166,10 +166,9 @@ int cmd_msign(int argc, char **argv)
         st_set_meta(out, "method", method);
         snprintf(buf, sizeof buf, "%d", o.steps);
         st_set_meta(out, "steps", buf);
-        rc = st_write(out, pos[1], &e);
+        /* the table first: a failed write to stdout leaves no OUT */
+        rc = lm_flush_stdout(&e) || st_write(out, pos[1], &e) ? -1 : 0;
     }
-    if (rc == 0)
-        rc = lm_flush_stdout(&e);
     if (rc != 0)
         fprintf(stderr, "lionmuon msign: %s\n", e.msg);
     st_free(out);

@@ -263,6 +263,8 @@ static char *temp_name(const char *path)
 
 int lm_write_atomic(const char *path, const void *buf, size_t len, lm_error *e)
 {
+    if (!*path)
+        return lm_fail(e, "empty output path");
     /* Only a regular file (or nothing) may be replaced: renaming over
      * /dev/full or a FIFO would replace the node itself. */
     struct stat st;

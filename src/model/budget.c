@@ -67,6 +67,8 @@ static void size_flags(lm_buf *b, const train_config *c)
 
 int budget_check_run(const train_config *c, int B_local, lm_error *e)
 {
+    if (model_config_check(&c->model, e)) /* its messages come first */
+        return -1;
     double BT = (double)c->batch_size * c->model.block_size;
     lm_buf what = {0};
     size_flags(&what, c);
@@ -82,6 +84,8 @@ int budget_check_run(const train_config *c, int B_local, lm_error *e)
 
 int budget_check_golden(const train_config *c, long K, lm_error *e)
 {
+    if (model_config_check(&c->model, e))
+        return -1;
     double P = param_count(&c->model), BT = (double)c->batch_size * c->model.block_size;
     /* per step: parameters and gradients (and the loss); the final
      * parameters; inputs and targets; all of it twice (st_file, bytes) */
