@@ -71,6 +71,10 @@ def cli():
         "muon": a("--optimizer", "muon", "--msign", "cubic", "--ns-steps", "7", "--lr-muon", "0.02"),
         "lion_period": a("--optimizer", "lion", "--period", "0", "--weight-decay", "0.5"),
         "srank": a("--srank-alpha", "0.25", "--lr-sign=1e-4", "--lr-adamw", "3e-4"),
+        # issue 14: underflow and overflow named, a subnormal kept
+        "underflow": a("--double", "1e-400", "--lr-muon", "-1e-999"),
+        "subnormal": a("--double", "4.9e-324", "--beta1", "1e-310"),
+        "overflow_neg": a("--double=-1e400"),
     }
 
 
@@ -124,6 +128,20 @@ def step():
         "stray": b"\x00" + f(bare + [("other", [1], [0.0])]),
         "zero_matrix": b"\x80" + f([("z", [2, 2], [0.0] * 4)]),
         "empty_matrix": b"\x00" + f([("params.e", [0, 3], []), ("grads.e", [0, 3], [])]),
+        # issue 14: a dimension beyond int, the largest counter, a 500-byte
+        # name, entries near the top of double and subnormal ones, names
+        # with control characters, a gradient whose square overflows
+        "dim_3e9_step": b"\x00" + f([("params.w", [0, 3000000000], []), ("grads.w", [0, 3000000000], [])]),
+        "dim_3e9_msign": b"\x80" + f([("w", [3000000000, 0], [])]),
+        "counter_max": b"\x00" + f(bare, {"step": str(2**63 - 1)}),
+        "long_name": b"\x00" + f([("params." + "p" * 500, [2, 2], W[:4]), ("grads." + "p" * 500, [2, 2], G[:4]),
+                                   ("state." + "p" * 500 + ".momentum", [2, 2], M[:4])]),
+        "huge_svd": b"\x80" + f([("w", [2, 2], [1.7e308, -1.6e308, 1e308, 1.5e308])]),
+        "huge_cubic": b"\x82" + f([("w", [2, 2], [1.7e308, -1.6e308, 1e308, 1.5e308])]),
+        "subnormal_cubic": b"\x82" + f([("w", [2, 2], [3e-320, -1e-321, 5e-322, 2e-320])]),
+        "subnormal_ns5": b"\x81" + f([("w", [2, 2], [3e-320, -1e-321, 5e-322, 2e-320])]),
+        "escape_names": b"\x80" + f([("a\nb\x1b[31m", [2, 2], [1, 2, 3, float("nan")])]),
+        "adamw_g2_overflow": b"\x05" + f([("params.b", [3], [1, 2, 3]), ("grads.b", [3], [1e200, 1, 1])]),
     }
 
 
