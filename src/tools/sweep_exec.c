@@ -366,25 +366,31 @@ static void nap(void)
     nanosleep(&ts, NULL); /* SIGCHLD or a stop signal cut it short */
 }
 
-/* Reap whatever ended; -1 on a wait error. */
-static int reap(const sweep_manifest *m, slot *sl, int n, int rank, run_state *st,
+/* Reap whatever of our runs ended (only their pids: under MPI the process
+ * may have other children); a wait error gives the slot up (*rc = -1). */
+static void reap(const sweep_manifest *m, slot *sl, int n, int rank, run_state *st,
                 int *running, int *rc, lm_error *e)
 {
-    for (;;) {
-        int ws;
-        pid_t p = waitpid(-1, &ws, WNOHANG);
-        if (p == 0 || (p < 0 && errno == ECHILD))
-            return 0;
-        if (p < 0 && errno == EINTR)
+    for (int k = 0; k < n; k++) {
+        if (!sl[k].pid)
             continue;
-        if (p < 0)
-            return lm_fail(e, "wait: %s", strerror(errno));
-        for (int k = 0; k < n; k++)
-            if (sl[k].pid == p) {
-                if (finish_run(m, &sl[k], ws, n > 1 ? k : rank, st, e))
-                    *rc = -1;
-                (*running)--;
-            }
+        int ws;
+        pid_t p;
+        while ((p = waitpid(sl[k].pid, &ws, WNOHANG)) < 0 && errno == EINTR)
+            ;
+        if (p < 0) { /* not ours after all: give the slot up */
+            *rc = lm_fail(e, "wait for line %d: %s", m->runs[sl[k].run].line, strerror(errno));
+            st[sl[k].run].status = ST_FAILED;
+            close(sl[k].lockfd);
+            sl[k].pid = 0;
+            (*running)--;
+            continue;
+        }
+        if (p == 0)
+            continue;
+        if (finish_run(m, &sl[k], ws, n > 1 ? k : rank, st, e))
+            *rc = -1;
+        (*running)--;
     }
 }
 
@@ -409,8 +415,7 @@ static int run_loop(const sweep_manifest *m, const char *exe, int workers, doubl
         }
         if (running == 0)
             break;
-        if (reap(m, sl, workers, rank, st, &running, &rc, e))
-            rc = -1;
+        reap(m, sl, workers, rank, st, &running, &rc, e);
         if (running == 0)
             continue;
         police(sl, workers, timeout_s);
