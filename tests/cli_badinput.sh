@@ -629,7 +629,7 @@ if command -v gnuplot >/dev/null 2>&1; then
     sh experiments/synth/plots.sh "$QD" "$QD/plots" >/dev/null 2>&1
     [ ! -e "$K/PWNED1" ] && [ ! -e "$K/PWNED2" ] && ok "k2: synth plots.sh with a quote in the path and in a data file runs no command" \
         || bad "k2: plots.sh ran injected gnuplot code"
-    $LM train $S2 --iterations 2 --out "$QD/run" >/dev/null 2>"$CLI_TMP/err"
+    $LM train $G2 --eval-batches 1 --quiet --iterations 2 --out "$QD/run" >/dev/null 2>"$CLI_TMP/err"
     if [ ! -e "$K/PWNED1" ] && [ -s "$QD/run/loss.png" ]; then
         ok "k2: train --out with a quote plots its loss without running the quote"
     else
