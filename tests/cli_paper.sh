@@ -17,6 +17,17 @@ import json, sys
 t = json.load(open(sys.argv[1]))
 assert all(len(t[m]) == 10 and all(v["scale"] in (4, 16) for v in t[m].values()) for m in ("gpt2", "llama"))
 PY
+# issue 14: a directory name that is gnuplot code stays a name (the figures
+# are drawn inside it under fixed names), and an empty --plots is refused
+Q="$CLI_TMP/p'q\"; system('touch PWNED'); x='"
+cp -r "$D-quick" "$Q-runs"
+expect_ok "report with quotes in --dir and --plots" $LM paper report --quick --dir "$Q-runs" --report "$CLI_TMP/r2.md" --plots "$Q" --msign-csv "$D-quick/msign.csv"
+n2=$(ls "$Q"/*.png 2>/dev/null | wc -l)
+pwned=$(find "$CLI_TMP" . -maxdepth 3 -name PWNED 2>/dev/null)
+[ -z "$pwned" ] && [ "$n2" -eq "$n" ] && ok "no command ran; the same $n2 figures" || bad "quoted paths: $n2 figures, $pwned"
+ls "$Q" | grep -q '\.tmp' && bad "a temporary figure was left" || ok "no temporary figure left"
+expect_fail "report with an empty --plots" "--plots: empty directory name" $LM paper report --quick --dir "$D-quick" --report "$CLI_TMP/r3.md" --plots ''
+[ ! -e "$CLI_TMP/r3.md" ] && ok "no report written with an empty --plots" || bad "a report was written with an empty --plots"
 expect_fail "report without runs names the directory" "no finished runs" $LM paper report --dir "$CLI_TMP/empty" --report "$CLI_TMP/r.md"
 expect_fail "unknown stage" "--stage" $LM paper manifest --stage both --manifest "$CLI_TMP/m.jsonl"
 cli_done paper

@@ -92,10 +92,31 @@ char *pp_tuned_path(const char *dir)
 
 /* ---- reading results ---- */
 
+/* A JSON file, read as a regular file of at most 64 MiB (lm_read_file). */
+static json_t *load_json(const char *path, lm_error *e)
+{
+    unsigned char *buf;
+    size_t len;
+    if (lm_read_file(path, (size_t)64 << 20, &buf, &len, e))
+        return NULL;
+    json_error_t je;
+    json_t *j = json_loadb((const char *)buf, len, 0, &je);
+    free(buf);
+    if (!j)
+        lm_fail(e, "%s: %s", path, je.text);
+    return j;
+}
+
+json_t *pp_load_json(const char *path, lm_error *e)
+{
+    return load_json(path, e);
+}
+
 double pp_summary_value(const char *run_dir, const char *key)
 {
     char *path = lm_path_join(run_dir, "summary.json");
-    json_t *j = json_load_file(path, 0, NULL);
+    lm_error ignored;
+    json_t *j = load_json(path, &ignored);
     free(path);
     json_t *v = j ? json_object_get(j, key) : NULL;
     double x = json_is_number(v) ? json_number_value(v) : NAN;
@@ -107,15 +128,6 @@ double pp_tuned_scale(json_t *tuned, const char *model, const char *cfg)
 {
     json_t *s = json_object_get(json_object_get(json_object_get(tuned, model), cfg), "scale");
     return json_is_number(s) ? json_number_value(s) : NAN;
-}
-
-static json_t *load_json(const char *path, lm_error *e)
-{
-    json_error_t je;
-    json_t *j = json_load_file(path, 0, &je);
-    if (!j)
-        lm_fail(e, "%s: %s", path, je.text);
-    return j;
 }
 
 /* ---- one run's command line ---- */
@@ -179,12 +191,12 @@ static void run_argv(const char *model, const pp_config *c, double scale, long s
 }
 
 /* Append the run (model mi, config ci, factor scale, seed) to the manifest. */
-static int append_run(const char *manifest, int mi, int ci, double scale, long seed, int quick,
+static int append_run(lm_buf *manifest, int mi, int ci, double scale, long seed, int quick,
                       char *out, lm_error *e)
 {
     run_args a;
     run_argv(PP_MODELS[mi], &PP_CONFIGS[ci], scale, seed, quick, out, &a);
-    int rc = sweep_append(manifest, out, a.n, (const char *const *)a.v, e);
+    int rc = sweep_format_line(manifest, out, a.n, (const char *const *)a.v, e);
     args_free(&a);
     free(out);
     return rc;
@@ -194,7 +206,7 @@ static int append_run(const char *manifest, int mi, int ci, double scale, long s
 
 /* The runs of one (model, config): every factor of the grid at the tuning
  * seed, or every main seed at the tuned factor. */
-static int append_config(const char *dir, paper_stage stage, int quick, const char *manifest,
+static int append_config(const char *dir, paper_stage stage, int quick, lm_buf *manifest,
                          json_t *tuned, int mi, int ci, lm_error *e)
 {
     int rc = 0;
@@ -227,17 +239,19 @@ int paper_manifest(const char *dir, paper_stage stage, int quick, const char *ma
         if (!tuned)
             return -1;
     }
-    FILE *fp = fopen(manifest, "w"); /* start afresh: the sweep skips finished runs */
-    if (!fp) {
-        json_decref(tuned);
-        return lm_fail(e, "%s: cannot write: %s", manifest, strerror(errno));
-    }
-    fclose(fp);
+    /* the whole manifest in memory, then written atomically (afresh: the
+     * sweep skips finished runs); a link named like it is replaced, never
+     * written through */
+    lm_buf m = {0};
+    lm_buf_printf(&m, "%s", "");
     int rc = 0;
     for (int mi = 0; mi < PP_NMODEL && rc == 0; mi++)
         for (int ci = 0; ci < PP_NCONF && rc == 0; ci++)
-            rc = append_config(dir, stage, quick, manifest, tuned, mi, ci, e);
+            rc = append_config(dir, stage, quick, &m, tuned, mi, ci, e);
     json_decref(tuned);
+    if (rc == 0)
+        rc = lm_write_atomic(manifest, m.s, m.len, e);
+    lm_buf_free(&m);
     if (rc == 0) {
         const double *g;
         int ng;

@@ -47,6 +47,8 @@ char *pp_main_dir(const char *dir, int model, int config, int seed);
 
 /* A run's summary.json number, NAN when the run or the key is missing. */
 double pp_summary_value(const char *run_dir, const char *key);
+/* A JSON file read as a regular file of at most 64 MiB; NULL with e. */
+json_t *pp_load_json(const char *path, lm_error *e);
 
 /* tuned.json (written by paper_select): {"gpt2": {"adamw": {"scale": s,
  * "losses": [...]}, ...}, ..., "grid": [...]}.  pp_tuned_path: DIR/tuned.json

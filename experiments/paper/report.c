@@ -79,7 +79,8 @@ static int col(char **h, int n, const char *name)
 static int read_curve(const char *run, curve *c)
 {
     char *path = lm_path_join(run, "metrics.csv");
-    FILE *fp = fopen(path, "r");
+    lm_error ignored;
+    FILE *fp = lm_fopen_read(path, &ignored);
     free(path);
     c->n = 0;
     char *hdr = NULL, *line = NULL;
@@ -237,7 +238,8 @@ static void table_main(report *rp, int mi)
     lm_buf_printf(rp->md, "| config | lr factor | best val loss | 95%% CI | excess over Bayes | total GFLOPs "
                           "| wall s | state bytes |\n|---|---|---|---|---|---|---|---|\n");
     char *path = pp_tuned_path(rp->dir);
-    json_t *tuned = json_load_file(path, 0, NULL);
+    lm_error ignored;
+    json_t *tuned = pp_load_json(path, &ignored);
     free(path);
     for (int ci = 0; ci < PP_NCONF; ci++)
         main_row(rp, tuned, mi, ci);
@@ -258,26 +260,32 @@ static int plot_file(const report *rp, const char *name, lm_buf *b)
     return rc;
 }
 
-/* Write the script and run gnuplot on it in the plots directory; a missing
- * or failing gnuplot is reported, not fatal.  A figure drawn is a progress
- * line on stderr: "paper report: figure 3/11 PNG.png (0.2 s)". */
-static void plot_run(report *rp, const char *script, const char *png, lm_buf *gp)
+/* Write the script and run gnuplot on it in the plots directory; the script
+ * writes STEM.png.tmp, renamed to STEM.png only when gnuplot succeeds
+ * (lm_gnuplot_png).  A missing or failing gnuplot is reported, not fatal,
+ * and leaves no empty figure.  A figure drawn is a progress line on stderr:
+ * "paper report: figure 3/11 STEM.png (0.2 s)". */
+static void plot_run(report *rp, const char *script, const char *stem, lm_buf *gp)
 {
     double t0 = la_seconds();
     rp->fig_done++;
     if (plot_file(rp, script, gp) != 0)
         return;
     lm_error e = {{0}};
-    int rc = lm_gnuplot(rp->plots, script, &e);
+    char *png = pp_strf("%s.png", stem);
+    int rc = lm_gnuplot_png(rp->plots, script, png, &e);
+    char *dir = lm_printable(rp->plots);
     if (rc > 0)
-        fprintf(stderr, "lionmuon paper: gnuplot failed on %s in %s (is gnuplot installed?)\n",
-                script, rp->plots);
+        fprintf(stderr, "lionmuon paper: gnuplot failed on %s in %s (is gnuplot installed?); "
+                        "no %s written\n", script, dir, png);
     else if (rc < 0)
         fprintf(stderr, "lionmuon paper: %s\n", e.msg);
     else
-        fprintf(stderr, "paper report: figure %d/%d %s.png (%.1f s)\n", rp->fig_done,
+        fprintf(stderr, "paper report: figure %d/%d %s (%.1f s)\n", rp->fig_done,
                 rp->fig_total, png, la_seconds() - t0);
     fflush(stderr);
+    free(dir);
+    free(png);
 }
 
 /* The start of every figure's script: the cairo terminal (antialiased,
@@ -285,7 +293,7 @@ static void plot_run(report *rp, const char *script, const char *png, lm_buf *gp
 static void gp_head(lm_buf *g, const char *stem, int width, int height)
 {
     lm_buf_printf(g, "set terminal pngcairo noenhanced size %d,%d font ',11'\n"
-                     "set output '%s.png'\nset grid lc rgb '#d0d0d0' lt 1 dt 3\n",
+                     "set output '%s.png.tmp'\nset grid lc rgb '#d0d0d0' lt 1 dt 3\n",
                   width, height, stem);
 }
 
@@ -480,7 +488,8 @@ static void diag_seed(report *rp, int mi, int ci, int s, double med[7][MAXSEED],
 {
     char *run = pp_main_dir(rp->dir, mi, ci, s + 1);
     char *path = lm_path_join(run, "diagnostics.csv");
-    FILE *fp = fopen(path, "r");
+    lm_error ignored;
+    FILE *fp = lm_fopen_read(path, &ignored);
     free(path);
     free(run);
     double v[7][MAXPT];
@@ -724,9 +733,13 @@ static void msign_figure(report *rp, lm_buf *csv, const msign_cols *mc)
  * study file). */
 static void msign_section(report *rp, const char *path)
 {
-    FILE *fp = path ? fopen(path, "r") : NULL;
+    lm_error e = {{0}};
+    FILE *fp = path ? lm_fopen_read(path, &e) : NULL;
     if (!fp) {
-        lm_buf_printf(rp->md, "\n(no msign study file was given)\n");
+        if (path)
+            fprintf(stderr, "lionmuon paper: --msign-csv %s (section skipped)\n", e.msg);
+        lm_buf_printf(rp->md, path ? "\n(the msign study file could not be read)\n"
+                                   : "\n(no msign study file was given)\n");
         return;
     }
     char *hdr = NULL;

@@ -1,21 +1,27 @@
-#!/bin/sh
 # plots.sh DATA_DIR PLOT_DIR - the V1-V5 figures (gnuplot, cairo PNG) from
 # the vK.dat files that `lionmuon synth-check` writes (and, for the group
 # labels of V1 and V3, the vK.csv beside them).
+#
+# No path and no text from a data file reaches gnuplot as code: each data
+# file is copied under a fixed name into a scratch directory, gnuplot runs
+# there on fixed relative names, the legend values (lams) are passed only
+# when they are plain numbers, and group labels keep only letters, digits
+# and plain punctuation.  A figure is written (atomically) only when gnuplot
+# succeeds and produces a non-empty PNG; a failure is reported and makes the
+# exit status 1.
 set -e
 DATA=${1:-results/synth}
 OUT=${2:-plots}
-HERE=$(dirname "$0")
-mkdir -p "$OUT"
-GROUPS_GP=$(mktemp)
-trap 'rm -f "$GROUPS_GP"' EXIT
+if [ -z "$DATA" ] || [ -z "$OUT" ]; then
+    echo "plots.sh: empty DATA_DIR or PLOT_DIR" >&2
+    exit 2
+fi
+HERE=$(cd "$(dirname "$0")" && pwd)
+mkdir -p -- "$OUT"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+status=0
 
-# groups CSV OUTER TEMPLATE: gnuplot commands labelling the rows of CSV (row
-# k of the data is x = k - 1) by group on the x axis.  Consecutive rows with
-# the same OUTER column form a block: its name on the top axis, a dark line
-# between blocks.  Inside a block, consecutive rows with the same TEMPLATE
-# (%N stands for column N) form a group: its name under the axis, a light
-# dashed line between groups.
 groups() {
     awk -F, -v outer="$2" -v tmpl="$3" '
     function label(   s, out, n) {
@@ -25,7 +31,9 @@ groups() {
             out = out substr(s, 1, RSTART - 1) $n
             s = substr(s, RSTART + RLENGTH)
         }
-        return out s
+        out = out s
+        gsub(/[^A-Za-z0-9_.,=()+ \/-]/, "", out)  # a label, never gnuplot code
+        return out
     }
     function flush_inner() { if (ni) itics = itics (itics == "" ? "" : ", ") sprintf("\"%s\" %g", iname, (istart + x - 1) / 2) }
     function flush_outer() { if (no) otics = otics (otics == "" ? "" : ", ") sprintf("\"%s\" %g", oname, (ostart + x - 1) / 2) }
@@ -51,16 +59,26 @@ groups() {
 }
 
 for k in 1 2 3 4 5; do
-    if [ -f "$DATA/v$k.dat" ]; then
-        # the lambda of each data block, for the legends of V2 and V4
-        lams=$(grep '^# lambda' "$DATA/v$k.dat" | awk '{print $3}' | tr -d ':' | tr '\n' ' ')
-        : > "$GROUPS_GP"
-        if [ $k = 1 ] && [ -f "$DATA/v1.csv" ]; then
-            groups "$DATA/v1.csv" 1 '%2' > "$GROUPS_GP"      # objective; noise
-        elif [ $k = 3 ] && [ -f "$DATA/v3.csv" ]; then
-            groups "$DATA/v3.csv" 1 '%3, P=%2' > "$GROUPS_GP" # objective; transition and P
-        fi
-        gnuplot -e "data='$DATA/v$k.dat'; out='$OUT/synth_v$k.png'; lams='$lams'; groups='$GROUPS_GP'" "$HERE/v$k.gp"
+    [ -f "$DATA/v$k.dat" ] || continue
+    cp -- "$DATA/v$k.dat" "$work/data.dat"
+    # the lambda of each data block, for the legends of V2 and V4: numbers only
+    lams=$(grep '^# lambda' "$work/data.dat" | awk '{print $3}' | tr -d ':' |
+           grep -E '^[-+0-9.eE]+$' | tr '\n' ' ' || true)
+    : > "$work/groups.gp"
+    if [ $k = 1 ] && [ -f "$DATA/v1.csv" ]; then
+        groups "$DATA/v1.csv" 1 '%2' > "$work/groups.gp"      # objective; noise
+    elif [ $k = 3 ] && [ -f "$DATA/v3.csv" ]; then
+        groups "$DATA/v3.csv" 1 '%3, P=%2' > "$work/groups.gp" # objective; transition and P
+    fi
+    rm -f "$work/fig.png"
+    if (cd "$work" && gnuplot -e "data='data.dat'; out='fig.png'; lams='$lams'; groups='groups.gp'" \
+            "$HERE/v$k.gp") >/dev/null 2>"$work/err" && [ -s "$work/fig.png" ]; then
+        cp -- "$work/fig.png" "$OUT/.synth_v$k.png.tmp"
+        mv -f -- "$OUT/.synth_v$k.png.tmp" "$OUT/synth_v$k.png"
         echo "wrote $OUT/synth_v$k.png"
+    else
+        echo "plots.sh: gnuplot failed on $DATA/v$k.dat; no figure written: $(head -c 300 "$work/err")" >&2
+        status=1
     fi
 done
+exit $status

@@ -300,9 +300,15 @@ int val_check_run(const char *name, const val_check_opts *o, lm_error *e)
     int (*fn[])(const val_check_opts *, lm_error *) = {val_check_v1, val_check_v2, val_check_v3,
                                                         val_check_v4, val_check_v5};
     if ((name[0] == 'V' || name[0] == 'v') && name[1] >= '1' && name[1] <= '5' && !name[2]) {
-        if (lm_mkdir_p(o->dir, e) != 0)
+        char *created;
+        if (lm_mkdir_new(o->dir, &created, e) != 0)
             return lm_wrap(e, "--out");
-        return fn[name[1] - '1'](o, e);
+        int rc = fn[name[1] - '1'](o, e);
+        if (rc != 0) /* a failed check leaves no empty directory */
+            lm_rmdir_created(o->dir, created);
+        else
+            free(created);
+        return rc;
     }
     return lm_fail(e, "--check: unknown check '%s' (V1, V2, V3, V4, V5)", name);
 }

@@ -32,4 +32,6 @@
 #include "safetensors.h"
 #include "stepfile.h"
 
+/* LIONMUON_VERSION: common.h */
+
 #endif

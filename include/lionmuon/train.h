@@ -25,7 +25,10 @@
  *   checkpoint.safetensors  parameters (theory/models.md names), optimizer state
  *                    state.NAME.momentum | state.NAME.exp_avg, exp_avg_sq,
  *                    and in __metadata__ the step, the seed and the data
- *                    position, from which a resumed run continues bitwise.
+ *                    position, from which a resumed run continues bitwise,
+ *                    the run's identity (configuration, data fingerprint,
+ *                    version, run id: a resume that does not match is
+ *                    refused) and the CSV logs up to the step.
  *   loss.gp, loss.png  a gnuplot script and its plot (when gnuplot exists)
  */
 #ifndef LM_TRAIN_H

@@ -23,7 +23,7 @@
 /* The one piece of mutable state outside a handle: the message of the last
  * failing call, per thread (a C API without it would need an out-parameter
  * on every call; errno is the model). */
-static _Thread_local char api_msg[1024];
+static _Thread_local char api_msg[sizeof ((lm_error *)0)->msg];
 
 void api_clear(void)
 {

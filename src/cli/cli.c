@@ -1,5 +1,6 @@
 /* cli.c - the flag parser and the optimizer flags shared by the subcommands. */
 #include "cli.h"
+#include "lionmuon/fs.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -51,8 +52,18 @@ static int parse_value(cli_flag *f, const char *v, lm_error *e)
     case FLAG_DOUBLE: {
         double d = strtod(v, &end);
         /* strtod also reads hexadecimal ("0x10" = 16): not a plain number */
-        if (end == v || *end || errno == ERANGE || !isfinite(d) || strpbrk(v, "xX"))
+        int range = errno == ERANGE;
+        if (end == v || *end || strpbrk(v, "xX") || (!isfinite(d) && !range))
             return lm_fail(e, "%s: '%s' is not a finite number", f->name, v);
+        /* ERANGE: beyond DBL_MAX (d = +-HUGE_VAL) or below the smallest
+         * subnormal (d = 0 although the text is not zero); a subnormal
+         * result is kept, it is the nearest double */
+        if (range && !isfinite(d))
+            return lm_fail(e, "%s: '%s' overflows: its magnitude is beyond the largest "
+                              "double (1.8e308), so it is not a finite number", f->name, v);
+        if (range && d == 0)
+            return lm_fail(e, "%s: '%s' underflows: its magnitude is below the smallest "
+                              "positive double (4.9e-324); write 0 for zero", f->name, v);
         *(double *)f->dest = d;
         return 0;
     }
@@ -80,9 +91,23 @@ static int parse_value(cli_flag *f, const char *v, lm_error *e)
     return lm_fail(e, "%s: bad flag type", f->name);
 }
 
+/* At exit: output lost on the way to stdout (/dev/full, a full disk) is a
+ * failure, not a success -- exit 1 with the reason. */
+static void stdout_check_at_exit(void)
+{
+    lm_error e = {{0}};
+    if (lm_flush_stdout(&e)) {
+        fprintf(stderr, "lionmuon: %s\n", e.msg);
+        _exit(1);
+    }
+}
+
 int cli_parse(int argc, char **argv, cli_flag *flags, int nflags,
               const char **pos, int max_pos, int *npos, int *help, lm_error *e)
 {
+    static int at_exit_set = 0;
+    if (!at_exit_set)
+        at_exit_set = atexit(stdout_check_at_exit) == 0;
     *npos = 0;
     *help = 0;
     int flags_done = 0;

@@ -23,7 +23,12 @@ typedef struct {
  * "--flag=value"; numbers must parse completely and be finite; booleans take
  * no value.  Anything not starting with "--" is positional (at most max_pos;
  * "--" ends the flags).  "--help"/"-h" sets *help.  Unknown flags, missing
- * values and malformed numbers fail with a message naming the flag. */
+ * values and malformed numbers fail with a message naming the flag.  A
+ * flag that takes a value may be given once ("--beta1 given twice");
+ * booleans may repeat.  A number below the smallest double is refused as an
+ * underflow, one beyond the largest as an overflow.  The first call also
+ * arranges that a failed write to stdout (/dev/full, a full disk) makes the
+ * process exit 1 with a message instead of 0. */
 int cli_parse(int argc, char **argv, cli_flag *flags, int nflags,
               const char **pos, int max_pos, int *npos, int *help, lm_error *e);
 

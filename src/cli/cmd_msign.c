@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lionmuon/fs.h"
 #include "lionmuon/msign.h"
 #include "lionmuon/safetensors.h"
 
@@ -92,6 +93,27 @@ static int parse_args(int argc, char **argv, const char **method, msign_opts *o,
     return -1;
 }
 
+/* Every 2-D floating tensor must have int-sized dimensions, and the
+ * workspace of workspace_for (k = the largest smaller side, d = the largest
+ * larger side: 4 k d + about 8 k^2 doubles) plus the largest result must fit
+ * in memory. */
+static int check_sizes(const st_file *in, const char *in_path, lm_error *e)
+{
+    double k = 1, d = 1, numel = 0;
+    for (int i = 0; i < in->n; i++) {
+        const st_tensor *t = &in->t[i];
+        if (t->ndim != 2 || !t->f)
+            continue;
+        if (st_check_int_dims(t, in_path, e))
+            return -1;
+        k = LM_MAX(k, (double)LM_MIN(t->shape[0], t->shape[1]));
+        d = LM_MAX(d, (double)LM_MAX(t->shape[0], t->shape[1]));
+        numel = LM_MAX(numel, (double)t->numel);
+    }
+    double bytes = 8.0 * (4 * k * d + 8 * k * k + 8 * k + numel);
+    return lm_mem_check(bytes, "the msign workspace", e) ? lm_wrap(e, "%s", in_path) : 0;
+}
+
 /* A workspace for the largest 2-D floating tensor of the file. */
 static msign_ws *workspace_for(const st_file *in)
 {
@@ -111,13 +133,17 @@ static msign_ws *workspace_for(const st_file *in)
 static int msign_tensors(const st_file *in, const char *in_path, const msign_opts *o,
                          const char *method, st_file *out, lm_error *e)
 {
+    if (check_sizes(in, in_path, e))
+        return -1;
     msign_ws *ws = workspace_for(in);
     int rc = 0;
     for (int i = 0; i < in->n && rc == 0; i++) {
         const st_tensor *t = &in->t[i];
         if (t->ndim != 2 || !t->f) {
-            fprintf(stderr, "lionmuon msign: skipping %s (%d-D %s)\n", t->name, t->ndim,
+            char *nm = lm_printable(t->name);
+            fprintf(stderr, "lionmuon msign: skipping %s (%d-D %s)\n", nm, t->ndim,
                     st_dtype_name(t->dtype));
+            free(nm);
             continue;
         }
         int r = (int)t->shape[0], c = (int)t->shape[1];
@@ -128,8 +154,10 @@ static int msign_tensors(const st_file *in, const char *in_path, const msign_opt
             rc = -1;
         } else {
             rc = st_add_f64(out, t->name, 2, t->shape, res, e);
-            printf("%-40s %6d x %-6d %s %d iterations%s", t->name, r, c, method,
+            char *nm = lm_printable(t->name);
+            printf("%-40s %6d x %-6d %s %d iterations%s", nm, r, c, method,
                    info.iterations, info.rank >= 0 ? "" : "\n");
+            free(nm);
             if (info.rank >= 0)
                 printf(", rank %d\n", info.rank);
         }
@@ -160,7 +188,8 @@ int cmd_msign(int argc, char **argv)
         snprintf(buf, sizeof buf, "%d", o.steps);
         st_set_meta(out, "steps", buf);
         st_set_meta(out, "precision", lp_name(o.precision));
-        rc = st_write(out, pos[1], &e);
+        /* the table first: a failed write to stdout leaves no OUT */
+        rc = lm_flush_stdout(&e) || st_write(out, pos[1], &e) ? -1 : 0;
     }
     if (rc != 0)
         fprintf(stderr, "lionmuon msign: %s\n", e.msg);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "lionmuon/fs.h"
@@ -145,11 +146,18 @@ static int run_synth(const synth_args *a, const opt_config *c, const cli_optim_s
         json_t *j = val_constants_json(&tr, &sm, o, info);
         char *traj = lm_path_join(a->out, "trajectory.csv");
         char *cons = lm_path_join(a->out, "constants.json");
-        rc = lm_mkdir_p(a->out, e) == 0 ? 0 : lm_wrap(e, "--out");
+        char *created = NULL;
+        rc = lm_mkdir_new(a->out, &created, e) == 0 ? 0 : lm_wrap(e, "--out");
         if (rc == 0)
             rc = val_write_trajectory(&tr, traj, e);
         if (rc == 0)
             rc = val_write_json(j, cons, e);
+        if (rc != 0 && created) { /* a failed run leaves nothing behind */
+            unlink(traj);
+            lm_rmdir_created(a->out, created);
+        } else {
+            free(created);
+        }
         free(traj);
         free(cons);
         json_decref(j);

@@ -288,6 +288,8 @@ static int resume_argv(int argc, char **argv, int *nargc, char ***nargv, json_t 
         if (!strcmp(CONTROL[k].name, "--out"))
             return lm_fail(e, "--out: --resume DIR writes to DIR");
         if (!strcmp(CONTROL[k].name, "--resume")) {
+            if (dir)
+                return lm_fail(e, "--resume given twice");
             const char *eq = strchr(argv[i], '=');
             if (eq)
                 dir = eq + 1;
@@ -399,7 +401,7 @@ int cmd_train(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "lionmuon train: %s\n", e.msg);
     } else if (p.c.dp_rank == 0) {
-        const char *d = p.c.out_dir;
+        char *d = lm_printable(p.c.out_dir); /* a name cannot fake lines */
         printf("lionmuon train: %s L=%d nh=%d C=%d V=%d T=%d B=%d, %s: %ld/%ld steps, "
                "%.1f s, %.3g FLOPs\n",
                model_kind_name(p.c.model.kind), p.c.model.n_layer, p.c.model.n_head,
@@ -414,13 +416,14 @@ int cmd_train(int argc, char **argv)
         printf("\n  metrics     %s/metrics.csv\n  summary     %s/summary.json\n"
                "  diagnostics %s/diagnostics.csv\n  checkpoint  %s/checkpoint.safetensors\n",
                d, d, d, d);
-        char *png = lm_path_join(d, "loss.png");
+        char *png = lm_path_join(p.c.out_dir, "loss.png");
         if (p.c.plot && access(png, R_OK) == 0)
-            printf("  loss plot   %s (gnuplot %s/loss.gp)\n", png, d);
+            printf("  loss plot   %s/loss.png (gnuplot %s/loss.gp)\n", d, d);
         free(png);
         if (res.stopped_early)
             printf("  stopped after step %ld; continue with: lionmuon train --resume %s\n",
                    res.steps_done, d);
+        free(d);
     }
     free(aj);
     if (rargv != argv)

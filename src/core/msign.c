@@ -394,6 +394,41 @@ static int msign_lowprec(const msign_opts *o, int m, int n, const double *G, dou
     return 0;
 }
 
+/* msign(c G) = msign(G) for c > 0.  Entries so large that the Frobenius
+ * norm overflows (near 1.7e308), or so small that it underflows to a
+ * subnormal or 0, are brought to a largest magnitude in [1, 2) by a power of
+ * two -- exact but for entries below 2^-1074 of the largest, which are below
+ * rounding anyway.  Returns the scaled copy (free it), or NULL when G is in
+ * the usual range and is used as it is. */
+static double *scale_to_unit(size_t mn, const double *G)
+{
+    double amax = 0;
+    for (size_t i = 0; i < mn; i++)
+        amax = fmax(amax, fabs(G[i]));
+    if (!(amax > 0 && (amax > 0x1p500 || amax < 0x1p-500)))
+        return NULL;
+    int ex = ilogb(amax);
+    double *scaled = lm_malloc(mn * sizeof *scaled);
+    for (size_t i = 0; i < mn; i++)
+        scaled[i] = ldexp(G[i], -ex);
+    return scaled;
+}
+
+/* --precision applies to the iterative methods only. */
+static int check_precision(const msign_opts *opts, lm_error *e)
+{
+    if (opts->precision == LP_F64)
+        return 0;
+    if ((unsigned)opts->precision >= LP_NPREC)
+        return lm_fail(e, "msign: unknown precision %d", (int)opts->precision);
+    if (opts->method == MSIGN_SVD)
+        return lm_fail(e, "msign: --precision %s applies to the iterative methods "
+                          "(ns5, polar-express, cubic), not svd", lp_name(opts->precision));
+    if ((unsigned)opts->method > MSIGN_POLAR_EXPRESS)
+        return lm_fail(e, "msign: unknown method %d", (int)opts->method);
+    return 0;
+}
+
 int msign(const msign_opts *opts, int m, int n, const double *G, double *out,
           msign_ws *ws, msign_info *info, lm_error *e)
 {
@@ -415,25 +450,32 @@ int msign(const msign_opts *opts, int m, int n, const double *G, double *out,
                        bad, bad / n, bad % n);
     if (opts->steps < 1)
         return lm_fail(e, "msign: steps must be >= 1 (got %d)", opts->steps);
-    if (opts->precision != LP_F64) {
-        if ((unsigned)opts->precision >= LP_NPREC)
-            return lm_fail(e, "msign: unknown precision %d", (int)opts->precision);
-        if (opts->method == MSIGN_SVD)
-            return lm_fail(e, "msign: --precision %s applies to the iterative methods "
-                              "(ns5, polar-express, cubic), not svd", lp_name(opts->precision));
-        if ((unsigned)opts->method > MSIGN_POLAR_EXPRESS)
-            return lm_fail(e, "msign: unknown method %d", (int)opts->method);
-        return msign_lowprec(opts, m, n, G, out, ws, info, e);
-    }
-    switch (opts->method) {
+    if (check_precision(opts, e))
+        return -1;
+    size_t mn = (size_t)m * n;
+    double *scaled = scale_to_unit(mn, G);
+    if (scaled)
+        G = scaled;
+    int rc;
+    switch (opts->precision != LP_F64 ? -1 : (int)opts->method) {
+    case -1: /* the iterative methods in float32, bf16 or f16 arithmetic */
+        rc = msign_lowprec(opts, m, n, G, out, ws, info, e);
+        break;
     case MSIGN_SVD:
-        return msign_svd(opts, m, n, G, out, ws, info, e);
+        rc = msign_svd(opts, m, n, G, out, ws, info, e);
+        break;
     case MSIGN_NS5:
     case MSIGN_POLAR_EXPRESS:
     case MSIGN_CUBIC:
-        return msign_newton_schulz(opts, m, n, G, out, ws, info, e);
+        rc = msign_newton_schulz(opts, m, n, G, out, ws, info, e);
+        break;
+    default:
+        rc = lm_fail(e, "msign: unknown method %d", (int)opts->method);
     }
-    return lm_fail(e, "msign: unknown method %d", (int)opts->method);
+    free(scaled);
+    if (rc == 0 && (bad = lm_first_nonfinite(mn, out)) >= 0)
+        rc = lm_fail(e, "msign: the result has a non-finite value at element %ld", bad);
+    return rc;
 }
 
 double msign_flops(const msign_opts *opts, int m, int n)

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,9 @@ static int parse_step(const char *s, long *t, lm_error *e)
     /* strtol would skip leading blanks and accept a sign: demand digits */
     if (*s < '0' || *s > '9' || *end || errno || v < 0)
         return lm_fail(e, "__metadata__ step: '%s' is not a non-negative integer", s);
+    if (v == LONG_MAX) /* OUT's counter, step + 1, would wrap */
+        return lm_fail(e, "__metadata__ step: '%s' is the largest counter; the next one "
+                          "would overflow", s);
     *t = v;
     return 0;
 }
@@ -155,7 +159,8 @@ static int collect_params(stepper *s, lm_error *e)
         q->p = p;
         lm_buf gkey = {0};
         q->g = find_grad(s, q->name, &gkey);
-        int rc = check_param(s->o->in_path, s->gpath, p, q->g, gkey.s, e);
+        int rc = check_param(s->o->in_path, s->gpath, p, q->g, gkey.s, e) ||
+                 st_check_int_dims(p, s->o->in_path, e) ? -1 : 0;
         lm_buf_free(&gkey);
         int matrix = 0;
         if (rc || route_one(s, p, q->name, &matrix, e))
@@ -383,6 +388,17 @@ static int take_step(stepper *s, lm_error *e)
         if (bad >= 0)
             return lm_fail(e, "params.%s: the step produced a non-finite value at element %ld",
                            s->ps[j].name, bad);
+        /* the state too (g^2 of a gradient near 1e200 overflows): the fault
+         * is in the input, so it is named, not the output file */
+        for (int which = 0; which < 2; which++) {
+            const double *buf = opt_buffer(s->st, j, which);
+            bad = buf ? lm_first_nonfinite(s->ps[j].p->numel, buf) : -1;
+            if (bad >= 0)
+                return lm_fail(e, "%s: the step on params.%s and grads.%s produced a non-finite "
+                                  "optimizer state (%s) at element %ld: a gradient or rate too "
+                                  "large", s->o->in_path, s->ps[j].name, s->ps[j].name,
+                               which ? "second moment" : "momentum / first moment", bad);
+        }
     }
     return 0;
 }

@@ -23,6 +23,7 @@
 
 #include "core/blas.h"
 #include "core/par.h"
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -701,20 +702,28 @@ int model_config_check(const model_config *c, lm_error *e)
         if (c->multiple_of < 1)
             return lm_fail(e, "--multiple-of must be >= 1 (got %d)", c->multiple_of);
     }
-    /* keep every index within int and the buffers sane */
-    double big = (double)c->vocab_size * c->n_embd + 16.0 * c->n_layer * c->n_embd * c->n_embd;
+    if (c->kind == MODEL_LLAMA && model_mlp_hidden(c) < 1)
+        return lm_fail(e, "--multiple-of %d: the SwiGLU width multiple_of * "
+                          "ceil(floor(8 C / 3) / multiple_of) with C = %d does not fit an int",
+                       c->multiple_of, c->n_embd);
+    /* keep every index within int and the buffers sane: the embedding, the
+     * attention (4 C^2) and MLP (3 C H at most) matrices of every block */
+    double H = c->kind == MODEL_GPT2 ? 4.0 * c->n_embd : model_mlp_hidden(c);
+    double big = (double)c->vocab_size * c->n_embd +
+                 (double)c->n_layer * c->n_embd * (4.0 * c->n_embd + 3.0 * H);
     if (big > 1e10)
-        return lm_fail(e, "model too large for the reference (%.3g parameters)", big);
+        return lm_fail(e, "--n-layer %d --n-embd %d --vocab-size %d (MLP width %.0f): model "
+                          "too large for the reference (%.3g parameters, at most 1e10)",
+                       c->n_layer, c->n_embd, c->vocab_size, H, big);
     return 0;
 }
 
+/* In 64-bit arithmetic; -1 when the width does not fit an int. */
 int model_mlp_hidden(const model_config *c)
 {
-    if (c->kind == MODEL_GPT2)
-        return 4 * c->n_embd;
-    int h = (8 * c->n_embd) / 3;
-    int mo = c->multiple_of;
-    return mo * ((h + mo - 1) / mo);
+    long long C = c->n_embd, mo = c->multiple_of;
+    long long w = c->kind == MODEL_GPT2 ? 4 * C : mo * ((8 * C / 3 + mo - 1) / mo);
+    return w >= 1 && w <= INT_MAX ? (int)w : -1;
 }
 
 /* Append a tensor to the list; offsets are assigned in order. */

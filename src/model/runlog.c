@@ -105,11 +105,13 @@ int runlog_write_summary(const run *r, const progress_state *ps, const train_res
                          const double *diag_last, long diag_step, lm_error *e)
 {
     json_t *o = json_object();
+    json_object_set_new(o, "run_id", json_string(ps->run_id));
+    json_object_set_new(o, "version", json_string(LIONMUON_VERSION));
     json_object_set_new(o, "config", train_config_object(r->c));
     json_object_set_new(o, "steps_done", json_integer(res->steps_done));
     json_object_set_new(o, "stopped_early", json_boolean(res->stopped_early));
     json_object_set_new(o, "n_params", json_integer((json_int_t)model_num_params(r->m)));
-    json_object_set_new(o, "final_train_loss", json_real(res->final_train_loss));
+    json_object_set_new(o, "final_train_loss", real_or_null(res->final_train_loss));
     json_object_set_new(o, "final_val_loss", real_or_null(res->final_val_loss));
     json_object_set_new(o, "best_val_loss", real_or_null(ps->best_val));
     json_object_set_new(o, "best_val_step", json_integer(ps->best_val_step));
@@ -175,13 +177,6 @@ int runlog_write_plot(const train_config *c, double H, lm_error *e)
     lm_buf_free(&b);
     if (rc)
         return -1;
-    char *tmp = lm_path_join(c->out_dir, "loss.png.tmp");
-    char *png = lm_path_join(c->out_dir, "loss.png");
     lm_error ignored; /* a figure is never required: any failure is "no PNG" */
-    int ok = lm_gnuplot(c->out_dir, "loss.gp", &ignored) == 0 && rename(tmp, png) == 0;
-    if (!ok)
-        unlink(tmp);
-    free(tmp);
-    free(png);
-    return ok ? 0 : 1;
+    return lm_gnuplot_png(c->out_dir, "loss.gp", "loss.png", &ignored) == 0 ? 0 : 1;
 }

@@ -286,7 +286,7 @@ static int run_setup(run *r, const train_config *c, lm_error *e)
 {
     memset(r, 0, sizeof *r);
     r->c = c;
-    if (check_config(c, e))
+    if (check_config(c, e) || budget_check_run(c, c->batch_size / dp_size(c), e))
         return -1;
     if (open_data(r, e))
         goto fail;
@@ -372,9 +372,7 @@ typedef struct {
     progress_state ps;        /* what a checkpoint stores */
     diag_ws dw;
     lm_buf metrics, diags;    /* metrics.csv, diagnostics.csv: rewritten whole */
-    double diag_last[NDIAG];  /* the latest diagnostics, for summary.json */
-    long diag_step;           /* their step; -1: none yet */
-    double train_loss, last_val;
+    char *created;            /* the directories a new run made (removed on failure) */
     long start, end;          /* this call runs steps [start, end) */
     double t0;                /* the run's clock origin (less the stored wall time) */
     double tstart;            /* this call's start, for the progress rate */
@@ -390,25 +388,22 @@ static int due(long every, long k)
 static int start_fresh(session *s, const char *diag_header, lm_error *e)
 {
     const train_config *c = s->r.c;
-    if (dp_root(c) && lm_mkdir_p(c->out_dir, e))
+    if (dp_root(c) && lm_mkdir_new(c->out_dir, &s->created, e))
         return lm_wrap(e, "--out");
+    ckpt_run_id(&s->r, s->ps.run_id);
     lm_buf_printf(&s->metrics, "%s", runlog_metrics_header);
     lm_buf_printf(&s->diags, "%s", diag_header);
     return 0;
 }
 
-/* --resume: the checkpoint, and the CSV rows up to its step. */
-static int start_resumed(session *s, const char *diag_header, lm_error *e)
+/* --resume: the checkpoint, checked to be this run's, with the CSV logs up
+ * to its step (train_impl.h). */
+static int start_resumed(session *s, lm_error *e)
 {
     const train_config *c = s->r.c;
     if (dp_root(c))
         ckpt_remove_stale_temporaries(c->out_dir);
-    if (ckpt_read(&s->r, &s->ps, e))
-        return -1;
-    ckpt_load_csv_prefix(c->out_dir, "metrics.csv", s->ps.step, &s->metrics,
-                         runlog_metrics_header);
-    ckpt_load_csv_prefix(c->out_dir, "diagnostics.csv", s->ps.step, &s->diags, diag_header);
-    return 0;
+    return ckpt_read(&s->r, &s->ps, &s->metrics, &s->diags, e);
 }
 
 static void session_close(session *s, int rc)
@@ -418,6 +413,12 @@ static void session_close(session *s, int rc)
     lm_buf_free(&s->metrics);
     lm_buf_free(&s->diags);
     diag_free(&s->dw);
+    /* a new run that failed takes back the directories it made, if empty */
+    if (rc)
+        lm_rmdir_created(s->r.c->out_dir, s->created);
+    else
+        free(s->created);
+    s->created = NULL;
     run_free(&s->r);
 }
 
@@ -432,21 +433,21 @@ static int session_open(session *s, const train_config *c, int resume, train_res
     memset(res, 0, sizeof *res);
     res->final_val_loss = res->final_train_loss = NAN;
     res->entropy_rate = data_entropy_rate(s->r.d);
-    s->ps.best_val = s->train_loss = s->last_val = NAN;
-    s->ps.best_val_step = s->diag_step = -1;
+    s->ps.best_val = s->ps.train_loss = s->ps.last_val = NAN;
+    s->ps.best_val_step = s->ps.diag_step = -1;
     for (int j = 0; j < NDIAG; j++)
-        s->diag_last[j] = NAN;
+        s->ps.diag_last[j] = NAN;
     lm_buf dh = {0};
     runlog_diag_header(&dh);
-    int rc = resume ? start_resumed(s, dh.s, e) : start_fresh(s, dh.s, e);
+    int rc = resume ? start_resumed(s, e) : start_fresh(s, dh.s, e);
     lm_buf_free(&dh);
     if (rc == 0 && c->diag_every > 0)
         diag_alloc(&s->dw, &s->r);
     s->t0 = la_seconds() - s->ps.wall_s;
-    if (rc == 0 && !resume && (rc = evaluate(&s->r, &s->last_val, e)) == 0) {
-        s->ps.best_val = s->last_val;
+    if (rc == 0 && !resume && (rc = evaluate(&s->r, &s->ps.last_val, e)) == 0) {
+        s->ps.best_val = s->ps.last_val;
         s->ps.best_val_step = 0;
-        runlog_init_row(&s->metrics, s->last_val, la_seconds() - s->t0);
+        runlog_init_row(&s->metrics, s->ps.last_val, la_seconds() - s->t0);
     }
     if (rc) {
         session_close(s, rc);
@@ -469,10 +470,10 @@ static void count_step(session *s, long t, const opt_step_info *info)
 
 static int record_diagnostics(session *s, long t, lm_error *e)
 {
-    if (diag_after(&s->dw, &s->r, t, s->diag_last, e))
+    if (diag_after(&s->dw, &s->r, t, s->ps.diag_last, e))
         return -1;
-    s->diag_step = t + 1;
-    runlog_diag_row(&s->diags, t + 1, s->diag_last);
+    s->ps.diag_step = t + 1;
+    runlog_diag_row(&s->diags, t + 1, s->ps.diag_last);
     return 0;
 }
 
@@ -487,31 +488,30 @@ static int validate_and_log(session *s, long t, double scale, lm_error *e)
     if (eval_now) {
         if (evaluate(&s->r, &val, e))
             return -1;
-        s->last_val = val;
+        s->ps.last_val = val;
         if (!(s->ps.best_val <= val)) {
             s->ps.best_val = val;
             s->ps.best_val_step = t + 1;
         }
     }
     s->ps.wall_s = la_seconds() - s->t0;
-    runlog_metrics_row(&s->metrics, c, t + 1, s->train_loss, eval_now, val, scale, &s->ps);
+    runlog_metrics_row(&s->metrics, c, t + 1, s->ps.train_loss, eval_now, val, scale, &s->ps);
     if (c->progress)
-        runlog_progress(c, t, s->start, s->tstart, s->train_loss, s->last_val);
+        runlog_progress(c, t, s->start, s->tstart, s->ps.train_loss, s->ps.last_val);
     return 0;
 }
 
 /* A checkpoint at its cadence and after the last step of this call.  The
- * CSV files first, then the checkpoint: a kill between the two leaves rows
- * beyond the checkpoint's step, which --resume drops (ckpt_load_csv_prefix)
- * and recomputes bitwise; the other order would lose the rows of the
- * checkpointed step for good. */
+ * checkpoint carries the CSV logs up to its step, and --resume restores
+ * them from it (the files on disk may be ahead of it, deleted or garbled);
+ * the rows beyond its step are recomputed bitwise. */
 static int maybe_checkpoint(session *s, long t, lm_error *e)
 {
     const train_config *c = s->r.c;
     if (!(t + 1 == s->end || due(c->ckpt_every, t + 1)) || !dp_root(c))
         return 0;
     if (runlog_write_csvs(c->out_dir, &s->metrics, &s->diags, e) ||
-        ckpt_write(&s->r, &s->ps, e))
+        ckpt_write(&s->r, &s->ps, &s->metrics, &s->diags, e))
         return -1;
     return 0;
 }
@@ -524,14 +524,14 @@ static int session_finish(session *s, train_result *res, lm_error *e)
         fprintf(stderr, "\n");
     if (s->ps.step == s->start && dp_root(c)) {
         /* nothing to do (resumed at the end): rewrite the files as they are */
-        if (ckpt_write(&s->r, &s->ps, e) ||
+        if (ckpt_write(&s->r, &s->ps, &s->metrics, &s->diags, e) ||
             runlog_write_csvs(c->out_dir, &s->metrics, &s->diags, e))
             return -1;
     }
     res->steps_done = s->ps.step;
     res->stopped_early = s->ps.step < c->iterations;
-    res->final_train_loss = s->train_loss;
-    res->final_val_loss = s->last_val;
+    res->final_train_loss = s->ps.train_loss;
+    res->final_val_loss = s->ps.last_val;
     res->best_val_loss = s->ps.best_val;
     res->best_val_step = s->ps.best_val_step;
     res->flops = s->ps.flops;
@@ -540,7 +540,7 @@ static int session_finish(session *s, train_result *res, lm_error *e)
     res->opt_state_bytes = opt_state_bytes(s->r.os);
     if (!dp_root(c))
         return 0;
-    if (runlog_write_summary(&s->r, &s->ps, res, s->diag_last, s->diag_step, e))
+    if (runlog_write_summary(&s->r, &s->ps, res, s->ps.diag_last, s->ps.diag_step, e))
         return -1;
     return c->plot && runlog_write_plot(c, res->entropy_rate, e) < 0 ? -1 : 0;
 }
@@ -554,7 +554,7 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
     for (long t = s.start; t < s.end; t++) {
         /* loss and gradients on training batch t; the diagnostics keep
          * W_t, G_t and M_t before anything changes them */
-        if (train_grad(&s.r, t, &s.train_loss, e))
+        if (train_grad(&s.r, t, &s.ps.train_loss, e))
             goto done;
         int diag_now = due(c->diag_every, t + 1);
         if (diag_now)
@@ -777,7 +777,7 @@ int train_golden_ex(const train_config *c, long K, const train_golden_opts *go,
         g.has_keep = 1;
     }
     run r;
-    if (run_setup(&r, c, e)) {
+    if (budget_check_golden(c, K, e) || run_setup(&r, c, e)) {
         if (g.has_keep)
             regfree(&g.keep);
         return -1;
