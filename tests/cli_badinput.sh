@@ -901,6 +901,15 @@ $LM msign "$K/escape_nan.st" "$K/e.st" >"$CLI_TMP/out" 2>"$CLI_TMP/err"
 $LM msign "$K/escape_ok.st" "$K/e2.st" >"$CLI_TMP/out" 2>"$CLI_TMP/err"
 [ "$(wc -l < "$CLI_TMP/out")" -eq 1 ] && ! grep -q "$(printf '\033')" "$CLI_TMP/out" && grep -q 'ok\\x1b\]0;title\\x07\\nFAKE' "$CLI_TMP/out" &&
     ok "k9: msign's table prints the name escaped, one row" || bad "k9: msign's table: $(cat -v "$CLI_TMP/out")"
+# compare's table: the same name in A and B (and an off value, so a FAIL
+# line too) gives one row and one failure line, escaped
+$LM compare "$K/escape_ok.st" "$K/escape_ok.st" >"$CLI_TMP/out" 2>"$CLI_TMP/err"
+[ "$(grep -c 'FAKE' "$CLI_TMP/out")" -eq 1 ] && ! grep -q "$(printf '\033')" "$CLI_TMP/out" &&
+    grep -q 'ok\\x1b\]0;title\\x07\\nFAKE' "$CLI_TMP/out" &&
+    ok "k9: compare's table prints the name escaped, one row" || bad "k9: compare's table: $(cat -v "$CLI_TMP/out")"
+$LM compare "$K/escape_ok.st" "$K/e2.st" >"$CLI_TMP/out" 2>"$CLI_TMP/err"
+[ "$(grep -c 'FAKE' "$CLI_TMP/err")" -le 1 ] && ! grep -q "$(printf '\033')" "$CLI_TMP/out" "$CLI_TMP/err" &&
+    ok "k9: compare's failure lines carry no raw escape" || bad "k9: compare's failure lines: $(cat -v "$CLI_TMP/err")"
 
 echo "bad inputs tried: $NBAD"
 cli_done badinput

@@ -393,8 +393,15 @@ static void index_str(const cmp_row *row, char *buf, size_t size)
 static void format_header(const cmp_report *r, lm_buf *out)
 {
     const cmp_opts *o = &r->opts;
-    lm_buf_printf(out, "compare %s against %s (reference)%s%s\n", r->path_a, r->path_b,
-                  r->path_in ? ", updates from " : "", r->path_in ? r->path_in : "");
+    /* names and paths printed escaped (lm_printable): a newline or a terminal
+     * escape in a file or tensor name cannot fake a row of the table */
+    char *pa = lm_printable(r->path_a), *pb = lm_printable(r->path_b);
+    char *pin = r->path_in ? lm_printable(r->path_in) : NULL;
+    lm_buf_printf(out, "compare %s against %s (reference)%s%s\n", pa, pb,
+                  pin ? ", updates from " : "", pin ? pin : "");
+    free(pa);
+    free(pb);
+    free(pin);
     lm_buf_printf(out, "precision %s (%s): pass when ||a - b||_F <= tol ||b%s||_F; NaN fails, "
                   "an infinity passes only against the same infinity, integers compare "
                   "exactly\n", lp_name(r->precision),
@@ -436,19 +443,24 @@ void cmp_format_table(const cmp_report *r, lm_buf *out)
         char idx[128] = "-";
         if (row->has_worst)
             index_str(row, idx, sizeof idx);
+        char *name = lm_printable(row->name);
         if (!row->compared) {
             lm_buf_printf(out, "%-*s  %-14s  %-5s  %11s  %11s  %9s  %11s  %-14s  FAIL (%s)\n",
-                          w, row->name, row->shape, "-", "-", "-", "-", "-", "-", row->reason);
+                          w, name, row->shape, "-", "-", "-", "-", "-", "-", row->reason);
+            free(name);
             continue;
         }
         lm_buf_printf(out, "%-*s  %-14s  %-5s  %11.3e  %11.3e  %9.2e  %11.3e  %-14s  %s\n", w,
-                      row->name, row->shape, row->integer ? "int" : lp_kind_name(row->kind),
+                      name, row->shape, row->integer ? "int" : lp_kind_name(row->kind),
                       row->max_abs, row->rel_fro, row->integer ? 0.0 : row->tol, row->max_rel,
                       idx, row->ok ? "PASS" : "FAIL");
+        free(name);
     }
-    for (int k = 0; k < r->nnotes; k++)
-        lm_buf_printf(out, "note: tensor '%s' is in B but not in A (not compared)\n",
-                      r->notes[k]);
+    for (int k = 0; k < r->nnotes; k++) {
+        char *name = lm_printable(r->notes[k]);
+        lm_buf_printf(out, "note: tensor '%s' is in B but not in A (not compared)\n", name);
+        free(name);
+    }
     lm_buf_printf(out, "compare: %d tensors, %d passed, %d failed\n", r->n, r->passed,
                   r->n - r->passed);
 }
@@ -459,7 +471,9 @@ void cmp_format_failures(const cmp_report *r, lm_buf *out)
         const cmp_row *row = &r->rows[k];
         if (row->ok)
             continue;
-        lm_buf_printf(out, "lionmuon compare: tensor '%s': %s", row->name, row->reason);
+        char *name = lm_printable(row->name);
+        lm_buf_printf(out, "lionmuon compare: tensor '%s': %s", name, row->reason);
+        free(name);
         if (row->has_worst) {
             char idx[128];
             index_str(row, idx, sizeof idx);
