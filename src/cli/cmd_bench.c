@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/blaskernel.h"
 #include "tools/bench.h"
 #include "cli.h"
 
@@ -103,6 +104,8 @@ static void train_print(const train_args *a, const bench_train_result *r)
 {
     double rate = r->model_flops_per_step / r->seconds_per_step * 1e-9;
     double dg = r->dgemm_gflops;
+    lm_blas_kernel k;
+    lm_blas_kernel_info(&k);
     if (a->json)
         printf("{\"model\": \"%s\", \"n_layer\": %d, \"n_head\": %d, \"n_embd\": %d, "
                "\"seq_len\": %d, \"batch_size\": %d, \"vocab_size\": %d, \"optimizer\": \"%s\", "
@@ -111,18 +114,20 @@ static void train_print(const train_args *a, const bench_train_result *r)
                "\"forward_s\": %.9g, \"backward_s\": %.9g, \"optimizer_s\": %.9g, "
                "\"model_flops_per_step\": %.9g, \"total_flops_per_step\": %.9g, "
                "\"model_gflops\": %.6g, \"dgemm_gflops\": %.6g, \"dgemm_best_gflops\": %.6g, "
-               "\"fraction_of_dgemm\": %.6g}\n",
+               "\"fraction_of_dgemm\": %.6g, \"blas_core\": \"%s\", "
+               "\"blas_core_selected_by_tool\": %s, \"blas_core_default\": \"%s\"}\n",
                a->model, a->n_layer, a->n_head, a->n_embd, a->seq_len, a->batch, a->vocab,
                opt_kind_name(a->oc.kind), a->oc.period, a->steps, omp_get_max_threads(),
                r->n_params, r->seconds_per_step, r->mean_seconds_per_step, r->forward_s,
                r->backward_s, r->optimizer_s, r->model_flops_per_step, r->total_flops_per_step,
-               rate, dg, r->dgemm_best_gflops, rate / dg);
+               rate, dg, r->dgemm_best_gflops, rate / dg, k.core,
+               k.selected_by_tool ? "true" : "false", k.default_core);
     else
         printf("%s L=%d C=%d T=%d B=%d V=%d %s: %.4f s/step (fwd %.4f, bwd %.4f, opt %.4f), "
-               "%.2f GFLOP/s = %.1f%% of DGEMM (%.1f GFLOP/s)\n", a->model, a->n_layer,
-               a->n_embd, a->seq_len, a->batch, a->vocab, opt_kind_name(a->oc.kind),
+               "%.2f GFLOP/s = %.1f%% of DGEMM (%.1f GFLOP/s, kernel %s%s)\n", a->model,
+               a->n_layer, a->n_embd, a->seq_len, a->batch, a->vocab, opt_kind_name(a->oc.kind),
                r->seconds_per_step, r->forward_s, r->backward_s, r->optimizer_s, rate,
-               100 * rate / dg, dg);
+               100 * rate / dg, dg, k.core, k.selected_by_tool ? ", selected by lionmuon" : "");
 }
 
 static int bench_train_cmd(int argc, char **argv)

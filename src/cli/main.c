@@ -8,6 +8,8 @@
 
 #include "core/blas.h"
 #include "cli.h"
+#include "startup.h"
+#include "core/blaskernel.h"
 #include "lionmuon/lionmuon.h"
 
 typedef struct {
@@ -42,8 +44,11 @@ static int cmd_version(int argc, char **argv)
 {
     (void)argc, (void)argv;
     const char *wp = getenv("OMP_WAIT_POLICY");
-    printf("lionmuon %s\nBLAS: %s\nBLAS threads: %d, OpenMP threads: %d, OMP_WAIT_POLICY: %s\n"
-           "MPI: %s\n", LIONMUON_VERSION, openblas_get_config(), openblas_get_num_threads(),
+    char core[512];
+    lm_blas_kernel_describe(core, sizeof core);
+    printf("lionmuon %s\nBLAS: %s\nBLAS kernel: %s\n"
+           "BLAS threads: %d, OpenMP threads: %d, OMP_WAIT_POLICY: %s\nMPI: %s\n",
+           LIONMUON_VERSION, openblas_get_config(), core, openblas_get_num_threads(),
            omp_get_max_threads(), wp ? wp : "(unset)",
 #ifdef LM_MPI
            "built in"
@@ -65,30 +70,9 @@ static void usage(FILE *fp)
     fprintf(fp, "\n`lionmuon SUBCOMMAND --help` documents every flag and its default.\n");
 }
 
-/* libgomp reads OMP_WAIT_POLICY once, when it is loaded, and by default
- * idle OpenMP threads spin: on a 2-core machine they take the core that
- * OpenBLAS or the other thread needs, which made training steps 2x slower
- * even on an idle machine.  So when the variable is unset, set it to passive
- * and start this program again; an explicit setting is always respected.
- * Left alone: under mpirun (re-executing a rank before MPI_Init is not
- * something to rely on) and under valgrind (the new image would escape the
- * checker). */
-static void prefer_passive_wait(char **argv)
-{
-    const char *pre = getenv("LD_PRELOAD");
-    if (getenv("OMP_WAIT_POLICY") || getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_RANK") ||
-        (pre && strstr(pre, "vgpreload")))
-        return;
-    char *exe = cli_self_exe();
-    if (exe && setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
-        execv(exe, argv);
-    /* exec failed: carry on with the default policy */
-    free(exe);
-}
-
 int main(int argc, char **argv)
 {
-    prefer_passive_wait(argv);
+    cli_startup(argv); /* OMP_WAIT_POLICY and the BLAS kernel: startup.c */
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -9,6 +9,7 @@
 #include <gsl/gsl_fit.h>
 
 #include "core/blas.h"
+#include "core/blaskernel.h"
 #include "lionmuon/linalg.h"
 #include "lionmuon/fs.h"
 #include "lionmuon/stats.h"
@@ -412,9 +413,15 @@ static json_t *optim_section(int quick, FILE *out, lm_error *e)
 int bench_all(int quick, FILE *out, const char *json_path, lm_error *e)
 {
     double dg = bench_dgemm_gflops(quick ? 0.05 : 0.5);
-    fprintf(out, "DGEMM: %.1f GFLOP/s (best of 256^3, 512^3, 1024^3; %d OpenMP threads)\n", dg,
-            omp_get_max_threads());
-    json_t *root = json_pack("{s:f}", "dgemm_gflops", dg);
+    lm_blas_kernel k;
+    char kernel[512];
+    lm_blas_kernel_info(&k);
+    lm_blas_kernel_describe(kernel, sizeof kernel);
+    fprintf(out, "DGEMM: %.1f GFLOP/s (best of 256^3, 512^3, 1024^3; %d OpenMP threads)\n"
+                 "OpenBLAS kernel: %s\n", dg, omp_get_max_threads(), kernel);
+    json_t *root = json_pack("{s:f,s:s,s:b,s:s}", "dgemm_gflops", dg, "blas_core", k.core,
+                             "blas_core_selected_by_tool", k.selected_by_tool,
+                             "blas_core_default", k.default_core);
     json_t *tr = train_section(quick, dg, out, e);
     json_t *ms = tr ? msign_section(quick, dg, out, e) : NULL;
     json_t *op = ms ? optim_section(quick, out, e) : NULL;
