@@ -197,7 +197,7 @@ int cli_optim_begin(int argc, char **argv, const char *fallback, opt_config *c,
         "P: Muon step when t mod P == 0, 0 = never (forced 0 for lion/signum, 1 for muon)");
     cli_add(flags, &n, "--ns-steps", FLAG_INT, &c->msign.steps,
         "Newton-Schulz steps (ns5, polar-express) or iteration cap (cubic)");
-    cli_add(flags, &n, "--msign", FLAG_STRING, &s->msign, "msign method: svd|ns5|cubic|polar-express");
+    cli_add(flags, &n, "--msign", FLAG_STRING, &s->msign, "msign method: svd|ns5|cubic|polar-express|qr-newton");
     cli_add(flags, &n, "--srank-alpha", FLAG_DOUBLE, &c->srank_alpha,
         "adaptive trigger: Muon step when stable rank <= alpha min(m,n); 0 = off");
     cli_add(flags, &n, "--weight-decay", FLAG_DOUBLE, &c->weight_decay,
@@ -215,7 +215,7 @@ int cli_optim_finish(opt_config *c, const cli_optim_strings *s, cli_flag *flags,
                      int nflags, lm_error *e)
 {
     if (msign_method_parse(s->msign, &c->msign.method) != 0)
-        return lm_fail(e, "--msign: unknown method '%s' (svd, ns5, cubic, polar-express)",
+        return lm_fail(e, "--msign: unknown method '%s' (svd, ns5, cubic, polar-express, qr-newton)",
                        s->msign);
     /* cubic's step count is an iteration cap; its default is larger */
     cli_flag *ns = cli_find(flags, nflags, "--ns-steps");
