@@ -1,6 +1,7 @@
 /* cmd_bench.c - `lionmuon bench` and `lionmuon bench train`. */
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/blaskernel.h"
@@ -11,10 +12,14 @@ static const char USAGE[] = "lionmuon bench [--quick] [--json FILE]\n"
                             "       lionmuon bench train [model and optimizer flags] [--steps N] [--json]";
 static const char ABOUT[] =
     "Benchmarks, reported against this machine's DGEMM rate measured in the same\n"
-    "run: the training step of GPT-2 and LLaMA at several widths (fraction of the\n"
-    "DGEMM rate by the paper's 6 N B T accounting), msign by method and size, and\n"
-    "the optimizer step by optimizer and P, with fitted growth exponents.  Prints a\n"
-    "table; --json FILE also writes it as JSON.";
+    "run, with the OpenBLAS kernel in use: the training step of GPT-2 and LLaMA at\n"
+    "several widths (fraction of the DGEMM rate by the paper's 6 N B T accounting\n"
+    "and by all executed FLOPs), msign by method and size (time against ns5 and\n"
+    "against a DGEMM, error against svd), the optimizer step by optimizer and P,\n"
+    "the growth exponent of each cost beside its FLOP count's (flagged when above it\n"
+    "by more than 0.3), and the runs per second of a tiny synth run with its\n"
+    "overhead (process start, file writes).  Prints a table; --json FILE also\n"
+    "writes it as JSON.";
 
 static const char TRAIN_USAGE[] = "lionmuon bench train [flags] [--steps N] [--json]";
 static const char TRAIN_ABOUT[] =
@@ -170,7 +175,10 @@ int cmd_bench(int argc, char **argv)
         cli_print_help(stdout, USAGE, ABOUT, flags, 2);
         return 0;
     }
-    if (bench_all(quick, stdout, json, &e) != 0) {
+    char *exe = cli_self_exe();
+    int rc = bench_all(quick, exe, stdout, json, &e);
+    free(exe);
+    if (rc != 0) {
         fprintf(stderr, "lionmuon bench: %s\n", e.msg);
         return 1;
     }
