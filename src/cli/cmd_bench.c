@@ -119,13 +119,15 @@ static void train_print(const train_args *a, const bench_train_result *r)
                "\"forward_s\": %.9g, \"backward_s\": %.9g, \"optimizer_s\": %.9g, "
                "\"model_flops_per_step\": %.9g, \"total_flops_per_step\": %.9g, "
                "\"model_gflops\": %.6g, \"dgemm_gflops\": %.6g, \"dgemm_best_gflops\": %.6g, "
-               "\"fraction_of_dgemm\": %.6g, \"blas_core\": \"%s\", "
+               "\"fraction_of_dgemm\": %.6g, \"executed_flops_per_step\": %.9g, "
+               "\"fraction_of_dgemm_executed\": %.6g, \"blas_core\": \"%s\", "
                "\"blas_core_selected_by_tool\": %s, \"blas_core_default\": \"%s\"}\n",
                a->model, a->n_layer, a->n_head, a->n_embd, a->seq_len, a->batch, a->vocab,
                opt_kind_name(a->oc.kind), a->oc.period, a->steps, omp_get_max_threads(),
                r->n_params, r->seconds_per_step, r->mean_seconds_per_step, r->forward_s,
                r->backward_s, r->optimizer_s, r->model_flops_per_step, r->total_flops_per_step,
-               rate, dg, r->dgemm_best_gflops, rate / dg, k.core,
+               rate, dg, r->dgemm_best_gflops, rate / dg, r->executed_flops_per_step,
+               r->executed_flops_per_step / r->mean_seconds_per_step * 1e-9 / dg, k.core,
                k.selected_by_tool ? "true" : "false", k.default_core);
     else
         printf("%s L=%d C=%d T=%d B=%d V=%d %s: %.4f s/step (fwd %.4f, bwd %.4f, opt %.4f), "
