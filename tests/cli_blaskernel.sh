@@ -10,6 +10,9 @@ kernel() { grep '^BLAS kernel:' "$CLI_TMP/out"; }
 flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 has() { case " $flags " in *" $1 "*) return 0;; esac; return 1; }
 
+# one thread: no idle OpenMP threads, so no re-execution for the wait policy
+if env -u OMP_WAIT_POLICY OMP_NUM_THREADS=1 $LM version | grep -q "OMP_WAIT_POLICY: (unset)"; then
+    ok "one thread: no re-execution for OMP_WAIT_POLICY"; else bad "one thread: re-executed for OMP_WAIT_POLICY"; fi
 expect_ok "version names the kernel" $LM version
 case "$(kernel)" in "BLAS kernel: "?*) ok "version: $(kernel)";; *) bad "no 'BLAS kernel:' line";; esac
 

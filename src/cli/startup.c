@@ -1,10 +1,11 @@
 /* startup.c - before anything else, lionmuon may start itself again, once,
  * with a better environment:
  *
- * - OMP_WAIT_POLICY=passive when the variable is unset.  libgomp reads it
- *   once, when it is loaded, and by default idle OpenMP threads spin: on a
- *   2-core machine they take the core that OpenBLAS or the other thread
- *   needs, which made training steps 2x slower even on an idle machine.
+ * - OMP_WAIT_POLICY=passive when the variable is unset and the OpenMP team
+ *   has more than one thread.  libgomp reads it once, when it is loaded,
+ *   and by default idle OpenMP threads spin: on a 2-core machine they take
+ *   the core that OpenBLAS or the other thread needs, which made training
+ *   steps 2x slower even on an idle machine.
  * - OPENBLAS_CORETYPE=CORE when OpenBLAS loaded a kernel set below what the
  *   CPU supports (src/core/blaskernel.h: the rules, the self-check and the
  *   variables that control it).  OpenBLAS also reads it once, at load.
@@ -23,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <omp.h>
 
 #include "cli.h"
 #include "core/blaskernel.h"
@@ -64,7 +67,10 @@ void cli_startup(char **argv)
         return;
     }
     int again = 0;
-    if (!getenv("OMP_WAIT_POLICY"))
+    /* a team of one thread has no idle threads to spin: no need to start
+     * again for the wait policy (a sweep of OMP_NUM_THREADS=1 runs saves a
+     * process image a run) */
+    if (!getenv("OMP_WAIT_POLICY") && omp_get_max_threads() > 1)
         again = setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
     const char *core = lm_blas_kernel_plan();
     char *old = getenv("OPENBLAS_CORETYPE") ? strdup(getenv("OPENBLAS_CORETYPE")) : NULL;
