@@ -10,6 +10,11 @@
 #                      for AdamW; BENCH_GENERIC=Prescott starts both as on a
 #                      CPU OpenBLAS does not recognise (torch stays on it, C
 #                      selects the fast kernel itself).
+#   make bench-kernel  the DGEMM rate on OpenBLAS's own kernel and on the one
+#                      lionmuon selects, alternating (3 rounds).  On a CPU that
+#                      OpenBLAS recognises, KERNEL_GENERIC=Prescott (the default;
+#                      empty on a CPU it does not) forces the generic kernel as
+#                      OpenBLAS's choice.
 #   make bench-alloc   checks that a training step allocates nothing (an
 #                      LD_PRELOAD shim counts malloc & co. inside the steps)
 #   make bench-profile perf profile of the training step, by function
@@ -32,7 +37,16 @@ BENCH_GENERIC ?=
 BENCH_ENV      = OMP_NUM_THREADS=$(BENCH_THREADS) OPENBLAS_NUM_THREADS=$(BENCH_THREADS) \
                  OMP_WAIT_POLICY=passive
 
-.PHONY: bench bench-torch bench-alloc bench-profile
+.PHONY: bench bench-torch bench-kernel bench-alloc bench-profile
+KERNEL_GENERIC ?= Prescott
+bench-kernel: lionmuon
+	@uptime
+	@for i in 1 2 3; do \
+	  $(BENCH_ENV) $(if $(KERNEL_GENERIC),OPENBLAS_CORETYPE=$(KERNEL_GENERIC)) \
+	      LIONMUON_BLAS_SELECT=0 ./lionmuon bench dgemm; \
+	  $(BENCH_ENV) $(if $(KERNEL_GENERIC),OPENBLAS_CORETYPE=$(KERNEL_GENERIC) \
+	      LIONMUON_BLAS_SELECT=force) ./lionmuon bench dgemm; done
+
 bench: lionmuon
 	mkdir -p results
 	$(BENCH_ENV) ./lionmuon bench --json results/bench.json

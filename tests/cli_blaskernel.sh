@@ -39,6 +39,9 @@ expect_ok "forced generic: bench train --json" env OPENBLAS_CORETYPE=Prescott LI
 if grep -q "\"blas_core\": \"$want\"" "$CLI_TMP/out" && grep -q '"blas_core_selected_by_tool": true' "$CLI_TMP/out"; then
     ok "bench train JSON: blas_core $want, selected by the tool"
 else bad "bench train JSON: $(grep -o '"blas_core[^,]*' "$CLI_TMP/out" | tr '\n' ' ')"; fi
+expect_ok "forced generic: bench dgemm" env OPENBLAS_CORETYPE=Prescott LIONMUON_BLAS_SELECT=force $LM bench dgemm
+if grep -q "\"blas_core\": \"$want\", \"blas_core_selected_by_tool\": true, \"blas_core_default\": \"Prescott\"" "$CLI_TMP/out"; then
+    ok "bench dgemm: $want in place of Prescott"; else bad "bench dgemm: $(cat "$CLI_TMP/out")"; fi
 expect_ok "default run: bench train --json" $LM $BT
 if grep -q '"blas_core": "[A-Za-z]' "$CLI_TMP/out" && grep -q '"blas_core_selected_by_tool": \(true\|false\)' "$CLI_TMP/out"; then
     ok "bench train JSON reports the kernel"; else bad "bench train JSON lacks blas_core"; fi

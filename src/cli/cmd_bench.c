@@ -9,7 +9,8 @@
 #include "cli.h"
 
 static const char USAGE[] = "lionmuon bench [--quick] [--json FILE]\n"
-                            "       lionmuon bench train [model and optimizer flags] [--steps N] [--json]";
+                            "       lionmuon bench train [model and optimizer flags] [--steps N] [--json]\n"
+                            "       lionmuon bench dgemm   (the DGEMM rate and the BLAS kernel, as JSON)";
 static const char ABOUT[] =
     "Benchmarks, reported against this machine's DGEMM rate measured in the same\n"
     "run, with the OpenBLAS kernel in use: the training step of GPT-2 and LLaMA at\n"
@@ -120,14 +121,18 @@ static void train_print(const train_args *a, const bench_train_result *r)
                "\"model_flops_per_step\": %.9g, \"total_flops_per_step\": %.9g, "
                "\"model_gflops\": %.6g, \"dgemm_gflops\": %.6g, \"dgemm_best_gflops\": %.6g, "
                "\"fraction_of_dgemm\": %.6g, \"executed_flops_per_step\": %.9g, "
-               "\"fraction_of_dgemm_executed\": %.6g, \"blas_core\": \"%s\", "
+               "\"fraction_of_dgemm_executed\": %.6g, \"cpu_seconds_per_step\": %.9g, "
+               "\"fraction_of_dgemm_cpu\": %.6g, \"blas_core\": \"%s\", "
                "\"blas_core_selected_by_tool\": %s, \"blas_core_default\": \"%s\"}\n",
                a->model, a->n_layer, a->n_head, a->n_embd, a->seq_len, a->batch, a->vocab,
                opt_kind_name(a->oc.kind), a->oc.period, a->steps, omp_get_max_threads(),
                r->n_params, r->seconds_per_step, r->mean_seconds_per_step, r->forward_s,
                r->backward_s, r->optimizer_s, r->model_flops_per_step, r->total_flops_per_step,
                rate, dg, r->dgemm_best_gflops, rate / dg, r->executed_flops_per_step,
-               r->executed_flops_per_step / r->mean_seconds_per_step * 1e-9 / dg, k.core,
+               r->executed_flops_per_step / r->mean_seconds_per_step * 1e-9 / dg,
+               r->cpu_seconds_per_step,
+               r->model_flops_per_step / r->cpu_seconds_per_step * 1e-9 / r->dgemm_gflops_per_cpu,
+               k.core,
                k.selected_by_tool ? "true" : "false", k.default_core);
     else
         printf("%s L=%d C=%d T=%d B=%d V=%d %s: %.4f s/step (fwd %.4f, bwd %.4f, opt %.4f), "
@@ -156,10 +161,26 @@ static int bench_train_cmd(int argc, char **argv)
     return 0;
 }
 
+/* `bench dgemm`: the DGEMM rate and the kernel, one JSON line (for
+ * comparing kernels: make bench-kernel). */
+static int bench_dgemm_cmd(void)
+{
+    lm_blas_kernel k;
+    lm_blas_kernel_info(&k);
+    double dg = bench_dgemm_gflops(0.3);
+    printf("{\"blas_core\": \"%s\", \"blas_core_selected_by_tool\": %s, "
+           "\"blas_core_default\": \"%s\", \"threads\": %d, \"dgemm_gflops\": %.6g}\n",
+           k.core, k.selected_by_tool ? "true" : "false", k.default_core,
+           omp_get_max_threads(), dg);
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "train"))
         return bench_train_cmd(argc - 1, argv + 1);
+    if (argc == 2 && !strcmp(argv[1], "dgemm"))
+        return bench_dgemm_cmd();
     lm_error e = {{0}};
     int quick = 0;
     const char *json = NULL;

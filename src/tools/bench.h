@@ -38,6 +38,10 @@ typedef struct {
     double dgemm_gflops;       /* median rate of a 1024^3 DGEMM timed after
                                   each step: the same load as the steps */
     double dgemm_best_gflops;  /* the caller's best-case rate, as passed */
+    double cpu_seconds_per_step; /* mean CPU seconds of a step, all threads:
+                                    other jobs on the cores do not stretch
+                                    it (spinning threads do) */
+    double dgemm_gflops_per_cpu; /* the DGEMM's FLOPs per CPU second (median) */
     size_t n_params;
 } bench_train_result;
 
