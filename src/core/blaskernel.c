@@ -259,6 +259,8 @@ void lm_blas_kernel_info(lm_blas_kernel *k)
         if (lm_blas_kernel_verify(&fb) == 0) {
             k->selected_by_tool = 1;
             snprintf(k->origin, sizeof k->origin, "selected by lionmuon");
+        } else {
+            snprintf(k->origin, sizeof k->origin, "selected by lionmuon, self-check FAILED");
         }
         if (strcasecmp(now, core))
             snprintf(k->note, sizeof k->note, "lionmuon asked for %s, OpenBLAS loaded %s",
