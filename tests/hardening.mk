@@ -69,7 +69,8 @@ FUZZ_SMOKE_SECONDS ?= 10
 # (thread counts) link against gcc's libgomp.
 FUZZ_LIB_SRC  = src/core/common.c src/core/safetensors.c src/cli/cli.c src/core/optim.c \
                 src/core/msign.c src/core/linalg.c src/core/fs.c src/core/optstate.c \
-                src/core/stepfile.c src/model/data.c src/cli/cmd_step.c src/cli/cmd_msign.c
+                src/core/stepfile.c src/model/data.c src/cli/cmd_step.c src/cli/cmd_msign.c \
+                src/core/polar.c
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS   = -O1 -g $(WFLAGS) $(CPPFLAGS_LM) $(FUZZ_SAN)
 FUZZ_LIB_OBJ  = $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
