@@ -10,7 +10,7 @@
 # Not named cli_*.sh on purpose: run_all.sh must not pick it up.
 cd "$(dirname "$0")/.." || exit 2
 # lionmuon re-executes itself to set OMP_WAIT_POLICY when it is unset
-# (src/cli/main.c); under valgrind the re-executed copy would escape memcheck,
+# (src/cli/startup.c); under valgrind the re-executed copy would escape memcheck,
 # so the policy is set here.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 mode=$1

@@ -10,6 +10,9 @@
  *   MSIGN_NS5            Keller Jordan's quintic Newton-Schulz (Muon's default)
  *   MSIGN_CUBIC          Higham's cubic Newton-Schulz, iterated to a tolerance
  *   MSIGN_POLAR_EXPRESS  Amsel et al. 2025, the 5-step coefficient table
+ *   MSIGN_QR_NEWTON      exact: Cholesky QR2, then a scaled Newton iteration on
+ *                        the triangular factor (src/core/polar.c); the SVD
+ *                        for condition numbers above 1e6
  */
 #ifndef LM_MSIGN_H
 #define LM_MSIGN_H
@@ -25,7 +28,8 @@ typedef enum {
     MSIGN_SVD = 0,
     MSIGN_NS5,
     MSIGN_CUBIC,
-    MSIGN_POLAR_EXPRESS
+    MSIGN_POLAR_EXPRESS,
+    MSIGN_QR_NEWTON
 } msign_method;
 
 typedef struct {
@@ -56,7 +60,7 @@ typedef struct {
  * precision LP_F64. */
 msign_opts msign_default_opts(msign_method method);
 
-/* Name <-> method ("svd", "ns5", "cubic", "polar-express").  parse returns -1
+/* Name <-> method ("svd", "ns5", "cubic", "polar-express", "qr-newton").  parse returns -1
  * on an unknown name. */
 const char *msign_method_name(msign_method m);
 int msign_method_parse(const char *name, msign_method *out);

@@ -82,7 +82,7 @@ static int msign_options(const char *method, int steps, double tol, double rank_
 {
     msign_method mm;
     if (!method || msign_method_parse(method, &mm) != 0)
-        return api_fail("msign: unknown method '%s' (svd, ns5, cubic, polar-express)",
+        return api_fail("msign: unknown method '%s' (svd, ns5, cubic, polar-express, qr-newton)",
                         method ? method : "(null)");
     if (steps < 0)
         return api_fail("msign: steps must be >= 1, or 0 for the default (got %d)", steps);

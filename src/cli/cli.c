@@ -258,7 +258,7 @@ int cli_optim_begin(int argc, char **argv, const char *fallback, opt_config *c,
         "P: Muon step when t mod P == 0, 0 = never (forced 0 for lion/signum, 1 for muon)");
     cli_add(flags, &n, "--ns-steps", FLAG_INT, &c->msign.steps,
         "Newton-Schulz steps (ns5, polar-express) or iteration cap (cubic)");
-    cli_add(flags, &n, "--msign", FLAG_STRING, &s->msign, "msign method: svd|ns5|cubic|polar-express");
+    cli_add(flags, &n, "--msign", FLAG_STRING, &s->msign, "msign method: svd|ns5|cubic|polar-express|qr-newton");
     cli_add(flags, &n, "--srank-alpha", FLAG_DOUBLE, &c->srank_alpha,
         "adaptive trigger: Muon step when stable rank <= alpha min(m,n); 0 = off");
     cli_add(flags, &n, "--srank-exact", FLAG_BOOL, &c->srank_exact,

@@ -9,7 +9,7 @@
 #include "lionmuon/safetensors.h"
 
 static const char USAGE[] =
-    "lionmuon msign --method svd|ns5|cubic|polar-express [--steps N]\n"
+    "lionmuon msign --method svd|ns5|cubic|polar-express|qr-newton [--steps N]\n"
     "                      [--precision f64|f32|bf16|f16] IN OUT";
 static const char ABOUT[] =
     "Computes msign (the polar factor U V^T) of every 2-D floating tensor of the\n"
@@ -19,6 +19,9 @@ static const char ABOUT[] =
     "dropped, so msign(0) = 0 and rank-deficient input gives a partial isometry);\n"
     "ns5 and polar-express run exactly --steps iterations; cubic iterates until the\n"
     "relative change is <= --tol, failing if --steps (default 100) is reached first.\n"
+    "qr-newton is exact too, at about ns5's cost: Cholesky QR2, then a scaled Newton\n"
+    "iteration on the triangular factor; condition numbers above 1e6 and rank-deficient\n"
+    "input go to svd (with its rank-rtol).\n"
     "--precision f32|bf16|f16 runs the iterative methods as a GPU kernel in that\n"
     "format does: the inputs and the output of every product and elementwise\n"
     "operation rounded to the format, products accumulated in float32\n"
@@ -38,7 +41,7 @@ static int parse_args(int argc, char **argv, const char **method, msign_opts *o,
     double tol = 1e-12, rank_rtol = 0.0;
     const char *precision = "f64";
     cli_flag flags[] = {
-        {"--method", FLAG_STRING, method, "svd|ns5|cubic|polar-express", 0},
+        {"--method", FLAG_STRING, method, "svd|ns5|cubic|polar-express|qr-newton", 0},
         {"--steps", FLAG_INT, &steps,
          "iterations (ns5, polar-express: default 5; cubic: cap, default 100)", 0},
         {"--tol", FLAG_DOUBLE, &tol, "cubic: stop when relative change <= tol", 0},
@@ -64,7 +67,7 @@ static int parse_args(int argc, char **argv, const char **method, msign_opts *o,
     msign_method m;
     if (msign_method_parse(*method, &m) != 0) {
         fprintf(stderr, "lionmuon msign: --method: unknown method '%s' "
-                        "(svd, ns5, cubic, polar-express)\n", *method);
+                        "(svd, ns5, cubic, polar-express, qr-newton)\n", *method);
         return 2;
     }
     *o = msign_default_opts(m);
@@ -73,9 +76,9 @@ static int parse_args(int argc, char **argv, const char **method, msign_opts *o,
                         "(f64, f32, bf16, f16)\n", precision);
         return 2;
     }
-    if (o->precision != LP_F64 && m == MSIGN_SVD) {
+    if (o->precision != LP_F64 && (m == MSIGN_SVD || m == MSIGN_QR_NEWTON)) {
         fprintf(stderr, "lionmuon msign: --precision %s applies to ns5, polar-express and "
-                        "cubic, not svd\n", precision);
+                        "cubic, not %s\n", precision, *method);
         return 2;
     }
     if (steps != -1)

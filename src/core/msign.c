@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "lionmuon/linalg.h"
+#include "core/polar.h"
 
 struct msign_ws {
     int kmax, dmax;        /* capacity: min(m, n) <= kmax, max(m, n) <= dmax */
@@ -52,16 +53,17 @@ msign_opts msign_default_opts(msign_method method)
     return o;
 }
 
-static const char *METHOD_NAMES[] = {"svd", "ns5", "cubic", "polar-express"};
+static const char *METHOD_NAMES[] = {"svd", "ns5", "cubic", "polar-express", "qr-newton"};
+#define N_METHODS ((int)(sizeof METHOD_NAMES / sizeof METHOD_NAMES[0]))
 
 const char *msign_method_name(msign_method m)
 {
-    return (unsigned)m < 4 ? METHOD_NAMES[m] : "?";
+    return (unsigned)m < (unsigned)N_METHODS ? METHOD_NAMES[m] : "?";
 }
 
 int msign_method_parse(const char *name, msign_method *out)
 {
-    int i = lm_name_lookup(METHOD_NAMES, 4, name);
+    int i = lm_name_lookup(METHOD_NAMES, N_METHODS, name);
     if (i < 0)
         return -1;
     *out = (msign_method)i;
@@ -421,9 +423,10 @@ static int check_precision(const msign_opts *opts, lm_error *e)
         return 0;
     if ((unsigned)opts->precision >= LP_NPREC)
         return lm_fail(e, "msign: unknown precision %d", (int)opts->precision);
-    if (opts->method == MSIGN_SVD)
+    if (opts->method == MSIGN_SVD || opts->method == MSIGN_QR_NEWTON)
         return lm_fail(e, "msign: --precision %s applies to the iterative methods "
-                          "(ns5, polar-express, cubic), not svd", lp_name(opts->precision));
+                          "(ns5, polar-express, cubic), not %s", lp_name(opts->precision),
+                       msign_method_name(opts->method));
     if ((unsigned)opts->method > MSIGN_POLAR_EXPRESS)
         return lm_fail(e, "msign: unknown method %d", (int)opts->method);
     return 0;
@@ -469,6 +472,11 @@ int msign(const msign_opts *opts, int m, int n, const double *G, double *out,
     case MSIGN_CUBIC:
         rc = msign_newton_schulz(opts, m, n, G, out, ws, info, e);
         break;
+    case MSIGN_QR_NEWTON: /* src/core/polar.c; 1: ill-conditioned, by SVD */
+        rc = msign_qr_newton(m, n, G, out, ws->X, ws->A, ws->B, ws->U, ws->VT, ws->iwork, info);
+        if (rc != 0)
+            rc = msign_svd(opts, m, n, G, out, ws, info, e);
+        break;
     default:
         rc = lm_fail(e, "msign: unknown method %d", (int)opts->method);
     }
@@ -490,6 +498,8 @@ double msign_flops(const msign_opts *opts, int m, int n)
         /* per step: the Gram matrix (2 dmin^2 dmax) and A X (2 dmin^2 dmax);
          * opts->steps is taken as the iteration count */
         return opts->steps * 4.0 * lo * lo * hi;
+    case MSIGN_QR_NEWTON: /* opts->steps taken as the Newton step count */
+        return msign_qr_newton_flops(m, n, opts->steps);
     case MSIGN_SVD:
         /* Golub-Van Loan's count for a thin SVD with both factors
          * (4 dmax dmin^2 + 22 dmin^3 for the R-bidiagonalisation route),

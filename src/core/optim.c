@@ -281,7 +281,7 @@ int opt_setting_applies(opt_kind k, opt_setting s)
 static int finish_names(opt_config *c, const opt_given *g, opt_naming how, lm_error *e)
 {
     if (g->msign && msign_method_parse(g->msign, &c->msign.method) != 0)
-        return lm_fail(e, "%s: unknown method '%s' (svd, ns5, cubic, polar-express)",
+        return lm_fail(e, "%s: unknown method '%s' (svd, ns5, cubic, polar-express, qr-newton)",
                        opt_setting_name(OPT_SET_MSIGN, how), g->msign);
     /* cubic's step count is an iteration cap; its default is larger */
     if (c->msign.method == MSIGN_CUBIC && !GIVEN(g, OPT_SET_NS_STEPS))
