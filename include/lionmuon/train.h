@@ -61,7 +61,9 @@ typedef struct {
     long diag_every;      /* norm-ratio diagnostics every k steps (0: off) */
     long ckpt_every;      /* checkpoint every k steps (0: only at the end) */
     long stop_after;      /* stop (with a checkpoint) after this many steps; 0: run to the end */
-    int progress;         /* progress line on stderr */
+    int progress;         /* on stderr: 0 nothing; 1 one line rewritten in place
+                             after every step (a terminal); 2 a plain line at
+                             every evaluation (a log file, nohup, Slurm) */
     int plot;             /* write loss.gp and run gnuplot for loss.png */
     const char *out_dir;
     const char *argv_json;/* the flags that define the run, as a JSON array of

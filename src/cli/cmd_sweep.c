@@ -63,6 +63,11 @@ static int run_manifest(const char *manifest, const char *exe, const sweep_opts 
         printf("sweep: %d runs: %d done, %d skipped (finished before), %d failed, "
                "%d timed out, %d busy, %.2f s\n", m->n, st.done, st.skipped, st.failed,
                st.timed_out, st.busy, st.seconds);
+        if (o->summary_path) {
+            char *sp = lm_printable(o->summary_path);
+            printf("sweep: summary (every run's status, time and exit code) in %s\n", sp);
+            free(sp);
+        }
         lm_error fe = {{0}};
         if (rc == 0 && lm_flush_stdout(&fe)) {
             memcpy(&e, &fe, sizeof e);

@@ -193,7 +193,7 @@ static void train_flags(parsed *p, int golden)
         add(p, "--resume", FLAG_STRING, &p->resume, "continue the run stored in DIR");
         add(p, "--stop-after", FLAG_LONG, &c->stop_after,
             "stop after this many steps with a checkpoint (0 = run to the end)");
-        add(p, "--quiet", FLAG_BOOL, &p->quiet, "no progress line (shown only on a terminal)");
+        add(p, "--quiet", FLAG_BOOL, &p->quiet, "no progress (a line rewritten in place on a terminal, else a line per evaluation)");
         add(p, "--no-plot", FLAG_BOOL, &p->no_plot, "do not run gnuplot");
         add(p, "--mpi", FLAG_BOOL, &p->mpi,
             "data-parallel over the ranks of mpirun (a `make MPI=1` build); --batch-size is "
@@ -228,7 +228,7 @@ static int train_derive(parsed *p, lm_error *e)
     if (c->warmup == -1)
         c->warmup = train_default_warmup(c->iterations);
     c->out_dir = p->out;
-    c->progress = !p->quiet && isatty(2);
+    c->progress = p->quiet ? 0 : isatty(2) ? 1 : 2;
     c->plot = !p->no_plot;
     return 0;
 }

@@ -62,8 +62,9 @@ static void fmt_eta(double s, char *buf, size_t n)
         snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
 }
 
-/* The progress line after step t (stderr, rewritten in place): the rate
- * over the steps of this call (since tstart), the time left at that rate. */
+/* The progress line after step t on stderr: rewritten in place on a
+ * terminal (c->progress 1), a plain line otherwise (2).  The rate is over
+ * the steps of this call (since tstart); the time left is at that rate. */
 void runlog_progress(const train_config *c, long t, long start, double tstart,
                      double train_loss, double last_val)
 {
@@ -71,8 +72,9 @@ void runlog_progress(const train_config *c, long t, long start, double tstart,
     double el = la_seconds() - tstart, rate = (t + 1 - start) / (el > 0 ? el : 1e-9);
     char eta[32];
     fmt_eta((c->iterations - t - 1) / rate, eta, sizeof eta);
-    fprintf(stderr, "\rstep %ld/%ld  loss %.4f  val %.4f  %.0f tok/s  ETA %s   ", t + 1,
-            c->iterations, train_loss, last_val, rate * B * T, eta);
+    fprintf(stderr, "%sstep %ld/%ld  loss %.4f  val %.4f  %.0f tok/s  ETA %s%s",
+            c->progress == 1 ? "\r" : "", t + 1, c->iterations, train_loss, last_val,
+            rate * B * T, eta, c->progress == 1 ? "   " : "\n");
     fflush(stderr);
 }
 

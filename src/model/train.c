@@ -496,8 +496,12 @@ static int validate_and_log(session *s, long t, double scale, lm_error *e)
     }
     s->ps.wall_s = la_seconds() - s->t0;
     runlog_metrics_row(&s->metrics, c, t + 1, s->ps.train_loss, eval_now, val, scale, &s->ps);
-    if (c->progress)
+    if (c->progress == 1 || (c->progress == 2 && eval_now))
         runlog_progress(c, t, s->start, s->tstart, s->ps.train_loss, s->ps.last_val);
+    /* the logs as they grow, at every evaluation (a checkpoint writes them
+     * too): a long run's metrics.csv can be watched */
+    if (eval_now && dp_root(c))
+        return runlog_write_csvs(c->out_dir, &s->metrics, &s->diags, e);
     return 0;
 }
 
@@ -520,7 +524,7 @@ static int maybe_checkpoint(session *s, long t, lm_error *e)
 static int session_finish(session *s, train_result *res, lm_error *e)
 {
     const train_config *c = s->r.c;
-    if (c->progress)
+    if (c->progress == 1)
         fprintf(stderr, "\n");
     if (s->ps.step == s->start && dp_root(c)) {
         /* nothing to do (resumed at the end): rewrite the files as they are */

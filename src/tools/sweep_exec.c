@@ -292,10 +292,31 @@ static void start_run(const sweep_manifest *m, int i, const char *exe, slot *s, 
 
 /* ---- finishing a run --------------------------------------------------------------- */
 
+/* "k/N finished, T s elapsed, ETA R s": over the lines this sweep runs
+ * (those finished before are not counted), the time left at the rate so far. */
+static void progress_tail(const sweep_manifest *m, const run_state *st, double t0, char *buf,
+                          size_t n)
+{
+    int fin = 0, todo = 0;
+    for (int i = 0; i < m->n; i++) {
+        if (st[i].status == ST_SKIPPED)
+            continue;
+        todo++;
+        fin += st[i].status != ST_NOT_RUN;
+    }
+    double el = la_seconds() - t0;
+    if (fin > 0 && fin < todo)
+        snprintf(buf, n, "%d/%d finished, %.0f s elapsed, ETA %.0f s", fin, todo, el,
+                 el / fin * (todo - fin));
+    else
+        snprintf(buf, n, "%d/%d finished, %.0f s elapsed", fin, todo, el);
+}
+
 /* Record the end of slot s's run (wait status ws); progress goes to stderr,
- * one line per run. */
+ * one line per run, with the elapsed time and the ETA of the sweep (started
+ * at t0). */
 static int finish_run(const sweep_manifest *m, slot *s, int ws, int worker, run_state *st,
-                      lm_error *e)
+                      double t0, lm_error *e)
 {
     const sweep_run *r = &m->runs[s->run];
     run_state *x = &st[s->run];
@@ -306,9 +327,11 @@ static int finish_run(const sweep_manifest *m, slot *s, int ws, int worker, run_
     x->status = ok ? ST_DONE : s->timed_out ? ST_TIMEOUT : stop_signal ? ST_KILLED : ST_FAILED;
     int rc = ok ? write_done(r, x->seconds, worker, e) : 0;
     char *o = lm_printable(r->out);
-    fprintf(stderr, "sweep: line %d %s in %.1f s (worker %d): %s\n", r->line,
+    char tail[96];
+    progress_tail(m, st, t0, tail, sizeof tail);
+    fprintf(stderr, "sweep: line %d %s in %.1f s (worker %d): %s; %s\n", r->line,
             ok ? "done" : x->status == ST_TIMEOUT ? "TIMED OUT" : x->status == ST_KILLED
-                        ? "KILLED" : "FAILED", x->seconds, worker, o);
+                        ? "KILLED" : "FAILED", x->seconds, worker, o, tail);
     free(o);
     close(s->lockfd);
     s->pid = 0;
@@ -340,6 +363,7 @@ static void police(slot *sl, int n, double timeout_s)
 /* The next line to run: locally a counter, under MPI a shared one. */
 typedef struct {
     int next;
+    double t0;       /* the sweep's start, for the elapsed time and the ETA */
 #ifdef LM_MPI
     MPI_Win win;
     int mpi;
@@ -369,7 +393,7 @@ static void nap(void)
 /* Reap whatever of our runs ended (only their pids: under MPI the process
  * may have other children); a wait error gives the slot up (*rc = -1). */
 static void reap(const sweep_manifest *m, slot *sl, int n, int rank, run_state *st,
-                int *running, int *rc, lm_error *e)
+                double t0, int *running, int *rc, lm_error *e)
 {
     for (int k = 0; k < n; k++) {
         if (!sl[k].pid)
@@ -388,7 +412,7 @@ static void reap(const sweep_manifest *m, slot *sl, int n, int rank, run_state *
         }
         if (p == 0)
             continue;
-        if (finish_run(m, &sl[k], ws, n > 1 ? k : rank, st, e))
+        if (finish_run(m, &sl[k], ws, n > 1 ? k : rank, st, t0, e))
             *rc = -1;
         (*running)--;
     }
@@ -415,7 +439,7 @@ static int run_loop(const sweep_manifest *m, const char *exe, int workers, doubl
         }
         if (running == 0)
             break;
-        reap(m, sl, workers, rank, st, &running, &rc, e);
+        reap(m, sl, workers, rank, st, c->t0, &running, &rc, e);
         if (running == 0)
             continue;
         police(sl, workers, timeout_s);
@@ -438,6 +462,7 @@ static int run_mpi(const sweep_manifest *m, const char *exe, double timeout_s, r
     long *counter = NULL;
     claimer c = {0};
     c.mpi = 1;
+    c.t0 = la_seconds();
     MPI_Win_allocate(rank == 0 ? sizeof(long) : 0, sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD,
                      &counter, &c.win);
     if (rank == 0)
@@ -521,6 +546,7 @@ int sweep_execute(const sweep_manifest *m, const char *exe, const sweep_opts *o,
 #endif
     } else {
         claimer c = {0};
+        c.t0 = t0;
         rc = run_loop(m, exe, workers, o->timeout_s, &c, 0, st, e);
     }
     restore_signals(&ss);
