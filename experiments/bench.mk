@@ -4,8 +4,17 @@
 #                      and results/bench.json
 #   make bench-torch   the same training step in C and in PyTorch float64 on
 #                      the CPU, same model, batch, optimizer and thread count,
-#                      in alternating rounds: the ratio of step times
-#                      (results/bench-torch.json)
+#                      in alternating rounds: the ratio of step times with both
+#                      on C's BLAS kernel (fair) and with each on its default
+#                      kernel (results/bench-torch.json).  BENCH_OPTIM=adamw
+#                      for AdamW; BENCH_GENERIC=Prescott starts both as on a
+#                      CPU OpenBLAS does not recognise (torch stays on it, C
+#                      selects the fast kernel itself).
+#   make bench-kernel  the DGEMM rate on OpenBLAS's own kernel and on the one
+#                      lionmuon selects, alternating (3 rounds).  On a CPU that
+#                      OpenBLAS recognises, KERNEL_GENERIC=Prescott (the default;
+#                      empty on a CPU it does not) forces the generic kernel as
+#                      OpenBLAS's choice.
 #   make bench-alloc   checks that a training step allocates nothing (an
 #                      LD_PRELOAD shim counts malloc & co. inside the steps)
 #   make bench-profile perf profile of the training step, by function
@@ -23,10 +32,21 @@ BENCH_FLAGS   ?= --model gpt2 --n-layer 4 --n-head 4 --n-embd 256 --seq-len 128 
                  --batch-size 8 --vocab-size 512
 BENCH_STEPS   ?= 6
 BENCH_ROUNDS  ?= 3
+BENCH_OPTIM   ?= lionmuon
+BENCH_GENERIC ?=
 BENCH_ENV      = OMP_NUM_THREADS=$(BENCH_THREADS) OPENBLAS_NUM_THREADS=$(BENCH_THREADS) \
                  OMP_WAIT_POLICY=passive
 
-.PHONY: bench bench-torch bench-alloc bench-profile
+.PHONY: bench bench-torch bench-kernel bench-alloc bench-profile
+KERNEL_GENERIC ?= Prescott
+bench-kernel: lionmuon
+	@uptime
+	@for i in 1 2 3; do \
+	  $(BENCH_ENV) $(if $(KERNEL_GENERIC),OPENBLAS_CORETYPE=$(KERNEL_GENERIC)) \
+	      LIONMUON_BLAS_SELECT=0 ./lionmuon bench dgemm; \
+	  $(BENCH_ENV) $(if $(KERNEL_GENERIC),OPENBLAS_CORETYPE=$(KERNEL_GENERIC) \
+	      LIONMUON_BLAS_SELECT=force) ./lionmuon bench dgemm; done
+
 bench: lionmuon
 	mkdir -p results
 	$(BENCH_ENV) ./lionmuon bench --json results/bench.json
@@ -35,7 +55,8 @@ bench-torch: lionmuon
 	mkdir -p results
 	$(BENCH_ENV) $(PYTHON) experiments/bench/torch_bench.py $(BENCH_FLAGS) \
 	    --steps $(BENCH_STEPS) --threads $(BENCH_THREADS) --lionmuon ./lionmuon \
-	    --rounds $(BENCH_ROUNDS) --out results/bench-torch.json
+	    --optimizer $(BENCH_OPTIM) --rounds $(BENCH_ROUNDS) \
+	    $(if $(BENCH_GENERIC),--simulate-generic $(BENCH_GENERIC)) --out results/bench-torch.json
 
 # A step (forward, backward, clipping, optimizer) allocates nothing: an
 # LD_PRELOAD shim counts heap calls between the probes that bench_train

@@ -276,7 +276,7 @@ metadata value null               | meta_null.st: "__metadata__" value of key 's
 metadata value an object          | meta_nested.st: "__metadata__" value of key 'cfg' | $LM msign $D/meta_nested.st $OUT
 empty tensor name                 | empty_name.st: a tensor has an empty name   | $LM msign $D/empty_name.st $OUT
 missing input file                | nope.st: cannot open                        | $LM msign $D/nope.st $OUT
-input is a directory              | in: read failed                             | $LM step $D $OUT
+input is a directory              | in: not a regular file \(a directory\)     | $LM step $D $OUT
 compare: malformed A (exit 2)     | overlap.st: tensor 'b'                      | $LM compare $D/overlap.st $D/good.st | 2
 compare: malformed B (exit 2)     | meta_number.st: "__metadata__"              | $LM compare $D/good.st $D/meta_number.st | 2
 compare: truncated B (exit 2)     | cut_end_minus1.st: tensor 'grads.b'         | $LM compare $D/good.st $D/cut_end_minus1.st | 2
@@ -342,7 +342,7 @@ run_table <<'ROWS'
 --lr-muon negative                | --lr-muon must be finite and >= 0          | $LM step --lr-muon -1 $D/good.st $OUT
 --lr-muon nan                     | --lr-muon: 'nan' is not a finite number    | $LM step --lr-muon nan $D/good.st $OUT
 --lr-muon inf                     | --lr-muon: 'inf' is not a finite number    | $LM step --lr-muon inf $D/good.st $OUT
---lr-muon overflow                | --lr-muon: '1e999' is not a finite number  | $LM step --lr-muon 1e999 $D/good.st $OUT
+--lr-muon overflow                | --lr-muon: '1e999' overflows               | $LM step --lr-muon 1e999 $D/good.st $OUT
 --lr-muon not a number            | --lr-muon: '1e-3x' is not a finite number  | $LM step --lr-muon 1e-3x $D/good.st $OUT
 --lr-muon hexadecimal             | --lr-muon: '0x10' is not a finite number   | $LM step --lr-muon 0x10 $D/good.st $OUT
 --lr-muon empty                   | --lr-muon: '' is not a finite number       | $LM step --lr-muon= $D/good.st $OUT
@@ -410,7 +410,7 @@ step into a missing directory     | nodir/out.safetensors: cannot create tempora
 step onto a directory             | adir: not a regular file                   | $LM step $D/good.st $D/adir
 step onto a FIFO                  | fifo: not a regular file                   | $LM step $D/good.st $D/fifo
 step to a name too long           | File name too long                         | $LM step $D/good.st $O/$long
-step to an empty path             | : rename failed                            | $LM step $D/good.st ''
+step to an empty path             | empty output path                          | $LM step $D/good.st ''
 ROWS
 # the things written to must be as they were
 [ -c /dev/full ] && ok "/dev/full is still the device" || bad "/dev/full was replaced"
@@ -530,6 +530,388 @@ ROWS
 else
     echo "  skip synth rows: lionmuon synth is not built"
 fi
+
+# ==== issue 14: the second round -- one block per fault kind ===================
+# Each kind is tried in every subcommand it reaches.  Fixtures under $K, so
+# the leftover checks of $O and $D above keep their meaning.
+K=$CLI_TMP/k14
+mkdir -p "$K"
+python3 - "$K" <<'EOF' || { echo "cli badinput: issue-14 fixtures failed"; exit 1; }
+import json, math, os, struct, sys
+k = sys.argv[1]
+def st(name, tensors, meta=None):
+    h, data, off = {}, b"", 0
+    if meta is not None:
+        h["__metadata__"] = meta
+    for key, (shape, vals) in tensors.items():
+        b = b"".join(struct.pack("<d", v) for v in vals)
+        h[key] = {"dtype": "F64", "shape": shape, "data_offsets": [off, off + len(b)]}
+        off += len(b)
+        data += b
+    hb = json.dumps(h).encode()
+    open(os.path.join(k, name), "wb").write(struct.pack("<Q", len(hb)) + hb + data)
+W = [0.5, -0.25, 1.0, 2.0]
+R = [1.7, -1.6, 1.0, 1.5]
+# kind 1: dimensions beyond int, the largest step counter
+st("dim_3e9.st", {"w": ([0, 3000000000], [])})
+st("step_dim_3e9.st", {"params.w": ([0, 3000000000], []), "grads.w": ([0, 3000000000], [])})
+st("step_max.st", {"params.w": ([2, 2], W), "grads.w": ([2, 2], W)}, meta={"step": str(2**63 - 1)})
+# kind 5: a 500-byte parameter name with its stored momentum
+n5 = "p" * 500
+st("long_name.st", {"params." + n5: ([2, 2], W), "grads." + n5: ([2, 2], W),
+                    "state." + n5 + ".momentum": ([2, 2], [0.125] * 4)})
+# kind 7: entries near the top of double, subnormal ones, an overflowing g^2
+st("huge.st", {"w": ([2, 2], [math.ldexp(x, 1023) for x in R])})
+st("ref.st", {"w": ([2, 2], R)})
+st("subnormal.st", {"w": ([2, 2], [math.ldexp(x, -1060) for x in R])})
+st("big_grad.st", {"params.b": ([3], [1, 2, 3]), "grads.b": ([3], [1e200, 1, 1])})
+# kind 8: 100k tensors
+h, data = {}, bytearray()
+for i in range(100000):
+    h["t%06d" % i] = {"dtype": "F64", "shape": [1, 1], "data_offsets": [8 * i, 8 * i + 8]}
+    data += struct.pack("<d", 1.0 + i)
+hb = json.dumps(h).encode()
+open(os.path.join(k, "many.st"), "wb").write(struct.pack("<Q", len(hb)) + hb + bytes(data))
+# kind 9: names with a newline and terminal escapes
+st("long_nan.st", {"q" * 3000: ([1, 2], [float("nan"), 1])})
+st("escape_nan.st", {"a\nfake row\x1b[31m": ([2, 2], [float("nan"), 1, 2, 3])})
+st("escape_ok.st", {"ok\x1b]0;title\x07\nFAKE": ([2, 2], W)})
+# kind 2: a directory name and a data file that try to be gnuplot code
+q = os.path.join(k, "q'; system(\"touch %s/PWNED1\"); x='" % k)
+os.makedirs(q, exist_ok=True)
+open(os.path.join(k, "qdir"), "w").write(q)
+for v in (1, 2):
+    open(os.path.join(q, "v%d.dat" % v), "w").write(
+        "# lambda: 0.5'; system(\"touch %s/PWNED2\"); x='\n0 1 2 3 4 5 6\n1 2 3 4 5 6 7\n" % k)
+# kind 3: manifests
+def man(name, lines):
+    open(os.path.join(k, name), "w").write("".join(json.dumps(l) + "\n" for l in lines))
+man("m_sweep.jsonl", [{"out": k + "/s1", "argv": ["sweep", k + "/m_sweep.jsonl"]}])
+man("m_paper.jsonl", [{"out": k + "/s2", "argv": ["paper", "manifest", "--manifest", "x"]}])
+man("m_ptimed.jsonl", [{"out": k + "/s3", "argv": ["paper", "timed", k + "/s3.json", "sweep", k + "/m_sweep.jsonl"]}])
+man("m_slash.jsonl", [{"out": k + "/al/a", "argv": ["version"]}, {"out": k + "/al/a/", "argv": ["version"]}])
+man("m_dots.jsonl", [{"out": k + "/al/b", "argv": ["version"]}, {"out": k + "/al/./x/../b", "argv": ["demo"]}])
+man("m_link.jsonl", [{"out": k + "/al/c", "argv": ["version"]}, {"out": k + "/al/link", "argv": ["version"]}])
+man("m_ok.jsonl", [{"out": k + "/ok", "argv": ["version"]}])
+man("m_symlog.jsonl", [{"out": k + "/sl", "argv": ["version"]}])
+open(os.path.join(k, "m_empty.jsonl"), "w").write("# nothing\n\n")
+open(os.path.join(k, "text.txt"), "w").write("the quick brown fox jumps over the lazy dog. " * 40)
+EOF
+QD=$(cat "$K/qdir")
+mkdir -p "$K/al/c" "$K/sl"
+ln -s c "$K/al/link"
+printf 'keep me' > "$K/victim"
+ln -s ../victim "$K/sl/log.txt"
+S2="--n-layer 1 --n-embd 16 --n-head 2 --seq-len 8 --batch-size 2 --vocab-size 32 --eval-batches 1 --no-plot --quiet"
+G2="--n-layer 1 --n-embd 16 --n-head 2 --seq-len 8 --batch-size 2 --vocab-size 32"
+Y2="--objective separable --noise gaussian --m 6 --n 4 --steps 5 --extra-samples 50"
+$LM synth $Y2 --out "$K/syn" >/dev/null 2>&1 || bad "a synth run for the predict rows failed"
+
+# ---- kind 1: size arithmetic that wraps --------------------------------------------
+run_table <<'ROWS'
+k1 golden: steps x batch wraps    | --steps 144115188075855872 with .* needs about | $LM golden $OUT --steps 144115188075855872 --iterations 144115188075855872 $G2
+k1 train llama --multiple-of 2^31-1 | model too large for the reference | $LM train $S2 --model llama --multiple-of 2147483647 --iterations 2 --out $O/run
+k1 golden llama --multiple-of 2^31-1 | model too large for the reference | $LM golden $OUT --model llama --multiple-of 2147483647 --steps 1 $G2
+k1 train: tokens per batch beyond int | 65536 x --seq-len 65536 = 4294967296 tokens per batch | $LM train --n-layer 1 --n-embd 16 --n-head 2 --vocab-size 32 --seq-len 65536 --batch-size 65536 --iterations 2 --out $O/run
+k1 msign: dimension 3e9           | dim_3e9.st: tensor 'w': dimension 1 is 3000000000, more than | $LM msign $K/dim_3e9.st $OUT
+k1 step: dimension 3e9            | step_dim_3e9.st: tensor 'params.w': dimension 1 is 3000000000 | $LM step $K/step_dim_3e9.st $OUT
+k1 step: counter 2^63-1           | step_max.st: __metadata__ step: '9223372036854775807' is the largest counter | $LM step $K/step_max.st $OUT
+k1 synth: --zipf-n x --m beyond memory | --zipf-n 2000000000 with --m 4096 --n 4096 needs about | $LM synth --objective zipf --noise none --m 4096 --n 4096 --zipf-n 2000000000 --steps 1 --out $O/s
+ROWS
+
+# ---- kind 2: no shell, no gnuplot code from a path or a file ---------------------------
+if grep -rnE '(^|[^_a-z])(system|popen)[[:space:]]*\(' src experiments --include='*.c' >"$CLI_TMP/shell"; then
+    bad "k2: a shell is called: $(head -3 "$CLI_TMP/shell")"
+else
+    ok "k2: no system() or popen() in src/ or experiments/"
+fi
+if command -v gnuplot >/dev/null 2>&1; then
+    NBAD=$((NBAD + 2))
+    sh experiments/synth/plots.sh "$QD" "$QD/plots" >/dev/null 2>&1
+    [ ! -e "$K/PWNED1" ] && [ ! -e "$K/PWNED2" ] && ok "k2: synth plots.sh with a quote in the path and in a data file runs no command" \
+        || bad "k2: plots.sh ran injected gnuplot code"
+    $LM train $G2 --eval-batches 1 --quiet --iterations 2 --out "$QD/run" >/dev/null 2>"$CLI_TMP/err"
+    if [ ! -e "$K/PWNED1" ] && [ -s "$QD/run/loss.png" ]; then
+        ok "k2: train --out with a quote plots its loss without running the quote"
+    else
+        bad "k2: train --out with a quote: $(ls "$K" | grep PWNED) $(head -c 300 "$CLI_TMP/err")"
+    fi
+else
+    echo "  skip k2 gnuplot rows: gnuplot not installed"
+fi
+
+# ---- kind 3: a manifest can run anything ----------------------------------------------------
+cp "$K/m_ok.jsonl" "$K/m_ok.keep"
+run_table <<'ROWS'
+k3 sweep: a line runs sweep       | m_sweep.jsonl:1: "argv"\[0\] 'sweep' is not a subcommand a manifest may run | $LM sweep $K/m_sweep.jsonl
+k3 sweep: a line runs paper       | m_paper.jsonl:1: "argv"\[0\] 'paper' is not a subcommand | $LM sweep $K/m_paper.jsonl
+k3 sweep: paper timed runs a sweep | m_ptimed.jsonl:1: "argv"\[0\] 'paper' is not a subcommand | $LM sweep $K/m_ptimed.jsonl
+k3 sweep: "a" and "a/"            | m_slash.jsonl: lines 1 and 2 share the output directory | $LM sweep $K/m_slash.jsonl
+k3 sweep: "b" and "./x/../b"      | m_dots.jsonl: lines 1 and 2 share the output directory | $LM sweep $K/m_dots.jsonl
+k3 sweep: a directory and a link to it | m_link.jsonl: lines 1 and 2 share the output directory | $LM sweep $K/m_link.jsonl
+k3 sweep: --summary is the manifest | is the manifest itself; refusing to overwrite it | $LM sweep --summary $K/m_ok.jsonl $K/m_ok.jsonl | 2
+k3 sweep: --summary, another spelling | is the manifest itself | $LM sweep --summary $K/./m_ok.jsonl $K/m_ok.jsonl | 2
+k3 sweep: --timeout negative      | --timeout must be in \[0, 1e9\] | $LM sweep --timeout -1 $K/m_ok.jsonl | 2
+k3 sweep: --timeout nan           | --timeout: 'nan' is not a finite number | $LM sweep --timeout nan $K/m_ok.jsonl | 2
+k3 sweep: no runs                 | m_empty.jsonl: no runs | $LM sweep $K/m_empty.jsonl | 2
+ROWS
+cmp -s "$K/m_ok.jsonl" "$K/m_ok.keep" && ok "k3: the manifest survives --summary pointing at it" || bad "k3: --summary overwrote the manifest"
+[ ! -e "$K/s1" ] && [ ! -e "$K/s2" ] && ok "k3: a refused manifest starts nothing" || bad "k3: a refused manifest made directories"
+
+# ---- kind 4: files opened the unsafe way ------------------------------------------------------
+mkfifo "$K/fifo" 2>/dev/null || true
+run_table <<'ROWS'
+k4 msign /dev/zero                | /dev/zero: not a regular file \(a device\) | $LM msign /dev/zero $OUT
+k4 step /dev/zero                 | /dev/zero: not a regular file | $LM step /dev/zero $OUT
+k4 msign on a FIFO (no hang)      | fifo: not a regular file \(a FIFO\) | $LM msign $K/fifo $OUT
+k4 compare /dev/zero              | /dev/zero: not a regular file | $LM compare /dev/zero $D/good.st | 2
+k4 sweep /dev/zero                | /dev/zero: not a regular file | $LM sweep /dev/zero | 2
+k4 sweep a directory              | k14: not a regular file \(a directory\) | $LM sweep $K | 2
+k4 sweep a FIFO                   | fifo: not a regular file \(a FIFO\) | $LM sweep $K/fifo | 2
+k4 train --train-data a directory | k14: not a regular file \(a directory\) | $LM train $S2 --iterations 2 --data text --train-data $K --out $O/run
+k4 train --train-data /dev/zero   | /dev/zero: not a regular file | $LM train $S2 --iterations 2 --data llmc --train-data /dev/zero --out $O/run
+k4 train --val-data a FIFO        | fifo: not a regular file | $LM train --n-layer 1 --n-embd 16 --n-head 2 --seq-len 8 --batch-size 2 --vocab-size 256 --iterations 2 --data text --train-data $K/text.txt --val-data $K/fifo --out $O/run
+k4 predict --constants /dev/zero  | /dev/zero: not a regular file | $LM predict --constants /dev/zero --eps 0.1
+k4 predict --constants a directory | k14: not a regular file | $LM predict --constants $K --eps 0.1
+k4 predict > /dev/full            | standard output: write failed | $LM predict --constants $K/syn/constants.json --eps 0.1 >/dev/full
+k4 msign table > /dev/full        | standard output: write failed | $LM msign $D/good.st $OUT >/dev/full
+k4 sweep tally > /dev/full        | standard output: write failed | $LM sweep --summary $K/ok.summary.json $K/m_ok.jsonl >/dev/full
+k4 train --out ''                 | --out: empty directory name | $LM train $S2 --iterations 2 --out ''
+k4 synth --out ''                 | --out: empty directory name | $LM synth $Y2 --out ''
+k4 synth-check --out ''           | --out: empty directory name | $LM synth-check --check V1 --quick --out ''
+k4 golden ''                      | empty output path | $LM golden '' --steps 1 $G2
+k4 msign to ''                    | empty output path | $LM msign $D/good.st ''
+ROWS
+NBAD=$((NBAD + 1))
+$LM sweep --summary "$K/sl.summary.json" "$K/m_symlog.jsonl" >/dev/null 2>"$CLI_TMP/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "sl/log.txt: a symbolic link; refusing to write through it" "$CLI_TMP/err" &&
+    [ "$(cat "$K/victim")" = "keep me" ] && ok "k4: a sweep's log.txt that is a link is refused, its target untouched" ||
+    bad "k4: log.txt link (exit $rc, victim: $(cat "$K/victim"), $(head -c 300 "$CLI_TMP/err"))"
+NBAD=$((NBAD + 1))
+ln -sf ../victim "$K/mlink"
+$LM paper manifest --stage tune --quick --dir "$K/pd" --manifest "$K/mlink" >/dev/null 2>&1
+[ "$(cat "$K/victim")" = "keep me" ] && [ -f "$K/mlink" ] && [ ! -L "$K/mlink" ] && ok "k4: paper manifest replaces a link, never writes through it" ||
+    bad "k4: paper manifest wrote through a link"
+NBAD=$((NBAD + 1))
+n250=$(printf '%0250d' 0)
+if $LM step "$D/good.st" "$O/$n250" >/dev/null 2>"$CLI_TMP/err" && [ -s "$O/$n250" ] && [ -z "$(leftovers "$O" | grep '\.tmp\.')" ]; then
+    ok "k4: a legal 250-byte output name is written"
+else
+    bad "k4: 250-byte output name: $(head -c 300 "$CLI_TMP/err")"
+fi
+rm -f "$O/$n250"
+mkdir -p "$K/fakebin"
+printf '#!/bin/sh\n: > loss.png.tmp\nexit 0\n' > "$K/fakebin/gnuplot"
+chmod +x "$K/fakebin/gnuplot"
+NBAD=$((NBAD + 1))
+PATH="$K/fakebin:$PATH" $LM train --n-layer 1 --n-embd 16 --n-head 2 --seq-len 8 --batch-size 2 --vocab-size 32 --eval-batches 1 --quiet --iterations 2 --out "$K/fig" >/dev/null 2>&1
+[ ! -e "$K/fig/loss.png" ] && [ ! -e "$K/fig/loss.png.tmp" ] && ok "k4: a figure gnuplot drew empty is not left as a 0-byte PNG" ||
+    bad "k4: an empty figure was left: $(ls -l "$K/fig" | grep png)"
+printf '#!/bin/sh\n: > loss.png.tmp\nexit 1\n' > "$K/fakebin/gnuplot"
+NBAD=$((NBAD + 1))
+PATH="$K/fakebin:$PATH" $LM train --n-layer 1 --n-embd 16 --n-head 2 --seq-len 8 --batch-size 2 --vocab-size 32 --eval-batches 1 --quiet --iterations 2 --out "$K/fig2" >/dev/null 2>&1
+[ ! -e "$K/fig2/loss.png" ] && [ ! -e "$K/fig2/loss.png.tmp" ] && ok "k4: a figure gnuplot failed on is not left behind" ||
+    bad "k4: a failed figure was left"
+
+# ---- kind 5: fixed-size buffers ------------------------------------------------------------------
+NBAD=$((NBAD + 1))
+if $LM step --optimizer lionmuon "$K/long_name.st" "$K/long_out.st" >/dev/null 2>"$CLI_TMP/err" &&
+   python3 - "$K/long_out.st" <<'EOF'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+key = "state." + "p" * 500 + ".momentum"
+assert key in h and len([k for k in h if k.startswith("state.")]) == 1, sorted(h)[:3]
+off = h[key]["data_offsets"][0]
+m = struct.unpack("<4d", b[8 + n + off:8 + n + off + 32])
+assert all(abs(x - 0.125) > 1e-12 for x in m), m   # the stored momentum was used
+EOF
+then
+    ok "k5: a 500-byte parameter name keeps its momentum, under its full key"
+else
+    bad "k5: 500-byte parameter name: $(head -c 300 "$CLI_TMP/err")"
+fi
+longp=$K$(printf '/%0200d' 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)/in.st
+run_table <<ROWS
+k5 a 3000-byte path keeps its reason | \[\.\.\.\] .*/in.st: cannot open: No such file or directory | \$LM msign $longp \$OUT
+k5 a 3000-byte tensor name keeps the reason | long_nan.st: tensor qqq.* \[\.\.\.\] q+: msign: non-finite input at element 0 | \$LM msign \$K/long_nan.st \$OUT
+ROWS
+
+# ---- kind 6: a run directory is trusted ------------------------------------------------------------
+T6="$S2 --iterations 6 --eval-every 2 --diag-every 2"
+if $LM train $T6 --out "$K/full" >/dev/null 2>&1 && $LM train $T6 --stop-after 3 --out "$K/A" >/dev/null 2>&1 &&
+   $LM train $T6 --seed 2 --stop-after 3 --out "$K/B" >/dev/null 2>&1 &&
+   $LM train --n-layer 1 --n-embd 16 --n-head 2 --seq-len 8 --batch-size 2 --vocab-size 256 --eval-batches 1 --no-plot --quiet \
+       --iterations 6 --data text --train-data "$K/text.txt" --stop-after 3 --out "$K/T" >/dev/null 2>&1; then
+    python3 - "$K" <<'EOF'
+import json, os, shutil, struct, sys
+k = sys.argv[1]
+def variant(name, src="A", meta=None, ckpt_from=None):
+    d = os.path.join(k, name)
+    shutil.copytree(os.path.join(k, src), d)
+    p = os.path.join(d, "checkpoint.safetensors")
+    if ckpt_from:
+        shutil.copy(os.path.join(k, ckpt_from, "checkpoint.safetensors"), p)
+    if meta:
+        raw = open(p, "rb").read()
+        n = struct.unpack("<Q", raw[:8])[0]
+        h = json.loads(raw[8:8 + n])
+        h["__metadata__"].update(meta)
+        hb = json.dumps(h).encode()
+        hb += b" " * (-len(hb) % 8)
+        open(p, "wb").write(struct.pack("<Q", len(hb)) + hb + raw[8 + n:])
+variant("mix", ckpt_from="B")
+variant("best_step_huge", meta={"best_val_step": "1e300"})
+variant("wall_inf", meta={"wall_s": "inf"})
+variant("tokens_wrong", meta={"tokens": "17"})
+variant("step_fraction", meta={"step": "2.5"})
+variant("diag_garbled", meta={"diag_last": "[1, 2]"})
+variant("metrics_garbled", meta={"metrics_csv": "step,train_loss\n0,1\n"})
+variant("old_format", meta={"format": "lionmuon-checkpoint-1"})
+variant("other_version", meta={"version": "0.0.1"})
+variant("nometrics")
+os.remove(os.path.join(k, "nometrics", "metrics.csv"))
+variant("garbledmetrics")
+open(os.path.join(k, "garbledmetrics", "metrics.csv"), "w").write("step,x\n9,garbage\nnot,a,row\n")
+open(os.path.join(k, "garbledmetrics", "diagnostics.csv"), "w").write("")
+EOF
+    printf 'a different text now, so the data fingerprint changes. ' >> "$K/text.txt"
+    for v in mix:"summary.json: run [0-9a-f]+, but the checkpoint is of run [0-9a-f]+: the directory mixes two runs" \
+             best_step_huge:"'best_val_step' = 1.0000000000000001e\+300 is not an integer in \[0, 3\]" \
+             wall_inf:"'wall_s' = 'inf' is not a finite number" \
+             tokens_wrong:"'tokens' = 17, but 3 steps of 16 tokens make 48" \
+             step_fraction:"'step' = 2.5 is not an integer" \
+             diag_garbled:"'diag_last' is not 7 numbers" \
+             metrics_garbled:"'metrics_csv' is missing or lacks its header" \
+             old_format:"format 'lionmuon-checkpoint-1', not lionmuon-checkpoint-2" \
+             other_version:"written by lionmuon 0.0.1, this is" \
+             T:"the data differ from the run's .*--train-data/--val-data changed since the checkpoint"; do
+        name=${v%%:*} pat=${v#*:}
+        NBAD=$((NBAD + 1))
+        before=$(cd "$K/$name" && cksum * | sort)
+        if $LM train --resume "$K/$name" --quiet --no-plot >/dev/null 2>"$CLI_TMP/err"; then
+            bad "k6: resume of $name exited 0"
+        elif ! grep -q -E -- "$pat" "$CLI_TMP/err"; then
+            bad "k6: resume of $name (stderr lacks /$pat/: $(head -c 300 "$CLI_TMP/err"))"
+        elif [ "$(cd "$K/$name" && cksum * | sort)" != "$before" ]; then
+            bad "k6: resume of $name changed the run directory"
+        else
+            ok "k6: resume of $name is refused, the run untouched"
+        fi
+    done
+    for v in nometrics garbledmetrics; do
+        NBAD=$((NBAD + 1))
+        if $LM train --resume "$K/$v" --quiet --no-plot >/dev/null 2>"$CLI_TMP/err" &&
+           [ "$(cut -d, -f1-8 "$K/$v/metrics.csv")" = "$(cut -d, -f1-8 "$K/full/metrics.csv")" ] &&
+           [ "$(cat "$K/$v/diagnostics.csv")" = "$(cat "$K/full/diagnostics.csv")" ]; then
+            ok "k6: resume with $v restores the logs from the checkpoint (rows as the uninterrupted run's)"
+        else
+            bad "k6: resume with $v: $(head -c 300 "$CLI_TMP/err")"
+        fi
+    done
+    NBAD=$((NBAD + 1))
+    cp "$K/full/summary.json" "$K/full.summary"
+    if $LM train --resume "$K/full" --quiet --no-plot >/dev/null 2>"$CLI_TMP/err" &&
+       python3 - "$K/full.summary" "$K/full/summary.json" <<'EOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+for k in ("final_train_loss", "final_val_loss", "best_val_loss", "best_val_step", "last_diagnostics", "run_id"):
+    assert a[k] is not None and a[k] == b[k], (k, a[k], b[k])
+EOF
+    then
+        ok "k6: --resume of a finished run keeps final_train_loss, final_val_loss and the diagnostics"
+    else
+        bad "k6: --resume of a finished run changed summary.json: $(head -c 300 "$CLI_TMP/err")"
+    fi
+    run_table <<'ROWS'
+k6 --resume given twice           | --resume given twice | $LM train --resume $K/A --resume $K/B
+ROWS
+else
+    bad "k6: the training runs for the resume rows failed"
+fi
+
+# ---- kind 7: values at the edge of double ---------------------------------------------------------------
+for m in svd ns5 cubic polar-express; do
+    NBAD=$((NBAD + 2))
+    if $LM msign --method $m "$K/huge.st" "$K/huge_$m.st" >/dev/null 2>"$CLI_TMP/err" &&
+       $LM msign --method $m "$K/ref.st" "$K/ref_$m.st" >/dev/null 2>&1 &&
+       $LM compare "$K/huge_$m.st" "$K/ref_$m.st" --rtol 0 --atol 0 >/dev/null 2>&1; then
+        ok "k7: msign $m of entries near 1.7e308 equals msign of the same matrix scaled down"
+    else
+        bad "k7: msign $m of entries near 1.7e308: $(head -c 300 "$CLI_TMP/err")"
+    fi
+    if $LM msign --method $m "$K/subnormal.st" "$K/sub_$m.st" >/dev/null 2>"$CLI_TMP/err" &&
+       python3 -c "
+import json, math, struct, sys
+b = open(sys.argv[1], 'rb').read(); n = struct.unpack('<Q', b[:8])[0]
+v = struct.unpack('<4d', b[8 + n:8 + n + 32])
+assert all(math.isfinite(x) for x in v) and sum(x * x for x in v) > 0.5, v" "$K/sub_$m.st"; then
+        ok "k7: msign $m of a subnormal-norm matrix is a finite orthogonal factor"
+    else
+        bad "k7: msign $m of a subnormal-norm matrix: $(head -c 300 "$CLI_TMP/err")"
+    fi
+done
+NBAD=$((NBAD + 1))
+if $LM train $S2 --iterations 2 --zipf-s 400 --out "$K/z400" >/dev/null 2>&1 &&
+   python3 -c "
+import json, math, sys
+s = json.load(open(sys.argv[1]))
+assert isinstance(s['bayes_loss'], float) and math.isfinite(s['bayes_loss']) and s['excess_loss'] is not None, s['bayes_loss']" "$K/z400/summary.json"; then
+    ok "k7: --zipf-s 400 gives a finite Bayes loss"
+else
+    bad "k7: --zipf-s 400: no Bayes loss"
+fi
+run_table <<'ROWS'
+k7 step --lr-muon 1e-400          | --lr-muon: '1e-400' underflows | $LM step --lr-muon 1e-400 $D/good.st $OUT
+k7 train --beta1 -1e-400          | --beta1: '-1e-400' underflows | $LM train $S2 --beta1 -1e-400 --out $O/run
+k7 synth --zipf-s 1e-999          | --zipf-s: '1e-999' underflows | $LM synth --objective zipf --noise none --m 4 --n 4 --zipf-s 1e-999 --steps 1 --out $O/s
+k7 predict --eps 1e-400           | --eps: '1e-400' underflows | $LM predict --constants $K/syn/constants.json --eps 1e-400
+k7 step: g^2 overflows, blamed on the input | big_grad.st: the step on params.b and grads.b produced a non-finite optimizer state | $LM step --optimizer adamw $K/big_grad.st $OUT
+ROWS
+
+# ---- kind 8: resources --------------------------------------------------------------------------------------
+run_table <<'ROWS'
+k8 train: a model beyond memory   | --n-layer 1 --n-embd 20000 .* needs about [0-9.]+ GiB of memory | $LM train --n-layer 1 --n-embd 20000 --n-head 2 --vocab-size 32 --seq-len 8 --batch-size 2 --iterations 2 --out $O/run
+k8 train: attention beyond memory | --seq-len 16384 --batch-size 512 needs about | $LM train --n-layer 1 --n-embd 64 --n-head 16 --vocab-size 32 --seq-len 16384 --batch-size 512 --iterations 2 --out $O/run
+k8 golden: steps beyond LIONMUON_MEM_LIMIT | --steps 100000 with .* needs about .* LIONMUON_MEM_LIMIT | LIONMUON_MEM_LIMIT=1G $LM golden $OUT --steps 100000 --iterations 100000 $G2
+k8 msign: a file beyond LIONMUON_MEM_LIMIT | many.st needs about .* more than the 1 KiB | LIONMUON_MEM_LIMIT=1K $LM msign $K/many.st $OUT
+k8 synth corpus beyond LIONMUON_MEM_LIMIT | needs about .* more than the 1 MiB | LIONMUON_MEM_LIMIT=1M $LM train --n-layer 1 --n-embd 16 --n-head 2 --seq-len 8 --batch-size 2 --vocab-size 4096 --iterations 2 --out $O/run
+ROWS
+for c in msign compare; do
+    NBAD=$((NBAD + 1))
+    t0=$(date +%s)
+    if [ $c = msign ]; then
+        $LM msign "$K/many.st" "$K/many_out.st" >/dev/null 2>"$CLI_TMP/err"
+    else
+        $LM compare "$K/many.st" "$K/many.st" >/dev/null 2>"$CLI_TMP/err"
+    fi
+    rc=$? dt=$(($(date +%s) - t0))
+    [ $rc -eq 0 ] && [ $dt -le 60 ] && ok "k8: $c of 100k tensors in ${dt} s" || bad "k8: $c of 100k tensors: exit $rc after $dt s"
+done
+
+# ---- kind 9: messages ------------------------------------------------------------------------------------------
+run_table <<'ROWS'
+k9 a tensor name with a newline and ESC, escaped | escape_nan.st: tensor a.nfake row.x1b.31m: msign: non-finite | $LM msign $K/escape_nan.st $OUT
+k9 a failed new run leaves no directory | non-finite value | $LM train $S2 --iterations 2 --weight-decay 0 --lr-adamw 1e300 --lr-muon 1e300 --lr-sign 1e300 --warmup 0 --out $O/deep/er/run
+ROWS
+NBAD=$((NBAD + 2))
+$LM msign "$K/escape_nan.st" "$K/e.st" >"$CLI_TMP/out" 2>"$CLI_TMP/err"
+[ "$(wc -l < "$CLI_TMP/err")" -eq 1 ] && ! grep -q "$(printf '\033')" "$CLI_TMP/err" && ok "k9: the error is one line with no raw escape" ||
+    bad "k9: the error carries raw control characters"
+$LM msign "$K/escape_ok.st" "$K/e2.st" >"$CLI_TMP/out" 2>"$CLI_TMP/err"
+[ "$(wc -l < "$CLI_TMP/out")" -eq 1 ] && ! grep -q "$(printf '\033')" "$CLI_TMP/out" && grep -q 'ok\\x1b\]0;title\\x07\\nFAKE' "$CLI_TMP/out" &&
+    ok "k9: msign's table prints the name escaped, one row" || bad "k9: msign's table: $(cat -v "$CLI_TMP/out")"
+# compare's table: the same name in A and B (and an off value, so a FAIL
+# line too) gives one row and one failure line, escaped
+$LM compare "$K/escape_ok.st" "$K/escape_ok.st" >"$CLI_TMP/out" 2>"$CLI_TMP/err"
+[ "$(grep -c 'FAKE' "$CLI_TMP/out")" -eq 1 ] && ! grep -q "$(printf '\033')" "$CLI_TMP/out" &&
+    grep -q 'ok\\x1b\]0;title\\x07\\nFAKE' "$CLI_TMP/out" &&
+    ok "k9: compare's table prints the name escaped, one row" || bad "k9: compare's table: $(cat -v "$CLI_TMP/out")"
+$LM compare "$K/escape_ok.st" "$K/e2.st" >"$CLI_TMP/out" 2>"$CLI_TMP/err"
+[ "$(grep -c 'FAKE' "$CLI_TMP/err")" -le 1 ] && ! grep -q "$(printf '\033')" "$CLI_TMP/out" "$CLI_TMP/err" &&
+    ok "k9: compare's failure lines carry no raw escape" || bad "k9: compare's failure lines: $(cat -v "$CLI_TMP/err")"
 
 echo "bad inputs tried: $NBAD"
 cli_done badinput

@@ -2,7 +2,9 @@
 # promise (benchmarks are not tests: nothing here checks a speed).
 . tests/cli_lib.sh
 expect_ok "bench --quick writes JSON" $LM bench --quick --json "$CLI_TMP/bench.json"
-for k in dgemm_gflops train msign optimizer fraction_of_dgemm growth_exponent_msign; do
+for k in dgemm_gflops train msign optimizer fraction_of_dgemm growth_exponent_msign \
+         blas_core blas_core_selected_by_tool fraction_of_dgemm_executed time_vs_ns5 \
+         err_spectral_vs_svd theory exceeds runs_per_second process_start_s; do
     if grep -q "\"$k\"" "$CLI_TMP/bench.json"; then ok "bench JSON has $k"; else bad "bench JSON lacks $k"; fi
 done
 expect_ok "bench train --json" sh -c "$LM bench train --n-layer 1 --n-embd 32 --n-head 2 --seq-len 16 --batch-size 2 --vocab-size 64 --steps 2 --json > $CLI_TMP/bt.json"

@@ -53,8 +53,8 @@ if [ "$n" -eq 0 ]; then ok "no output file after any error"; else bad "$n output
 expect_fail "unwritable output names the path" "/nonexistent-dir/out.safetensors" $LM msign --method svd "$D/msign_in.safetensors" /nonexistent-dir/out.safetensors
 
 expect_fail "/dev/full as output is refused" "/dev/full" $LM msign --method svd "$D/msign_in.safetensors" /dev/full
-# idle OpenMP threads sleep unless the user says otherwise (src/cli/main.c)
+# idle OpenMP threads sleep unless the user says otherwise (src/cli/startup.c)
 expect_ok "version" $LM version
-if env -u OMP_WAIT_POLICY $LM version | grep -q "OMP_WAIT_POLICY: passive"; then ok "wait policy passive by default"; else bad "wait policy not passive by default"; fi
+if env -u OMP_WAIT_POLICY OMP_NUM_THREADS=2 $LM version | grep -q "OMP_WAIT_POLICY: passive"; then ok "wait policy passive by default"; else bad "wait policy not passive by default"; fi
 if OMP_WAIT_POLICY=active $LM version | grep -q "OMP_WAIT_POLICY: active"; then ok "an explicit wait policy is kept"; else bad "explicit wait policy overridden"; fi
 cli_done core

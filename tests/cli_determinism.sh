@@ -2,8 +2,9 @@
 #
 # Each subcommand runs twice with the same seed and flags; the outputs must be
 # byte-identical.  The one field allowed to differ is the wall-clock time
-# `wall_s` (a column of metrics.csv, a key of summary.json and of the
-# checkpoint's __metadata__): it is masked before comparing, and nothing else.
+# `wall_s` (a column of metrics.csv and of its copy in the checkpoint's
+# __metadata__, a key of summary.json and of the __metadata__): it is masked
+# before comparing, and nothing else.
 #
 # Then each runs with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = 1 and = 2.
 # Those differences are reported ("thread count: ...") but do not fail: a
@@ -19,6 +20,13 @@ NSAME_THREADS=0
 cat >"$D/same.py" <<'EOF'
 import json, os, struct, sys
 
+def csv_norm(text):
+    rows = [r.split(",") for r in text.splitlines()]
+    if rows and "wall_s" in rows[0]:
+        j = rows[0].index("wall_s")
+        rows = [r[:j] + r[j + 1:] for r in rows]
+    return "\n".join(",".join(r) for r in rows).encode()
+
 def norm(path):
     b = open(path, "rb").read()
     if path.endswith(".json"):
@@ -30,15 +38,14 @@ def norm(path):
             return o
         return json.dumps(strip(json.loads(b)), sort_keys=True).encode()
     if path.endswith(".csv"):
-        rows = [r.split(",") for r in b.decode().splitlines()]
-        if rows and "wall_s" in rows[0]:
-            j = rows[0].index("wall_s")
-            rows = [r[:j] + r[j + 1:] for r in rows]
-        return "\n".join(",".join(r) for r in rows).encode()
+        return csv_norm(b.decode())
     if path.endswith(".safetensors"):
         n = struct.unpack("<Q", b[:8])[0]
         h = json.loads(b[8:8 + n])
         h.get("__metadata__", {}).pop("wall_s", None)
+        # the checkpoint carries metrics.csv (and its wall_s column) too
+        if "metrics_csv" in h.get("__metadata__", {}):
+            h["__metadata__"]["metrics_csv"] = csv_norm(h["__metadata__"]["metrics_csv"]).decode()
         return json.dumps(h, sort_keys=True).encode() + b[8 + n:]
     return b
 

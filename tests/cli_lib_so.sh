@@ -55,6 +55,14 @@ int main(int argc, char **argv)
     if (took != 0 || fabs(W[0] - (1 * (1 - 5e-6) - 5e-5)) > 1e-16)
         return printf("lion step: took %d, W[0] = %.17g\n", took, W[0]), 1;
     lm_opt_free(o);
+    /* a 2-D tensor outside torch's decay group, and a bad flag */
+    if (lm_opt_new("{\"optimizer\": \"adamw\"}", &o) ||
+        lm_opt_add_param_ex(o, "wte", 2, shape, LM_RULE_AUTO, LM_LINEAR_NO) ||
+        lm_opt_add_param(o, "w", 2, shape, LM_RULE_AUTO) || lm_opt_param_linear(o, "wte") != 0 ||
+        lm_opt_param_linear(o, "w") != 1 ||
+        lm_opt_add_param_ex(o, "x", 2, shape, LM_RULE_AUTO, 2) == 0)
+        return printf("linear: %s\n", lm_last_error()), 1;
+    lm_opt_free(o);
     const char *names[1] = {"w"};
     int ndims[1] = {2};
     const int64_t *shapes[1] = {shape};

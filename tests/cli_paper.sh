@@ -34,6 +34,21 @@ assert any(len(g[m][c]) > 2 for m in g for c in g[m]), "no grid grew"
 cpu = json.load(open(d + "/main/gpt2/muon/seed1/cpu.json"))
 assert cpu["cpu_s"] > 0 and cpu["exit"] == 0
 PY
+grep -q '^paper timed: [0-9.]* s CPU (user [0-9.]*, system [0-9.]*) in [0-9.]* s wall, train exit 0; wrote .*/cpu.json$' \
+    "$D-quick/main/gpt2/muon/seed1/log.txt" && ok "paper timed: a progress line in the run's log" ||
+    bad "paper timed: no progress line in $D-quick/main/gpt2/muon/seed1/log.txt"
+expect_fail "paper timed runs only train" "paper timed FILE.json train" $LM paper timed "$CLI_TMP/t.json" synth --out "$CLI_TMP/t"
+# issue 14: a directory name that is gnuplot code stays a name (the figures
+# are drawn inside it under fixed names), and an empty --plots is refused
+Q="$CLI_TMP/p'q\"; system('touch PWNED'); x='"
+cp -r "$D-quick" "$Q-runs"
+expect_ok "report with quotes in --dir and --plots" $LM paper report --quick --dir "$Q-runs" --report "$CLI_TMP/r2.md" --plots "$Q" --msign-csv "$D-quick/msign.csv"
+n2=$(ls "$Q"/*.png 2>/dev/null | wc -l)
+pwned=$(find "$CLI_TMP" . -maxdepth 3 -name PWNED 2>/dev/null)
+[ -z "$pwned" ] && [ "$n2" -eq "$n" ] && ok "no command ran; the same $n2 figures" || bad "quoted paths: $n2 figures, $pwned"
+ls "$Q" | grep -q '\.tmp' && bad "a temporary figure was left" || ok "no temporary figure left"
+expect_fail "report with an empty --plots" "--plots: empty directory name" $LM paper report --quick --dir "$D-quick" --report "$CLI_TMP/r3.md" --plots ''
+[ ! -e "$CLI_TMP/r3.md" ] && ok "no report written with an empty --plots" || bad "a report was written with an empty --plots"
 expect_fail "report without runs names the directory" "no finished runs" $LM paper report --dir "$CLI_TMP/empty" --report "$CLI_TMP/r.md"
 expect_fail "unknown stage" "--stage" $LM paper manifest --stage both --manifest "$CLI_TMP/m.jsonl"
 cli_done paper

@@ -45,7 +45,11 @@ pid=$!
 sleep 2.5
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
-sleep 2 # let an orphaned run end
+# let an orphaned run end: it holds its directory's lock until it exits
+# (a fixed sleep is not enough on a loaded machine)
+for i in 1 2 3 4 5 6; do
+    [ -f "$D/krun/$i/.sweep.lock" ] && timeout 300 flock "$D/krun/$i/.sweep.lock" true
+done
 before=$(ls "$D"/krun/*/done.json 2>/dev/null | wc -l)
 expect_ok "killed sweep resumes" sh -c "$LM sweep --workers 2 '$kman' > '$D/k.txt'"
 after=$(ls "$D"/krun/*/done.json 2>/dev/null | wc -l)
@@ -56,10 +60,108 @@ printf '{"out": "x", "argv": ["msign"]}\nnot json\n' > "$D/m1.jsonl"
 expect_fail "malformed line names file:line" "m1.jsonl:2" $LM sweep "$D/m1.jsonl"
 printf '{"out": "x", "argv": []}\n' > "$D/m2.jsonl"
 expect_fail "empty argv" "argv" $LM sweep "$D/m2.jsonl"
-printf '{"out": "x", "argv": ["a"]}\n{"out": "x", "argv": ["b"]}\n' > "$D/m3.jsonl"
+printf '{"out": "x", "argv": ["version"]}\n{"out": "./x/", "argv": ["demo"]}\n' > "$D/m3.jsonl"
 expect_fail "shared output directory" "share the output directory" $LM sweep "$D/m3.jsonl"
 expect_fail "missing manifest" "nope.jsonl" $LM sweep "$D/nope.jsonl"
 expect_fail "--mpi without an MPI build" "MPI" $LM sweep --mpi "$man"
+
+# ---- issue 14: what a manifest may do, and what becomes of its runs -----------------
+TR="--n-layer 1 --n-embd 16 --n-head 2 --seq-len 8 --batch-size 2 --vocab-size 32 --eval-every 0 --ckpt-every 0 --diag-every 0 --eval-batches 1 --quiet --no-plot"
+# trun OUT ITER: a manifest line training for ITER steps (about 6000 a second)
+trun() {
+    printf '{"out": "%s", "argv": ["train"' "$1"
+    for a in $TR --iterations "$2" --out "$1"; do printf ', "%s"' "$a"; done
+    printf ']}\n'
+}
+# running DIR: true while a run still holds DIR's lock (flock(1) from util-linux)
+running() { [ -e "$1/.sweep.lock" ] && ! flock -n "$1/.sweep.lock" true 2>/dev/null; }
+
+# a line whose argv changed since its done.json runs again; so does one
+# finished by another version of the tool
+python3 - "$man" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+j = json.loads(lines[0]); j["argv"][1:1] = ["--rank-rtol", "0"]
+lines[0] = json.dumps(j)
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+PY
+sed -i 's/"version": "[^"]*"/"version": "0.0.0"/' "$D/runs/step-adamw/done.json"
+if $LM sweep "$man" >"$D/changed.txt" 2>"$D/changed.err" && grep -q "2 done, 6 skipped" "$D/changed.txt" &&
+   grep -q "runs again (done.json records another argv)" "$D/changed.err" &&
+   grep -q "runs again (done.json was written by another version" "$D/changed.err"; then
+    ok "a changed line and a done.json of another version run again, the rest is skipped"
+else
+    bad "changed argv: $(cat "$D/changed.txt" "$D/changed.err" | head -c 400)"
+fi
+grep -q '"argv": \[' "$D/runs/msign-svd/done.json" && grep -q '"version"' "$D/runs/msign-svd/done.json" &&
+    ok "done.json records argv and version" || bad "done.json lacks argv or version"
+
+# --timeout stops a run that overruns (its whole process group)
+trun "$D/to/1" 100000000 > "$D/to.jsonl"
+t0=$(date +%s)
+$LM sweep --timeout 1 "$D/to.jsonl" >"$D/to.txt" 2>"$D/to.err"
+rc=$? dt=$(($(date +%s) - t0))
+if [ $rc -eq 1 ] && [ $dt -lt 30 ] && grep -q "TIMED OUT" "$D/to.err" && grep -q "1 timed out" "$D/to.txt" &&
+   grep -q '"status": "timeout"' "$D/to.jsonl.summary.json" && [ ! -e "$D/to/1/done.json" ] && ! running "$D/to/1"; then
+    ok "--timeout 1 stops the run after a second ($dt s), status timeout"
+else
+    bad "--timeout: exit $rc after $dt s: $(cat "$D/to.txt" "$D/to.err" | head -c 400)"
+fi
+
+# SIGTERM to a sweep reaches its runs (their process groups), none is left
+{ trun "$D/term/1" 100000000; trun "$D/term/2" 100000000; } > "$D/term.jsonl"
+$LM sweep --workers 2 "$D/term.jsonl" >"$D/term.txt" 2>"$D/term.err" &
+spid=$!
+n=0; while [ ! -e "$D/term/2/log.txt" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+sleep 1
+kill -TERM $spid
+wait $spid
+rc=$?
+sleep 0.5
+if [ $rc -eq 143 ] && ! running "$D/term/1" && ! running "$D/term/2" &&
+   grep -q '"status": "killed"' "$D/term.jsonl.summary.json" && grep -q "stopped by signal 15" "$D/term.err"; then
+    ok "SIGTERM stops the sweep and every run (exit 143, runs killed, no orphan)"
+else
+    bad "SIGTERM: exit $rc, orphans: $(running "$D/term/1" && echo 1) $(running "$D/term/2" && echo 2); $(head -c 300 "$D/term.err")"
+fi
+
+# after SIGKILL an orphaned run still holds its directory: a rerun reports it
+# busy instead of running it beside the orphan; once it ends the rerun runs it
+trun "$D/lk/1" 15000 > "$D/lk.jsonl"
+$LM sweep "$D/lk.jsonl" >/dev/null 2>&1 &
+spid=$!
+n=0; while [ ! -e "$D/lk/1/log.txt" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+sleep 0.5
+kill -9 $spid
+wait $spid 2>/dev/null
+if running "$D/lk/1" && ! $LM sweep "$D/lk.jsonl" >"$D/lk.txt" 2>"$D/lk.err" &&
+   grep -q "1 busy" "$D/lk.txt" && grep -q "held by another sweep" "$D/lk.err"; then
+    ok "a run orphaned by SIGKILL keeps its lock: the rerun reports it busy"
+else
+    bad "orphan lock: $(cat "$D/lk.txt" "$D/lk.err" | head -c 300)"
+fi
+n=0; while running "$D/lk/1" && [ $n -lt 1500 ]; do sleep 0.1; n=$((n + 1)); done
+expect_ok "once the orphan ends, the rerun runs the line" sh -c "$LM sweep '$D/lk.jsonl' | grep -q '1 done'"
+
+# two sweeps at once on one manifest run every line exactly once
+: > "$D/twice.jsonl"
+for i in 1 2 3 4; do trun "$D/tw/$i" 6000 >> "$D/twice.jsonl"; done
+$LM sweep --workers 2 --summary "$D/twA.json" "$D/twice.jsonl" >"$D/twA.txt" 2>/dev/null &
+pa=$!
+$LM sweep --workers 2 --summary "$D/twB.json" "$D/twice.jsonl" >"$D/twB.txt" 2>/dev/null &
+pb=$!
+wait $pa; wait $pb
+done_a=$(sed -n 's/.*runs: \([0-9]*\) done.*/\1/p' "$D/twA.txt")
+done_b=$(sed -n 's/.*runs: \([0-9]*\) done.*/\1/p' "$D/twB.txt")
+nd=$(ls "$D"/tw/*/done.json 2>/dev/null | wc -l)
+[ $((done_a + done_b)) -eq 4 ] && [ "$nd" -eq 4 ] && ok "two sweeps on one manifest: $done_a + $done_b runs, each line once" ||
+    bad "two sweeps: A $(cat "$D/twA.txt"), B $(cat "$D/twB.txt"), $nd done.json"
+
+# a directory name with a newline cannot fake a progress line
+printf '{"out": "%s/nl\\nsweep: line 9 done in 0.0 s (worker 0): FAKE", "argv": ["version"]}\n' "$D" > "$D/nl.jsonl"
+$LM sweep "$D/nl.jsonl" >/dev/null 2>"$D/nl.err"
+! grep -q "^sweep: line 9" "$D/nl.err" && grep -q 'nl\\nsweep: line 9' "$D/nl.err" &&
+    ok "a name with a newline is printed escaped" || bad "progress line: $(cat -A "$D/nl.err" | head -3)"
 
 if command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; then
     if make -s mpi > "$D/mpibuild.log" 2>&1; then

@@ -64,6 +64,16 @@ for c in V2 V3 V4 V5 V6; do
         ok "quick $c: criterion printed first, verdict $(jq -r .verdict "$CLI_TMP/$k/$k.json")"
     else bad "quick $c output ($(head -c 300 "$CLI_TMP/$k/$k.json" 2>/dev/null))"; fi
 done
+# progress on stderr, one plain line per configuration, per tuning round for V4-V6
+if grep -q '^V2: config 1/[0-9]* done in [0-9.]* s (mix(0), ' "$CLI_TMP/v2.out" &&
+   grep -q '^V4: config 1/2 done in [0-9.]* s (reference run: geometry(' "$CLI_TMP/v4.out" &&
+   grep -q '^V4: tuning round 1: [0-9]* new points x 2 tuning seeds$' "$CLI_TMP/v4.out" &&
+   grep -q '^V4: tuning round 1 done in [0-9.]* s; best points moved in ' "$CLI_TMP/v4.out" &&
+   grep -q '^V4: config [0-9]*/[0-9]* done in [0-9.]* s (evaluation: geometry(' "$CLI_TMP/v4.out" &&
+   grep -q '^V5: config [0-9]*/[0-9]* done in .*momentum SGD, lr=' "$CLI_TMP/v5.out" &&
+   grep -q '^V6: config [0-9]*/[0-9]* done in [0-9.]* s (tuning round 1: geometry(0), no noise, P=inf' "$CLI_TMP/v6.out"; then
+    ok "progress lines: per configuration, per tuning round and for the evaluation"
+else bad "progress lines ($(grep -m3 'config\|round' "$CLI_TMP/v4.out" | tr '\n' '|'))"; fi
 jq -e '.cells > 0 and .cells_pass >= 0' "$CLI_TMP/v4/v4.json" >/dev/null 2>&1 &&
     grep -q 'bound T (common)' "$CLI_TMP/v4/v4.md" && ok "quick V4: cells, the bound on the same lattice, common currency" ||
     bad "quick V4 cells"

@@ -80,7 +80,10 @@ for k in range(3):
         for part in ('params', 'grads'):
             t = h['step.%d.%s.%s' % (k, part, nm)]
             assert t['dtype'] == 'F64' and t['shape'] == h['final.params.' + nm]['shape'], nm
-assert len(h) == 2 + 3 + 3 * 2 * 15 + 15, len(h)
+# per step: loss, lr_scale, clip_coef, params and grads (15 each), the state
+# before the step (momentum of the 8 hidden matrices, exp_avg and exp_avg_sq
+# of the 7 other tensors) and step.k.muon of the 8 matrices
+assert len(h) == 2 + 3 * (3 + 2 * 15 + 8 + 2 * 7 + 8) + 15, len(h)
 print("ok")
 EOF
     then ok "golden: tensors, shapes and metadata keys"; else bad "golden: layout ($(tail -1 "$T/gout"))"; fi

@@ -10,7 +10,7 @@
 # Not named cli_*.sh on purpose: run_all.sh must not pick it up.
 cd "$(dirname "$0")/.." || exit 2
 # lionmuon re-executes itself to set OMP_WAIT_POLICY when it is unset
-# (src/cli/main.c); under valgrind the re-executed copy would escape memcheck,
+# (src/cli/startup.c); under valgrind the re-executed copy would escape memcheck,
 # so the policy is set here.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 mode=$1
@@ -125,6 +125,13 @@ valgrind_cases() {
     vg "msign to /dev/full (fails)" $LM msign "$T/msign_in.safetensors" /dev/full
     vg "step bad flag (fails)" $LM step --beta1 2 "$T/step_in.safetensors" "$T/x.safetensors"
     vg "compare mismatch (exit 1)" $LM compare "$T/o5.safetensors" "$T/o6.safetensors"
+    vg "msign on /dev/zero (fails)" $LM msign /dev/zero "$T/x.safetensors"
+    printf '{"out": "%s/sw1", "argv": ["version"]}\n{"out": "%s/sw2", "argv": ["msign", "%s", "%s/sw2/o.st"]}\n' \
+        "$T" "$T" "$T/msign_in.safetensors" "$T" > "$T/m.jsonl"
+    vg "sweep (2 runs)" $LM sweep --workers 2 "$T/m.jsonl"
+    vg "sweep rerun (skips)" $LM sweep "$T/m.jsonl"
+    printf '{"out": "%s/sw3", "argv": ["sweep", "x"]}\n' "$T" > "$T/bad.jsonl"
+    vg "sweep of a manifest that runs sweep (fails)" $LM sweep "$T/bad.jsonl"
     # The subcommands of the other modules, once they exist: a short run each.
     if $LM train --help >/dev/null 2>&1; then
         vg "train gpt2 (3 steps, stopped after 2)" $LM train $TRAIN_SMALL --iterations 3 \
@@ -136,6 +143,11 @@ valgrind_cases() {
         vg "train on a bad token file (fails)" $LM train $TRAIN_SMALL --iterations 2 --data llmc \
             --train-data "$T/o1.safetensors" --out "$T/run4"
         vg "golden (2 steps)" $LM golden "$T/golden.safetensors" --steps 2 $GOLDEN_SMALL
+        # issue 14: the checks of a resume, a refused one, a memory estimate
+        cp -r "$T/run" "$T/run5"
+        sed -i 's/"run_id": "[0-9a-f]*"/"run_id": "00000000000000000000000000000000"/' "$T/run5/summary.json"
+        vg "train --resume of a directory mixing two runs (fails)" $LM train --resume "$T/run5" --quiet --no-plot
+        vg "train beyond memory (fails)" $LM train $TRAIN_SMALL --n-embd 20000 --out "$T/run6"
     else
         echo "  skip train/golden: not built yet"
     fi

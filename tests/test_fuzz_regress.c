@@ -5,7 +5,8 @@
  *   tests/fuzz/regress/TARGET/...  inputs that once crashed, leaked or broke a
  *                                 property (kept forever once fixed)
  *   tests/fuzz/corpus/TARGET/...   the committed seed corpora
- * for the targets safetensors, cli, llmc and step (fuzz_targets.h).
+ * for the targets safetensors, cli, llmc, step, sweep and ckptmeta
+ * (fuzz_targets.h).
  *
  * The property is the fuzzers' own: each input is refused with a message or
  * accepted consistently, and the process survives (a crash fails the test;
@@ -135,6 +136,16 @@ Test(fuzz_regress, safetensors_reader_survives_every_saved_input)
     replay_target("safetensors", fz_safetensors);
 }
 
+Test(fuzz_regress, sweep_manifest_reader_survives_every_saved_input)
+{
+    replay_target("sweep", fz_sweep);
+}
+
+Test(fuzz_regress, checkpoint_metadata_checks_survive_every_saved_input)
+{
+    replay_target("ckptmeta", fz_ckptmeta);
+}
+
 Test(fuzz_regress, cli_parser_survives_every_saved_argv)
 {
     replay_target("cli", fz_cli);
@@ -174,4 +185,68 @@ Test(fuzz_regress, argv_split_on_nul_keeps_empty_arguments)
     cr_assert_str_eq(argv[1], "a");
     cr_assert_str_eq(argv[2], "");
     cr_assert_str_eq(argv[3], "b");
+}
+
+/* The seeds of the two newest targets are written to land on both sides of
+ * each check: the valid ones must be accepted and every other one refused,
+ * or the fuzzer would start far from the branches it should explore. */
+static int seed_accepted(const char *target, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "tests/fuzz/corpus/%s/%s", target, name);
+    size_t len;
+    unsigned char *b = slurp(path, &len);
+    lm_error e = {{0}};
+    int ok;
+    if (!strcmp(target, "sweep")) {
+        sweep_manifest *m = NULL;
+        ok = sweep_parse((const char *)b, len, path, &m, &e) == 0;
+        sweep_free(m);
+    } else {
+        json_t *j = json_loadb((const char *)b, len, 0, NULL);
+        st_file *f = st_new();
+        const char *key;
+        json_t *v;
+        json_object_foreach(j, key, v)
+            if (json_is_string(v))
+                st_set_meta(f, key, json_string_value(v));
+        json_decref(j);
+        ckpt_expect x = {FZ_CKPT_CONFIG, FZ_CKPT_RUN_ID, FZ_CKPT_DATA, "the fuzz data", 6, 1, 2,
+                         16.0, FZ_CKPT_METRICS, FZ_CKPT_DIAG};
+        progress_state ps;
+        lm_buf m = {0}, d = {0};
+        ok = ckpt_check_meta(f, path, &x, &ps, &m, &d, &e) == 0;
+        lm_buf_free(&m);
+        lm_buf_free(&d);
+        st_free(f);
+    }
+    if (!ok)
+        cr_log_info("%s: %s", name, e.msg);
+    free(b);
+    return ok;
+}
+
+Test(fuzz_regress, sweep_and_ckptmeta_seeds_fall_on_both_sides)
+{
+    static const char *const sweep_ok[] = {"one", "several", "no_newline", "crlf", "unicode"};
+    static const char *const ckpt_ok[] = {"valid_1", "valid_4", "valid_6"};
+    const char *targets[2] = {"sweep", "ckptmeta"};
+    for (int t = 0; t < 2; t++) {
+        int n;
+        char dir[64];
+        snprintf(dir, sizeof dir, "tests/fuzz/corpus/%s", targets[t]);
+        char **files = list_files(dir, &n);
+        cr_assert_gt(n, 0);
+        for (int k = 0; k < n; k++) {
+            const char *name = strrchr(files[k], '/') + 1;
+            int want = 0;
+            const char *const *ok = t ? ckpt_ok : sweep_ok;
+            for (int i = 0; i < (t ? 3 : 5); i++)
+                want |= !strcmp(name, ok[i]);
+            cr_expect_eq(seed_accepted(targets[t], name), want, "%s/%s: %s", targets[t], name,
+                         want ? "refused" : "accepted");
+            free(files[k]);
+        }
+        free(files);
+    }
 }

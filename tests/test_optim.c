@@ -98,9 +98,9 @@ static void trajectory(const opt_config *c, int steps, double out[NW])
     double w[NW], g[NW];
     tu_gauss(r, NW, w);
     opt_tensor t[3] = {
-        {"a", 3, 4, w, g, OPT_RULE_MATRIX},
-        {"b", 5, 4, w + 12, g + 12, OPT_RULE_MATRIX},
-        {"gain", 1, 5, w + 32, g + 32, OPT_RULE_ADAMW},
+        {"a", 3, 4, w, g, OPT_RULE_MATRIX, 0},
+        {"b", 5, 4, w + 12, g + 12, OPT_RULE_MATRIX, 0},
+        {"gain", 1, 5, w + 32, g + 32, OPT_RULE_ADAMW, 0},
     };
     opt_state *s = opt_alloc(c, 3, t);
     lm_error e;
@@ -139,8 +139,8 @@ Test(optim, special_cases_are_lionmuon_with_fixed_parameters)
 
     /* P = 1 with beta1 = beta2 is Muon (the paper's table form) */
     lm.period = 1;
-    lm.beta1 = lm.beta2 = 0.95;
     other = cfg(OPT_MUON);
+    lm.beta1 = lm.beta2 = other.beta1;
     other.lr_muon = lm.lr_muon;
     other.lr_sign = lm.lr_sign;
     trajectory(&lm, 5, x);
@@ -158,8 +158,9 @@ Test(optim, special_cases_are_lionmuon_with_fixed_parameters)
 
     /* Lion with beta1 = beta2 is Signum */
     other = cfg(OPT_LION);
-    other.beta1 = other.beta2 = 0.95;
     opt_config sg = cfg(OPT_SIGNUM);
+    other.beta1 = other.beta2 = sg.beta1;
+    other.lr_sign = sg.lr_sign; /* the named defaults differ: 5e-5 and 1e-4 */
     trajectory(&other, 6, x);
     trajectory(&sg, 6, y);
     assert_same(x, y, "Lion(b1 = b2) vs Signum");
@@ -212,22 +213,32 @@ Test(optim, adamw_both_eps_modes_by_hand)
 }
 
 /* Keller Jordan's Muon by hand on a matrix whose Nesterov direction has the
- * obvious polar factor. */
+ * obvious polar factor, in both momentum forms and both shape factors. */
 Test(optim, muon_nesterov_by_hand)
 {
-    opt_config c = cfg(OPT_MUON_NESTEROV);
-    c.beta1 = 0.5;
-    c.lr_muon = 0.1;
-    c.weight_decay = 0;
-    double W[6] = {0}, B[6] = {0}, G[6] = {0, 0, 2, 0, 0, 0};
-    /* 3 x 2: B = G; direction G + 0.5 B = 1.5 G; msign = e_{1,0}; scale sqrt(3/2) */
     opt_matrix_ws *ws = opt_matrix_ws_alloc(3, 2);
     lm_error e;
-    cr_assert(opt_muon_nesterov_matrix(&c, 1.0, 3, 2, W, G, B, ws, &e) == 0);
-    for (int i = 0; i < 6; i++) {
-        double want = i == 2 ? -0.1 * sqrt(1.5) : 0;
-        cr_assert(fabs(W[i] - want) < 1e-15, "W[%d] = %g", i, W[i]);
-        cr_assert(B[i] == G[i]);
+    for (int form = 0; form < 2; form++) {
+        for (int adjust = 0; adjust < 2; adjust++) {
+            opt_config c = cfg(OPT_MUON_NESTEROV);
+            cr_assert(c.momentum_form == OPT_FORM_EMA, "the EMA form is the default");
+            c.momentum_form = form ? OPT_FORM_SGD : OPT_FORM_EMA;
+            c.adjust = adjust ? OPT_ADJUST_MATCH_RMS : OPT_ADJUST_ORIGINAL;
+            c.beta1 = 0.5;
+            c.lr_muon = 0.1;
+            c.weight_decay = 0;
+            double W[6] = {0}, B[6] = {0}, G[6] = {0, 0, 2, 0, 0, 0};
+            /* 3 x 2: SGD B = G, direction G + 0.5 B = 1.5 G; EMA B = G / 2,
+             * direction G / 2 + B / 2 = 0.75 G; msign = e_{1,0} either way;
+             * scale sqrt(3/2) (original) or 0.2 sqrt(3) (match_rms_adamw) */
+            cr_assert(opt_muon_nesterov_matrix(&c, 1.0, 3, 2, W, G, B, ws, &e) == 0);
+            double a = adjust ? 0.2 * sqrt(3.0) : sqrt(1.5);
+            for (int i = 0; i < 6; i++) {
+                double want = i == 2 ? -0.1 * a : 0;
+                cr_assert(fabs(W[i] - want) < 1e-15, "W[%d] = %g", i, W[i]);
+                cr_assert(B[i] == (form ? G[i] : 0.5 * G[i]));
+            }
+        }
     }
     opt_matrix_ws_free(ws);
 }
@@ -236,7 +247,7 @@ Test(optim, muon_nesterov_by_hand)
 Test(optim, state_bytes_lionmuon_equals_lion_equals_half_adamw)
 {
     double w[32], g[32];
-    opt_tensor t[2] = {{"a", 3, 4, w, g, OPT_RULE_MATRIX}, {"b", 5, 4, w + 12, g + 12, OPT_RULE_MATRIX}};
+    opt_tensor t[2] = {{"a", 3, 4, w, g, OPT_RULE_MATRIX, 0}, {"b", 5, 4, w + 12, g + 12, OPT_RULE_MATRIX, 0}};
     opt_config lm = cfg(OPT_LIONMUON), li = cfg(OPT_LION), ad = cfg(OPT_ADAMW);
     opt_state *a = opt_alloc(&lm, 2, t), *b = opt_alloc(&li, 2, t), *c = opt_alloc(&ad, 2, t);
     cr_assert_eq(opt_state_bytes(a), 32 * sizeof(double));
@@ -284,13 +295,13 @@ Test(optim, schedule_values)
 Test(optim, global_norm_clipping)
 {
     double g[5] = {3, 0, 0, 4, 0}, w[5];
-    opt_tensor t[2] = {{"a", 1, 3, w, g, OPT_RULE_ADAMW}, {"b", 1, 2, w + 3, g + 3, OPT_RULE_ADAMW}};
+    opt_tensor t[2] = {{"a", 1, 3, w, g, OPT_RULE_ADAMW, 0}, {"b", 1, 2, w + 3, g + 3, OPT_RULE_ADAMW, 0}};
     double total = opt_clip_grad_norm(2, t, 0.5);
     cr_assert(fabs(total - 5) < 1e-15);
     double coef = 0.5 / (5 + 1e-6);
     cr_assert(fabs(g[0] - 3 * coef) < 1e-15 && fabs(g[3] - 4 * coef) < 1e-15);
     double h[2] = {0.1, 0.1};
-    opt_tensor u = {"c", 1, 2, w, h, OPT_RULE_ADAMW};
+    opt_tensor u = {"c", 1, 2, w, h, OPT_RULE_ADAMW, 0};
     opt_clip_grad_norm(1, &u, 0.5);
     cr_assert(h[0] == 0.1 && h[1] == 0.1, "clipping below the threshold");
 }
@@ -321,7 +332,7 @@ Test(optim, bad_hyperparameters_name_the_flag)
 Test(optim, nonfinite_gradient_is_refused)
 {
     double w[4] = {1, 2, 3, 4}, g[4] = {0, NAN, 0, 0};
-    opt_tensor t = {"layer.weight", 2, 2, w, g, OPT_RULE_MATRIX};
+    opt_tensor t = {"layer.weight", 2, 2, w, g, OPT_RULE_MATRIX, 0};
     opt_config c = cfg(OPT_LIONMUON);
     opt_state *s = opt_alloc(&c, 1, &t);
     lm_error e;

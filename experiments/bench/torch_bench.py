@@ -11,19 +11,34 @@ rates.  One step = forward, backward, clipping, optimizer step; one warm-up
 step, then --steps timed steps; random tokens (uniform, seed 1).
 
 Prints one JSON object: seconds_per_step (median), mean_seconds_per_step
-(mean; with P = 2 and an even count, whole periods), threads, torch version.
-With --lionmuon BINARY it compares instead: --rounds times, it runs
-`BINARY bench train --json` on the same flags and thread count, then the
-torch steps, back to back so that both see the same load on a shared
-machine, and prints the ratio of step times torch / C of each round and the
-median over rounds (--out FILE: the rounds as JSON).
+(mean; with P = 2 and an even count, whole periods), threads, torch version
+and blas_core, the OpenBLAS kernel torch's BLAS runs on (read with
+openblas_get_corename from the libopenblas.so.0 loaded in the process).
+
+With --lionmuon BINARY it compares instead, --rounds times, back to back so
+that all see the same load on a shared machine:
+  C        `BINARY bench train --json` on the same flags and thread count,
+           on the kernel the tool runs by default (its own selection,
+           src/core/blaskernel.h);
+  fair     torch with OPENBLAS_CORETYPE set to C's kernel: both on the same
+           BLAS kernel;
+  default  torch as a user starts it (OpenBLAS's own choice of kernel); run
+           only when that kernel differs from C's (else it is `fair`).
+It prints the ratio of step times torch / C of each round and their medians
+(--out FILE: the rounds as JSON).  --simulate-generic CORE starts both as on
+a CPU that OpenBLAS does not recognise: torch's default kernel is CORE, and
+C sees CORE as OpenBLAS's choice (LIONMUON_BLAS_SELECT=force), so it
+selects the fast kernel itself.  Each torch measurement is its own process,
+since OpenBLAS reads OPENBLAS_CORETYPE only when it is loaded.
 
 Usage: /usr/bin/python3 torch_bench.py [--model gpt2|llama] [--n-layer L]
          [--n-head H] [--n-embd C] [--seq-len T] [--batch-size B]
          [--vocab-size V] [--multiple-of M] [--bias] [--steps N]
-         [--threads K] [--lionmuon BINARY [--rounds R] [--out FILE]]
+         [--optimizer lionmuon|adamw] [--threads K]
+         [--lionmuon BINARY [--rounds R] [--out FILE] [--simulate-generic CORE]]
 """
 import argparse
+import ctypes
 import json
 import math
 import os
@@ -39,9 +54,20 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from verify_golden import Optimizer, Transformer, clip_  # noqa: E402
 
 
-def opt_meta():
-    """LionMuon P = 2 with the paper's defaults (opt_default_config in optim.c)."""
-    return dict(optimizer="lionmuon", period=2, beta1=0.9, beta2=0.99, lr_muon=1e-3,
+def blas_core():
+    """The OpenBLAS kernel of this process (None if OpenBLAS is not loaded)."""
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return None
+
+
+def opt_meta(optimizer):
+    """LionMuon P = 2 or AdamW with the paper's defaults (opt_default_config in
+    optim.c)."""
+    return dict(optimizer=optimizer, period=2, beta1=0.9, beta2=0.99, lr_muon=1e-3,
                 lr_sign=5e-5, lr_adamw=1e-3, adamw_beta1=0.8, adamw_beta2=0.999,
                 adamw_eps=1e-8, adamw_eps_mode="paper", weight_decay=0.1, msign="ns5",
                 ns_steps=5, routing="paper")
@@ -71,7 +97,7 @@ def run(a):
     model = Transformer(cfg).double()
     init_(model, a.n_layer)
     params = [(n, p) for n, p in model.named_parameters()]  # wte once (tied)
-    opt = Optimizer(params, opt_meta(), torch.float64)
+    opt = Optimizer(params, opt_meta(a.optimizer), torch.float64)
     g = torch.Generator().manual_seed(1)
     idx = torch.randint(0, a.vocab_size, (a.batch_size, a.seq_len), generator=g)
     tgt = torch.randint(0, a.vocab_size, (a.batch_size, a.seq_len), generator=g)
@@ -88,9 +114,9 @@ def run(a):
         if t > 0:
             times.append(dt)
     return dict(impl="torch", torch=torch.__version__, threads=torch.get_num_threads(),
-                model=a.model, n_layer=a.n_layer, n_head=a.n_head, n_embd=a.n_embd,
-                seq_len=a.seq_len, batch_size=a.batch_size, vocab_size=a.vocab_size,
-                optimizer="lionmuon", period=2, steps=a.steps,
+                blas_core=blas_core(), model=a.model, n_layer=a.n_layer, n_head=a.n_head,
+                n_embd=a.n_embd, seq_len=a.seq_len, batch_size=a.batch_size,
+                vocab_size=a.vocab_size, optimizer=a.optimizer, period=2, steps=a.steps,
                 seconds_per_step=statistics.median(times),
                 mean_seconds_per_step=sum(times) / len(times), loss=loss.item())
 
@@ -99,43 +125,92 @@ def c_flags(a):
     """The same configuration as flags of `lionmuon bench train`."""
     f = ["--model", a.model, "--n-layer", a.n_layer, "--n-head", a.n_head, "--n-embd", a.n_embd,
          "--seq-len", a.seq_len, "--batch-size", a.batch_size, "--vocab-size", a.vocab_size,
-         "--multiple-of", a.multiple_of, "--optimizer", "lionmuon", "--period", 2,
+         "--multiple-of", a.multiple_of, "--optimizer", a.optimizer, "--period", 2,
          "--steps", a.steps, "--json"]
     return [str(x) for x in f] + (["--bias"] if a.bias else [])
 
 
+def torch_flags(a):
+    """This script's own flags for one torch measurement."""
+    f = ["--model", a.model, "--n-layer", a.n_layer, "--n-head", a.n_head, "--n-embd", a.n_embd,
+         "--seq-len", a.seq_len, "--batch-size", a.batch_size, "--vocab-size", a.vocab_size,
+         "--multiple-of", a.multiple_of, "--optimizer", a.optimizer, "--steps", a.steps,
+         "--threads", a.threads]
+    return [str(x) for x in f] + (["--bias"] if a.bias else [])
+
+
+def run_json(argv, env):
+    p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, check=True, text=True)
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def envs(a):
+    """The environments of C, torch on its default kernel, and the base."""
+    base = dict(os.environ, OMP_NUM_THREADS=str(a.threads),
+                OPENBLAS_NUM_THREADS=str(a.threads))
+    for k in ("OPENBLAS_CORETYPE", "LIONMUON_BLAS_SELECT", "LIONMUON_BLAS_SELECTED"):
+        base.pop(k, None)
+    c_env, t_env = dict(base), dict(base)
+    if a.simulate_generic:
+        c_env.update(OPENBLAS_CORETYPE=a.simulate_generic, LIONMUON_BLAS_SELECT="force")
+        t_env.update(OPENBLAS_CORETYPE=a.simulate_generic)
+    return base, c_env, t_env
+
+
+def torch_default_core(t_env):
+    """The kernel torch's OpenBLAS picks in t_env."""
+    return run_json([sys.executable, "-c", "import sys; sys.path.insert(0, %r); import "
+                     "torch_bench, json; print(json.dumps({'core': torch_bench.blas_core()}))"
+                     % os.path.dirname(os.path.abspath(__file__))], t_env)["core"]
+
+
+def one_round(a, me, base, c_env, t_env, t_core):
+    """C, torch on C's kernel, torch on its own default kernel t_core (when
+    that differs): step times and ratios."""
+    c = run_json([a.lionmuon, "bench", "train"] + c_flags(a), c_env)
+    if c["threads"] != a.threads:
+        sys.exit("torch_bench: C ran on %s threads, not %d" % (c["threads"], a.threads))
+    fair = run_json(me, dict(base, OPENBLAS_CORETYPE=c["blas_core"]))
+    dflt = fair if t_core == c["blas_core"] else run_json(me, t_env)
+    r = dict(c=c, torch_fair=fair, torch_default=dflt)
+    for k, t in (("fair", fair), ("default", dflt)):
+        r["ratio_%s_median" % k] = t["seconds_per_step"] / c["seconds_per_step"]
+        r["ratio_%s_mean" % k] = t["mean_seconds_per_step"] / c["mean_seconds_per_step"]
+    return r
+
+
 def compare(a):
-    """Rounds of (C run, torch run), back to back, so that both see the same
-    load; the ratio of each round, and their median."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads))
-    rounds = []
-    for i in range(a.rounds):
-        p = subprocess.run([a.lionmuon, "bench", "train"] + c_flags(a), env=env,
-                           stdout=subprocess.PIPE, check=True, text=True)
-        c = json.loads(p.stdout)
-        if c["threads"] != a.threads:
-            sys.exit("torch_bench: C ran on %s threads, not %d" % (c["threads"], a.threads))
-        t = run(a)
-        rounds.append(dict(c=c, torch=t, ratio_median=t["seconds_per_step"] / c["seconds_per_step"],
-                           ratio_mean=t["mean_seconds_per_step"] / c["mean_seconds_per_step"]))
-    t0 = rounds[0]["torch"]
-    print("%s L=%d C=%d nh=%d T=%d B=%d V=%d, lionmuon P=2 ns5, %d threads, %d steps "
-          "(torch %s float64 CPU)" % (a.model, a.n_layer, a.n_embd, a.n_head, a.seq_len,
-                                      a.batch_size, a.vocab_size, a.threads, a.steps,
-                                      t0["torch"]))
-    print("  %5s %12s %12s %12s %12s %10s %10s %9s" % (
-        "round", "C median", "C mean", "torch median", "torch mean", "ratio med", "ratio mean",
-        "C/DGEMM"))
+    """Rounds of (C, torch fair, torch default), back to back, so that all
+    see the same load; the ratios of each round, and their medians."""
+    me = [sys.executable, os.path.abspath(__file__)] + torch_flags(a)
+    base, c_env, t_env = envs(a)
+    t_core = torch_default_core(t_env)
+    rounds = [one_round(a, me, base, c_env, t_env, t_core) for _ in range(a.rounds)]
+    t0 = rounds[0]["torch_fair"]
+    print("%s L=%d C=%d nh=%d T=%d B=%d V=%d, %s%s, %d threads, %d steps (torch %s float64 "
+          "CPU)%s" % (a.model, a.n_layer, a.n_embd, a.n_head, a.seq_len, a.batch_size,
+                      a.vocab_size, a.optimizer, " P=2 ns5" if a.optimizer == "lionmuon" else "",
+                      a.threads, a.steps, t0["torch"],
+                      ", simulating a generic %s" % a.simulate_generic
+                      if a.simulate_generic else ""))
+    print("  %5s %-24s %9s %-22s %9s %9s %-22s %9s %9s" % (
+        "round", "C kernel", "C mean", "torch fair kernel", "mean", "ratio", "torch default",
+        "mean", "ratio"))
     for i, r in enumerate(rounds):
-        print("  %5d %12.4f %12.4f %12.4f %12.4f %9.2fx %9.2fx %8.1f%%" % (
-            i + 1, r["c"]["seconds_per_step"], r["c"]["mean_seconds_per_step"],
-            r["torch"]["seconds_per_step"], r["torch"]["mean_seconds_per_step"],
-            r["ratio_median"], r["ratio_mean"], 100 * r["c"]["fraction_of_dgemm"]))
-    med = statistics.median(r["ratio_median"] for r in rounds)
-    mean = statistics.median(r["ratio_mean"] for r in rounds)
-    print("  torch / C step time: %.2fx (median steps), %.2fx (mean steps), median over "
-          "rounds" % (med, mean))
-    out = dict(rounds=rounds, ratio_median=med, ratio_mean=mean)
+        c, f, d = r["c"], r["torch_fair"], r["torch_default"]
+        ck = c["blas_core"] + (" (lionmuon's)" if c["blas_core_selected_by_tool"] else "")
+        print("  %5d %-24s %9.4f %-22s %9.4f %8.2fx %-22s %9.4f %8.2fx   C %.0f%% of DGEMM" % (
+            i + 1, ck, c["mean_seconds_per_step"], f["blas_core"], f["mean_seconds_per_step"],
+            r["ratio_fair_mean"], d["blas_core"], d["mean_seconds_per_step"],
+            r["ratio_default_mean"], 100 * c["fraction_of_dgemm"]))
+    out = {}
+    for k in ("fair", "default"):
+        for s in ("median", "mean"):
+            key = "ratio_%s_%s" % (k, s)
+            out[key] = statistics.median(r[key] for r in rounds)
+    print("  torch / C step time, median over rounds (mean steps): fair %.2fx, each on its "
+          "default kernel %.2fx" % (out["ratio_fair_mean"], out["ratio_default_mean"]))
+    out["rounds"] = rounds
     if a.out:
         with open(a.out, "w") as f:
             json.dump(out, f, indent=2)
@@ -154,6 +229,7 @@ def main():
     ap.add_argument("--multiple-of", type=int, default=256)
     ap.add_argument("--bias", action="store_true")
     ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--optimizer", default="lionmuon", choices=["lionmuon", "adamw"])
     ap.add_argument("--threads", type=int,
                     default=int(os.environ.get("OMP_NUM_THREADS", "0")) or torch.get_num_threads())
     ap.add_argument("--lionmuon", metavar="BINARY",
@@ -161,6 +237,8 @@ def main():
                          "count, alternating with the torch runs")
     ap.add_argument("--rounds", type=int, default=3, help="compare: rounds of (C, torch)")
     ap.add_argument("--out", help="compare: also write the rounds as JSON to this file")
+    ap.add_argument("--simulate-generic", metavar="CORE",
+                    help="compare: start both as if OpenBLAS had chosen CORE (e.g. Prescott)")
     a = ap.parse_args()
     if a.steps < 1 or a.rounds < 1:
         ap.error("--steps and --rounds must be >= 1")

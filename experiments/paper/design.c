@@ -13,21 +13,25 @@
 #include <string.h>
 
 #include "lionmuon/fs.h"
+#include "lionmuon/linalg.h"
 #include "tools/sweep.h"
 
 /* ---- the design ---- */
 
+/* Colours: the ten of Tableau 10 (matplotlib's tab10), one per config, the
+ * paper's headline LionMuon P = 2 in red and Muon, its main rival, in blue;
+ * point types: open for the baselines, filled for the LionMuon family. */
 const pp_config PP_CONFIGS[PP_NCONF] = {
-    {"adamw", "adamw", -1, 0, 0, 5e-4},
-    {"lion", "lion", -1, 0, 5e-5, 1e-3},
-    {"signum", "signum", -1, 0, 5e-5, 1e-3},
-    {"muon", "muon", -1, 1e-3, 0, 1e-3},
-    {"signmuon-p2", "signmuon", 2, 2e-3, 5e-5, 1e-3},
-    {"lionmuon-p1", "lionmuon", 1, 7e-4, 5e-5, 1e-3},
-    {"lionmuon-p2", "lionmuon", 2, 1e-3, 5e-5, 1e-3},
-    {"lionmuon-p5", "lionmuon", 5, 2e-3, 5e-5, 1e-3},
-    {"lionmuon-p20", "lionmuon", 20, 5e-3, 5e-5, 1e-3},
-    {"lionmuon-p100", "lionmuon", 100, 7e-3, 5e-5, 1e-3},
+    {"adamw", "adamw", -1, 0, 0, 5e-4, "#7f7f7f", 2, 4},
+    {"lion", "lion", -1, 0, 5e-5, 1e-3, "#ff7f0e", 2, 6},
+    {"signum", "signum", -1, 0, 5e-5, 1e-3, "#bcbd22", 2, 8},
+    {"muon", "muon", -1, 1e-3, 0, 1e-3, "#1f77b4", 2, 12},
+    {"signmuon-p2", "signmuon", 2, 2e-3, 5e-5, 1e-3, "#9467bd", 4, 15},
+    {"lionmuon-p1", "lionmuon", 1, 7e-4, 5e-5, 1e-3, "#17becf", 1, 7},
+    {"lionmuon-p2", "lionmuon", 2, 1e-3, 5e-5, 1e-3, "#d62728", 1, 5},
+    {"lionmuon-p5", "lionmuon", 5, 2e-3, 5e-5, 1e-3, "#2ca02c", 1, 9},
+    {"lionmuon-p20", "lionmuon", 20, 5e-3, 5e-5, 1e-3, "#8c564b", 1, 11},
+    {"lionmuon-p100", "lionmuon", 100, 7e-3, 5e-5, 1e-3, "#e377c2", 1, 13},
 };
 const char *const PP_MODELS[PP_NMODEL] = {"gpt2", "llama"};
 
@@ -45,8 +49,10 @@ void pp_grid(int quick, const double **g, int *n)
 
 json_t *pp_load_grid(const char *dir)
 {
+    /* absent (or unreadable) means the default grid; read bounded */
     char *path = lm_path_join(dir, "grid.json");
-    json_t *j = json_load_file(path, 0, NULL);
+    lm_error ignored;
+    json_t *j = pp_load_json(path, &ignored);
     free(path);
     return j;
 }
@@ -120,10 +126,31 @@ char *pp_tuned_path(const char *dir)
 
 /* ---- reading results ---- */
 
+/* A JSON file, read as a regular file of at most 64 MiB (lm_read_file). */
+static json_t *load_json(const char *path, lm_error *e)
+{
+    unsigned char *buf;
+    size_t len;
+    if (lm_read_file(path, (size_t)64 << 20, &buf, &len, e))
+        return NULL;
+    json_error_t je;
+    json_t *j = json_loadb((const char *)buf, len, 0, &je);
+    free(buf);
+    if (!j)
+        lm_fail(e, "%s: %s", path, je.text);
+    return j;
+}
+
+json_t *pp_load_json(const char *path, lm_error *e)
+{
+    return load_json(path, e);
+}
+
 double pp_summary_value(const char *run_dir, const char *key)
 {
     char *path = lm_path_join(run_dir, "summary.json");
-    json_t *j = json_load_file(path, 0, NULL);
+    lm_error ignored;
+    json_t *j = load_json(path, &ignored);
     free(path);
     json_t *v = j ? json_object_get(j, key) : NULL;
     double x = json_is_number(v) ? json_number_value(v) : NAN;
@@ -134,7 +161,8 @@ double pp_summary_value(const char *run_dir, const char *key)
 double pp_cpu_seconds(const char *run_dir)
 {
     char *path = lm_path_join(run_dir, "cpu.json");
-    json_t *j = json_load_file(path, 0, NULL);
+    lm_error ignored;
+    json_t *j = load_json(path, &ignored);
     free(path);
     json_t *v = j ? json_object_get(j, "cpu_s") : NULL;
     double x = json_is_number(v) ? json_number_value(v) : NAN;
@@ -146,15 +174,6 @@ double pp_tuned_scale(json_t *tuned, const char *model, const char *cfg)
 {
     json_t *s = json_object_get(json_object_get(json_object_get(tuned, model), cfg), "scale");
     return json_is_number(s) ? json_number_value(s) : NAN;
-}
-
-static json_t *load_json(const char *path, lm_error *e)
-{
-    json_error_t je;
-    json_t *j = json_load_file(path, 0, &je);
-    if (!j)
-        lm_fail(e, "%s: %s", path, je.text);
-    return j;
 }
 
 /* ---- one run's command line ---- */
@@ -222,12 +241,12 @@ static void run_argv(const char *model, const pp_config *c, double scale, long s
 }
 
 /* Append the run (model mi, config ci, factor scale, seed) to the manifest. */
-static int append_run(const char *manifest, int mi, int ci, double scale, long seed, int quick,
+static int append_run(lm_buf *manifest, int mi, int ci, double scale, long seed, int quick,
                       char *out, lm_error *e)
 {
     run_args a;
     run_argv(PP_MODELS[mi], &PP_CONFIGS[ci], scale, seed, quick, out, &a);
-    int rc = sweep_append(manifest, out, a.n, (const char *const *)a.v, e);
+    int rc = sweep_format_line(manifest, out, a.n, (const char *const *)a.v, e);
     args_free(&a);
     free(out);
     return rc;
@@ -236,9 +255,10 @@ static int append_run(const char *manifest, int mi, int ci, double scale, long s
 /* ---- the manifests ---- */
 
 /* The runs of one (model, config): every factor of its current grid at
- * every tuning seed, or every main seed at the tuned factor. */
-static int append_config(const char *dir, paper_stage stage, int quick, const char *manifest,
-                         json_t *tuned, json_t *grid, int mi, int ci, lm_error *e)
+ * every tuning seed, or every main seed at the tuned factor; *nrun counts
+ * them. */
+static int append_config(const char *dir, paper_stage stage, int quick, lm_buf *manifest,
+                         json_t *tuned, json_t *grid, int mi, int ci, int *nrun, lm_error *e)
 {
     int rc = 0;
     if (stage == PAPER_TUNE) {
@@ -246,8 +266,9 @@ static int append_config(const char *dir, paper_stage stage, int quick, const ch
         int ng = pp_grid_of(grid, quick, mi, ci, g);
         for (int k = 0; k < ng && rc == 0; k++)
             for (int t = 0; t < pp_ntune() && rc == 0; t++)
-                rc = append_run(manifest, mi, ci, g[k], PP_TUNE_SEED + t, quick,
-                                pp_tune_dir(dir, mi, ci, g[k], t), e);
+                if ((rc = append_run(manifest, mi, ci, g[k], PP_TUNE_SEED + t, quick,
+                                     pp_tune_dir(dir, mi, ci, g[k], t), e)) == 0)
+                    ++*nrun;
         return rc;
     }
     double s = pp_tuned_scale(tuned, PP_MODELS[mi], PP_CONFIGS[ci].name);
@@ -255,7 +276,9 @@ static int append_config(const char *dir, paper_stage stage, int quick, const ch
         return lm_fail(e, "%s/tuned.json: no factor for %s %s", dir, PP_MODELS[mi],
                        PP_CONFIGS[ci].name);
     for (int seed = 1; seed <= pp_nseeds(quick) && rc == 0; seed++)
-        rc = append_run(manifest, mi, ci, s, seed, quick, pp_main_dir(dir, mi, ci, seed), e);
+        if ((rc = append_run(manifest, mi, ci, s, seed, quick, pp_main_dir(dir, mi, ci, seed),
+                             e)) == 0)
+            ++*nrun;
     return rc;
 }
 
@@ -270,19 +293,33 @@ int paper_manifest(const char *dir, paper_stage stage, int quick, const char *ma
         if (!tuned)
             return -1;
     }
-    FILE *fp = fopen(manifest, "w"); /* start afresh: the sweep skips finished runs */
-    if (!fp) {
-        json_decref(tuned);
-        return lm_fail(e, "%s: cannot write: %s", manifest, strerror(errno));
-    }
-    fclose(fp);
-    int rc = 0;
+    /* the whole manifest in memory, then written atomically (afresh: the
+     * sweep skips finished runs); a link named like it is replaced, never
+     * written through */
+    lm_buf m = {0};
+    lm_buf_printf(&m, "%s", "");
+    int rc = 0, nrun = 0;
     json_t *grid = pp_load_grid(dir);
     for (int mi = 0; mi < PP_NMODEL && rc == 0; mi++)
         for (int ci = 0; ci < PP_NCONF && rc == 0; ci++)
-            rc = append_config(dir, stage, quick, manifest, tuned, grid, mi, ci, e);
+            rc = append_config(dir, stage, quick, &m, tuned, grid, mi, ci, &nrun, e);
     json_decref(grid);
     json_decref(tuned);
+    if (rc == 0)
+        rc = lm_write_atomic(manifest, m.s, m.len, e);
+    lm_buf_free(&m);
+    if (rc == 0) {
+        char *mp = lm_printable(manifest);
+        if (stage == PAPER_TUNE)
+            fprintf(stderr,
+                    "paper manifest: %d tuning runs (%d models x %d configs, each config's "
+                    "current grid x %d tuning seeds) in %s\n",
+                    nrun, PP_NMODEL, PP_NCONF, pp_ntune(), mp);
+        else
+            fprintf(stderr, "paper manifest: %d main runs (%d models x %d configs x %d seeds) in %s\n",
+                    nrun, PP_NMODEL, PP_NCONF, pp_nseeds(quick), mp);
+        free(mp);
+    }
     return rc;
 }
 
@@ -290,7 +327,8 @@ int paper_manifest(const char *dir, paper_stage stage, int quick, const char *ma
 
 int paper_timed(const char *path, int argc, char **argv, int (*train)(int, char **))
 {
-    int rc = train(argc, argv);
+    double t0 = la_seconds();
+    int rc = train(argc, argv), train_rc = rc;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double u = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec;
@@ -299,8 +337,18 @@ int paper_timed(const char *path, int argc, char **argv, int (*train)(int, char 
                           "exit", rc, "how", "getrusage(RUSAGE_SELF) after the run, in its process");
     char *txt = json_dumps(j, JSON_INDENT(1));
     lm_error e = {{0}};
-    if (lm_write_atomic(path, txt, strlen(txt), &e) != 0)
+    char *pp = lm_printable(path);
+    if (lm_write_atomic(path, txt, strlen(txt), &e) != 0) {
         fprintf(stderr, "lionmuon paper timed: %s\n", e.msg);
+        if (rc == 0) /* the run is done but its CPU time is lost: the work failed */
+            rc = 1;
+    } else {
+        fprintf(stderr, "paper timed: %.1f s CPU (user %.1f, system %.1f) in %.1f s wall, "
+                        "train exit %d; wrote %s\n", u + sy, u, sy, la_seconds() - t0,
+                train_rc, pp);
+    }
+    fflush(stderr);
+    free(pp);
     free(txt);
     json_decref(j);
     return rc;

@@ -51,7 +51,8 @@ int paper_select(const char *dir, int quick, lm_error *e);
 
 /* `lionmuon paper timed FILE train ARGS...`: run train in this process, then
  * write FILE with its CPU time (getrusage RUSAGE_SELF: user + system) and
- * exit status.  Returns train's exit status. */
+ * exit status, and a progress line on stderr.  Returns train's exit status,
+ * or 1 when train succeeded but FILE could not be written. */
 int paper_timed(const char *path, int argc, char **argv, int (*train)(int, char **));
 
 /* The rank agreement between the CPU reproduction under results_dir (mean

@@ -15,6 +15,10 @@ typedef struct {
     const char *optimizer;
     long period;           /* -1: the optimizer's own */
     double lr_muon, lr_sign, lr_adamw; /* the paper's 124M rates (theory/algorithms.md §5) */
+    const char *colour;    /* its colour in every figure (ten distinct, no repeats) */
+    int dash;              /* gnuplot dash type, a secondary cue: 1 LionMuon, 2 the
+                            * single-rule baselines, 4 SignMuon */
+    int point;             /* gnuplot point type (distinct; baselines open) */
 } pp_config;
 
 #define PP_NCONF 10
@@ -56,6 +60,8 @@ char *pp_main_dir(const char *dir, int model, int config, int seed);
 double pp_summary_value(const char *run_dir, const char *key);
 /* A run's CPU seconds (cpu.json of `paper timed`), NAN when missing. */
 double pp_cpu_seconds(const char *run_dir);
+/* A JSON file read as a regular file of at most 64 MiB; NULL with e. */
+json_t *pp_load_json(const char *path, lm_error *e);
 
 /* tuned.json (written by paper_select): {"gpt2": {"adamw": {"scale": s,
  * "edge": bool, "grid": [...], "losses": [mean over the tuning seeds per

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "lionmuon/fs.h"
+#include "lionmuon/linalg.h"
 #include "lionmuon/stats.h"
 #include "lionmuon/verdict.h"
 
@@ -35,6 +36,16 @@ typedef struct {
 static const char *DIAG[7] = {"grad_nuc_over_1", "param_2_over_inf", "update_2_over_inf",
                               "errmom_F_over_nuc", "errmom_F_over_1", "smooth_nuc_over_2",
                               "smooth_1_over_inf"};
+/* the same, as a reader reads them (src/model/diag.c): the two lines of a
+ * figure panel's title */
+static const char *DIAG_TITLE[7] = {
+    "gradient\\n||G||_nuc / ||G||_1",
+    "parameters\\n||W||_2 / ||W||_inf",
+    "update U = W_{t+1} - W_t\\n||U||_2 / ||U||_inf",
+    "momentum error\\n||G - M||_F / ||G - M||_nuc",
+    "momentum error\\n||G - M||_F / ||G - M||_1",
+    "smoothness (Muon geometry)\\n||G_{t+1} - G_t||_nuc / ||U||_2",
+    "smoothness (Lion geometry)\\n||G_{t+1} - G_t||_1 / ||U||_inf"};
 /* medians over a 10000-step LionMuon P = 2 run at 124M (theory/algorithms.md §10) */
 static const double DIAG_PAPER[7] = {0.0167, 19.4, 410, 0.0696, 0.00112, 0.81, 837};
 
@@ -69,7 +80,8 @@ static int col(char **h, int n, const char *name)
 static int read_curve(const char *run, curve *c)
 {
     char *path = lm_path_join(run, "metrics.csv");
-    FILE *fp = fopen(path, "r");
+    lm_error ignored;
+    FILE *fp = lm_fopen_read(path, &ignored);
     free(path);
     c->n = 0;
     char *hdr = NULL, *line = NULL;
@@ -154,6 +166,7 @@ typedef struct {
     lm_buf *sum;      /* one line per verdict, for the summary at the top */
     const char *dir, *plots, *link;
     int quick, ns;
+    int fig_done, fig_total; /* figures drawn so far and in all (progress) */
     run_result R[PP_NMODEL][PP_NCONF][MAXSEED];
 } report;
 
@@ -247,7 +260,8 @@ static void table_main(report *rp, int mi)
     lm_buf_printf(rp->md, "| config | lr factor | best val loss | 95%% CI | excess over Bayes | total GFLOPs "
                           "| CPU s | state bytes |\n|---|---|---|---|---|---|---|---|\n");
     char *path = pp_tuned_path(rp->dir);
-    json_t *tuned = json_load_file(path, 0, NULL);
+    lm_error ignored;
+    json_t *tuned = pp_load_json(path, &ignored);
     free(path);
     for (int ci = 0; ci < PP_NCONF; ci++)
         main_row(rp, tuned, mi, ci);
@@ -259,7 +273,8 @@ static void table_main(report *rp, int mi)
 static void table_tuning(report *rp, int mi, lm_buf *dat)
 {
     char *path = pp_tuned_path(rp->dir);
-    json_t *tuned = json_load_file(path, 0, NULL);
+    lm_error ignored;
+    json_t *tuned = pp_load_json(path, &ignored);
     free(path);
     lm_buf_printf(rp->md, "\n| %s config | factor: mean best val loss over the %d tuning seeds (the "
                           "pick in bold) |\n|---|---|\n", PP_MODELS[mi], pp_ntune());
@@ -268,7 +283,7 @@ static void table_tuning(report *rp, int mi, lm_buf *dat)
         json_t *g = json_object_get(tc, "grid"), *l = json_object_get(tc, "losses");
         double sc = pp_tuned_scale(tuned, PP_MODELS[mi], PP_CONFIGS[ci].name);
         lm_buf_printf(rp->md, "| %s |", PP_CONFIGS[ci].name);
-        lm_buf_printf(dat, "# %s\n", PP_CONFIGS[ci].name);
+        lm_buf_printf(dat, "# %s: factor mean_best_val_loss picked\n", PP_CONFIGS[ci].name);
         for (size_t k = 0; k < json_array_size(g); k++) {
             double f = json_number_value(json_array_get(g, k));
             json_t *v = json_array_get(l, k);
@@ -276,7 +291,7 @@ static void table_tuning(report *rp, int mi, lm_buf *dat)
             if (json_is_number(v)) {
                 lm_buf_printf(rp->md, " %s%g: %.4f%s", pick ? "**" : "", f, json_number_value(v),
                               pick ? "**" : "");
-                lm_buf_printf(dat, "%g %.9g\n", f, json_number_value(v));
+                lm_buf_printf(dat, "%g %.9g %d\n", f, json_number_value(v), pick);
             } else {
                 lm_buf_printf(rp->md, " %g: diverged/missing", f);
             }
@@ -317,26 +332,67 @@ static int plot_file(const report *rp, const char *name, lm_buf *b)
     return rc;
 }
 
-/* Write the script and run gnuplot on it in the plots directory; a missing
- * or failing gnuplot is reported, not fatal. */
-static void plot_run(const report *rp, const char *script, lm_buf *gp)
+/* Write the script and run gnuplot on it in the plots directory; the script
+ * writes STEM.png.tmp, renamed to STEM.png only when gnuplot succeeds
+ * (lm_gnuplot_png).  A missing or failing gnuplot is reported, not fatal,
+ * and leaves no empty figure.  A figure drawn is a progress line on stderr:
+ * "paper report: figure 3/11 STEM.png (0.2 s)". */
+static void plot_run(report *rp, const char *script, const char *stem, lm_buf *gp)
 {
+    double t0 = la_seconds();
+    rp->fig_done++;
     if (plot_file(rp, script, gp) != 0)
         return;
     lm_error e = {{0}};
-    int rc = lm_gnuplot(rp->plots, script, &e);
+    char *png = pp_strf("%s.png", stem);
+    int rc = lm_gnuplot_png(rp->plots, script, png, &e);
+    char *dir = lm_printable(rp->plots);
     if (rc > 0)
-        fprintf(stderr, "lionmuon paper: gnuplot failed on %s in %s (is gnuplot installed?)\n",
-                script, rp->plots);
+        fprintf(stderr, "lionmuon paper: gnuplot failed on %s in %s (is gnuplot installed?); "
+                        "no %s written\n", script, dir, png);
     else if (rc < 0)
         fprintf(stderr, "lionmuon paper: %s\n", e.msg);
+    else
+        fprintf(stderr, "paper report: figure %d/%d %s (%.1f s)\n", rp->fig_done,
+                rp->fig_total, png, la_seconds() - t0);
+    fflush(stderr);
+    free(dir);
+    free(png);
 }
 
-/* Best validation loss (mean, 95% CI) against total FLOPs or wall time,
- * one point per config. */
-static void figure_pareto(report *rp, int mi, int use_wall)
+/* The start of every figure's script: the cairo terminal (antialiased,
+ * real dash patterns), the output, a light grid. */
+static void gp_head(lm_buf *g, const char *stem, int width, int height)
 {
-    const char *what = use_wall ? "cpu" : "flops";
+    lm_buf_printf(g, "set terminal pngcairo noenhanced size %d,%d font ',11'\n"
+                     "set output '%s.png.tmp'\nset grid lc rgb '#d0d0d0' lt 1 dt 3\n",
+                  width, height, stem);
+}
+
+/* Config ci's style in every figure: its own colour and point type, and
+ * for lines (dashed = 1) its dash type. */
+static void gp_style(lm_buf *g, int ci, int dashed)
+{
+    const pp_config *c = &PP_CONFIGS[ci];
+    lm_buf_printf(g, "lc rgb '%s' dt %d pt %d", c->colour, dashed ? c->dash : 1, c->point);
+}
+
+/* The Bayes-optimal loss of model mi's runs (the corpus's entropy rate, in
+ * each summary.json); NAN when no run has one. */
+static double bayes_loss(const report *rp, int mi)
+{
+    for (int ci = 0; ci < PP_NCONF; ci++)
+        for (int s = 0; s < rp->ns; s++)
+            if (isfinite(rp->R[mi][ci][s].bayes))
+                return rp->R[mi][ci][s].bayes;
+    return NAN;
+}
+
+/* Best validation loss (mean, 95% CI) against total FLOPs or CPU time
+ * (use_cpu), one point per config. */
+static void figure_pareto(report *rp, int mi, int use_cpu)
+{
+    const char *what = use_cpu ? "cpu" : "flops";
     char *stem = pp_strf("pareto_%s_%s", what, PP_MODELS[mi]);
     char *dat = pp_strf("%s.dat", stem), *script = pp_strf("%s.gp", stem);
     lm_buf b = {0}, g = {0};
@@ -346,31 +402,44 @@ static void figure_pareto(report *rp, int mi, int use_wall)
         int k;
         for (int s = 0; s < rp->ns; s++) {
             bs[s] = rp->R[mi][ci][s].best;
-            w[s] = use_wall ? rp->R[mi][ci][s].cpu : rp->R[mi][ci][s].flops;
+            w[s] = use_cpu ? rp->R[mi][ci][s].cpu : rp->R[mi][ci][s].flops;
         }
         mean_ci(rp->ns, bs, &m, &h, &k);
         mean_ci(rp->ns, w, &wm, &wh, &k);
-        lm_buf_printf(&b, "%s %.9g %.9g %.9g\n", PP_CONFIGS[ci].name, use_wall ? wm : wm * 1e-9,
+        lm_buf_printf(&b, "%s %.9g %.9g %.9g\n", PP_CONFIGS[ci].name, use_cpu ? wm : wm * 1e-9,
                       m, isfinite(h) ? h : 0.0);
     }
-    lm_buf_printf(&g, "set terminal pngcairo noenhanced size 900,600\nset output '%s.png'\n", stem);
+    gp_head(&g, stem, 1000, 600);
     lm_buf_printf(&g, "set title '%s: best validation loss (mean, 95%% CI over %d seeds) vs %s'\n",
-                  PP_MODELS[mi], rp->ns, use_wall ? "CPU time" : "total training FLOPs");
-    lm_buf_printf(&g, "set xlabel '%s'\nset ylabel 'best validation loss (nats)'\nset grid\n",
-                  use_wall ? "CPU time (s, user + system, one thread)"
-                           : "total GFLOPs (paper accounting)");
-    lm_buf_printf(&g, "set key outside right\nplot ");
-    for (int ci = 0; ci < PP_NCONF; ci++)
-        lm_buf_printf(&g, "%s'%s' every ::%d::%d using 2:3:4 with yerrorbars pt %d ps 1.5 lc %d title '%s'",
-                      ci ? ", " : "", dat, ci, ci, 5 + ci % 4, ci % 8 + 1 + (ci >= 8 ? 2 : 0),
-                      PP_CONFIGS[ci].name);
+                  PP_MODELS[mi], rp->ns, use_cpu ? "CPU time" : "total training FLOPs");
+    lm_buf_printf(&g, "set xlabel '%s'\nset ylabel 'best validation loss (nats)'\n",
+                  use_cpu ? "CPU time (s, user + system, one thread)"
+                          : "total GFLOPs (paper accounting)");
+    lm_buf_printf(&g, "set key outside right top vertical\nset offsets graph 0.05, graph 0.05, 0, 0\nplot ");
+    for (int ci = 0; ci < PP_NCONF; ci++) {
+        lm_buf_printf(&g, "%s'%s' every ::%d::%d using 2:3:4 with yerrorbars lw 1.5 ps 1.6 ",
+                      ci ? ", \\\n     " : "", dat, ci, ci);
+        gp_style(&g, ci, 0);
+        lm_buf_printf(&g, " title '%s'", PP_CONFIGS[ci].name);
+    }
     lm_buf_printf(&g, "\n");
     if (plot_file(rp, dat, &b) == 0)
-        plot_run(rp, script, &g);
+        plot_run(rp, script, stem, &g);
     lm_buf_free(&g);
     free(stem);
     free(dat);
     free(script);
+}
+
+/* The mean over seeds of the validation loss at point i of (mi, ci). */
+static double curve_mean(const report *rp, int mi, int ci, int i)
+{
+    double v[MAXSEED], m, h;
+    int k;
+    for (int s = 0; s < rp->ns; s++)
+        v[s] = rp->R[mi][ci][s].ok && rp->R[mi][ci][s].cv.n > i ? rp->R[mi][ci][s].cv.loss[i] : NAN;
+    mean_ci(rp->ns, v, &m, &h, &k);
+    return m;
 }
 
 /* curve_MODEL_CONFIG.dat: per validation point of seed 1, the step, GFLOPs
@@ -380,41 +449,104 @@ static void curve_data(report *rp, int mi, int ci, const char *dat)
     lm_buf b = {0};
     lm_buf_printf(&b, "# step gflops mean_val_loss\n");
     const curve *c0 = &rp->R[mi][ci][0].cv;
-    for (int i = 0; rp->R[mi][ci][0].ok && i < c0->n; i++) {
-        double v[MAXSEED], m, h;
-        int k;
-        for (int s = 0; s < rp->ns; s++)
-            v[s] = rp->R[mi][ci][s].ok && rp->R[mi][ci][s].cv.n > i
-                       ? rp->R[mi][ci][s].cv.loss[i] : NAN;
-        mean_ci(rp->ns, v, &m, &h, &k);
-        lm_buf_printf(&b, "%g %.9g %.9g\n", c0->step[i], c0->flops[i] * 1e-9, m);
-    }
+    for (int i = 0; rp->R[mi][ci][0].ok && i < c0->n; i++)
+        lm_buf_printf(&b, "%g %.9g %.9g\n", c0->step[i], c0->flops[i] * 1e-9,
+                      curve_mean(rp, mi, ci, i));
     plot_file(rp, dat, &b);
 }
 
-/* Validation loss against iterations (by_flops = 0: also writes the curve
- * data) or FLOPs (by_flops = 1: reuses it), one line per config. */
+/* A log axis on [lo, hi] with at least four labelled ticks: the decades
+ * when they are enough, else the first of 1-2-5, 1-1.5-2-3-5-7 and every
+ * 1..9 (times the decades) that gives four. */
+static void log_ticks(lm_buf *g, char axis, double lo, double hi)
+{
+    static const double sets[3][12] = {{1, 2, 5}, {1, 1.5, 2, 3, 5, 7}, {1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9}};
+    static const int nset[3] = {3, 6, 12};
+    if (floor(log10(hi)) - ceil(log10(lo)) >= 3)
+        return; /* four decades or more: gnuplot's own */
+    for (int k = 0; k < 3; k++) {
+        int cnt = 0;
+        for (double d = pow(10, floor(log10(lo))); d <= hi; d *= 10)
+            for (int q = 0; q < nset[k]; q++)
+                cnt += sets[k][q] * d >= lo && sets[k][q] * d <= hi;
+        if (cnt < 4 && k < 2)
+            continue;
+        lm_buf_printf(g, "set %ctics (", axis);
+        int first = 1;
+        for (double d = pow(10, floor(log10(lo))); d <= hi; d *= 10)
+            for (int q = 0; q < nset[k]; q++)
+                if (sets[k][q] * d >= lo && sets[k][q] * d <= hi) {
+                    lm_buf_printf(g, "%s%.6g", first ? "" : ", ", sets[k][q] * d);
+                    first = 0;
+                }
+        lm_buf_printf(g, ")\n");
+        return;
+    }
+}
+
+/* The y range of the excess-loss figures of model mi: every config's mean
+ * curve above H, with a margin; and its ticks. */
+static void excess_axis(const report *rp, int mi, double H, lm_buf *g)
+{
+    double lo = INFINITY, hi = 0;
+    for (int ci = 0; ci < PP_NCONF; ci++)
+        for (int i = 0; rp->R[mi][ci][0].ok && i < rp->R[mi][ci][0].cv.n; i++) {
+            double x = curve_mean(rp, mi, ci, i) - H;
+            if (x > 0) {
+                lo = fmin(lo, x);
+                hi = fmax(hi, x);
+            }
+        }
+    if (!(hi > 0))
+        return;
+    lo /= 1.08;
+    hi *= 1.08;
+    lm_buf_printf(g, "set yrange [%.6g:%.6g]\n", lo, hi);
+    log_ticks(g, 'y', lo, hi);
+}
+
+/* Validation loss above the Bayes-optimal loss (the corpus's entropy rate),
+ * on a log axis, against iterations (by_flops = 0: also writes the curve
+ * data) or FLOPs (by_flops = 1: reuses it), one line per config in its own
+ * colour.  Without a Bayes loss, the plain loss on a linear axis. */
 static void figure_curves(report *rp, int mi, int by_flops)
 {
     char *stem = pp_strf("curves_%s_%s", by_flops ? "flops" : "iter", PP_MODELS[mi]);
     char *script = pp_strf("%s.gp", stem);
+    double H = bayes_loss(rp, mi);
+    int ex = isfinite(H);
     lm_buf g = {0};
-    lm_buf_printf(&g, "set terminal pngcairo noenhanced size 1000,650\nset output '%s.png'\n", stem);
-    lm_buf_printf(&g, "set title '%s: validation loss (mean over %d seeds) vs %s'\n", PP_MODELS[mi],
-                  rp->ns, by_flops ? "training FLOPs" : "iterations");
-    lm_buf_printf(&g, "set xlabel '%s'\nset ylabel 'validation loss (nats)'\nset grid\n"
-                      "set key outside right\nplot ", by_flops ? "GFLOPs" : "iteration");
+    gp_head(&g, stem, 1100, 650);
+    if (ex)
+        lm_buf_printf(&g, "bayes = %.10g\nset logscale y\nset mytics 10\n"
+                          "set grid xtics ytics mytics lc rgb '#d0d0d0' lt 1 dt 3, lc rgb '#ececec' lt 1 dt 3\n"
+                          "set format y '%%g'\n"
+                          "set title \"%s: validation loss above the Bayes-optimal %.4f nats (the corpus's "
+                          "entropy rate),\\nmean over %d seeds, against %s\"\n"
+                          "set ylabel 'excess validation loss (nats, log scale)'\n",
+                      H, PP_MODELS[mi], H, rp->ns, by_flops ? "training FLOPs" : "iterations");
+    if (ex)
+        excess_axis(rp, mi, H, &g);
+    else
+        lm_buf_printf(&g, "set title '%s: validation loss (mean over %d seeds) vs %s'\n"
+                          "set ylabel 'validation loss (nats)'\n",
+                      PP_MODELS[mi], rp->ns, by_flops ? "training FLOPs" : "iterations");
+    lm_buf_printf(&g, "set xlabel '%s'\nset key outside right top vertical\nplot ",
+                  by_flops ? "training GFLOPs (paper accounting)" : "iteration");
     for (int ci = 0; ci < PP_NCONF; ci++) {
         char *dat = pp_strf("curve_%s_%s.dat", PP_MODELS[mi], PP_CONFIGS[ci].name);
         if (!by_flops)
             curve_data(rp, mi, ci, dat);
-        /* gnuplot cycles 8 colours: the configs past the eighth are dashed */
-        lm_buf_printf(&g, "%s'%s' using %d:3 with lines lw 2 lc %d dt %d title '%s'", ci ? ", " : "",
-                      dat, by_flops ? 2 : 1, ci % 8 + 1, ci / 8 + 1, PP_CONFIGS[ci].name);
+        /* an evaluation below the Bayes loss (noise of a finite validation
+         * set) has no place on a log axis: left out */
+        lm_buf_printf(&g, "%s'%s' using %d:%s with linespoints lw 2 ps 0.8 ", ci ? ", \\\n     " : "",
+                      dat, by_flops ? 2 : 1, ex ? "($3 > bayes ? $3 - bayes : NaN)" : "3");
+        gp_style(&g, ci, 1);
+        lm_buf_printf(&g, " title '%s'", PP_CONFIGS[ci].name);
         free(dat);
     }
     lm_buf_printf(&g, "\n");
-    plot_run(rp, script, &g);
+    plot_run(rp, script, stem, &g);
     free(stem);
     free(script);
 }
@@ -423,12 +555,14 @@ static void figure_curves(report *rp, int mi, int by_flops)
 
 /* Seed s's diagnostics.csv of LionMuon P = 2 (model mi, config ci): the
  * median of each ratio over the run into med[j][s]; seed 1's points are
- * also echoed to dat (step and the seven ratios). */
-static void diag_seed(report *rp, int mi, int ci, int s, double med[7][MAXSEED], lm_buf *dat)
+ * also echoed to dat (step and the seven ratios), its last step to *last. */
+static void diag_seed(report *rp, int mi, int ci, int s, double med[7][MAXSEED], lm_buf *dat,
+                      double *last)
 {
     char *run = pp_main_dir(rp->dir, mi, ci, s + 1);
     char *path = lm_path_join(run, "diagnostics.csv");
-    FILE *fp = fopen(path, "r");
+    lm_error ignored;
+    FILE *fp = lm_fopen_read(path, &ignored);
     free(path);
     free(run);
     double v[7][MAXPT];
@@ -439,8 +573,10 @@ static void diag_seed(report *rp, int mi, int ci, int s, double med[7][MAXSEED],
         while (getline(&line, &cap, fp) >= 0 && n < MAXPT) {
             if (csv_split(line, f, 16) < 8)
                 continue;
-            if (s == 0)
+            if (s == 0) {
                 lm_buf_printf(dat, "%s", f[0]);
+                *last = fmax(*last, atof(f[0]));
+            }
             for (int j = 0; j < 7; j++) {
                 v[j][n] = atof(f[j + 1]);
                 if (s == 0)
@@ -457,17 +593,55 @@ static void diag_seed(report *rp, int mi, int ci, int s, double med[7][MAXSEED],
         med[j][s] = stats_median((size_t)n, v[j]);
 }
 
+/* A tick interval of 1, 2, 2.5 or 5 times a power of ten giving at most
+ * about four intervals on [0, xmax]. */
+static double nice_step(double xmax)
+{
+    double d = xmax > 0 ? xmax / 4 : 1, p = pow(10, floor(log10(d))), m = d / p;
+    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
+}
+
+/* The diagnostics figure: a 2 x 4 grid, one panel per ratio over training
+ * (seed 1) with the paper's 124M median dashed, the eighth panel the key. */
+static void diag_figure(report *rp, int mi, const char *dat, double last)
+{
+    char *stem = pp_strf("diagnostics_%s", PP_MODELS[mi]), *script = pp_strf("diag_%s.gp", PP_MODELS[mi]);
+    lm_buf g = {0};
+    gp_head(&g, stem, 1500, 900);
+    lm_buf_printf(&g, "set multiplot layout 2,4 title '%s, LionMuon P = 2, seed 1: norm ratios over "
+                      "training' font ',13'\nset logscale y\nset format y '%%g'\nunset key\n"
+                      "set xlabel 'step'\nset xrange [0:%g]\nset xtics 0, %g\nset offsets 0, 0, "
+                      "graph 0.05, graph 0.05\n",
+                  PP_MODELS[mi], last > 0 ? 1.04 * last : 1, nice_step(last));
+    for (int j = 0; j < 7; j++)
+        lm_buf_printf(&g, "set title \"%s\"\nplot '%s' using 1:%d with linespoints lw 1.5 pt 7 "
+                          "ps 0.6 lc rgb '#1f77b4', %g with lines lw 2 dt (8,6) lc rgb 'black'\n",
+                      DIAG_TITLE[j], dat, j + 2, DIAG_PAPER[j]);
+    /* the eighth panel: the key alone */
+    lm_buf_printf(&g, "unset title\nunset xlabel\nunset logscale\nunset border\nunset tics\n"
+                      "unset grid\nset xrange [0:1]\nset yrange [0:1]\n"
+                      "set key center center vertical Left reverse spacing 1.8 samplen 4\n"
+                      "plot NaN with linespoints lw 1.5 pt 7 ps 0.6 lc rgb '#1f77b4' "
+                      "title 'this run (seed 1)', \\\n"
+                      "     NaN with lines lw 2 dt (8,6) lc rgb 'black' "
+                      "title 'the paper: median, 124M, 10000 steps'\n"
+                      "unset multiplot\n");
+    plot_run(rp, script, stem, &g);
+    free(stem);
+    free(script);
+}
+
 /* The seven norm ratios of LionMuon P = 2 (model mi): the mean over seeds of
  * each seed's median over the run, beside the paper's 124M medians; and a
  * figure of each ratio over training (seed 1). */
 static void diagnostics(report *rp, int mi)
 {
     int ci = pp_find_config("lionmuon-p2");
-    double med[7][MAXSEED];
-    char *dat = pp_strf("diag_%s.dat", PP_MODELS[mi]), *script = pp_strf("diag_%s.gp", PP_MODELS[mi]);
-    lm_buf d = {0}, g = {0};
+    double med[7][MAXSEED], last = 0;
+    char *dat = pp_strf("diag_%s.dat", PP_MODELS[mi]);
+    lm_buf d = {0};
     for (int s = 0; s < rp->ns; s++)
-        diag_seed(rp, mi, ci, s, med, &d);
+        diag_seed(rp, mi, ci, s, med, &d, &last);
     lm_buf_printf(rp->md, "\n| ratio (%s, LionMuon P = 2) | median over training, mean over seeds | "
                           "95%% CI | paper, 124M | ratio to paper |\n|---|---|---|---|---|\n",
                   PP_MODELS[mi]);
@@ -478,27 +652,40 @@ static void diagnostics(report *rp, int mi)
         lm_buf_printf(rp->md, "| %s | %.4g | ±%.2g | %g | %.2f |\n", DIAG[j], m, h, DIAG_PAPER[j],
                       m / DIAG_PAPER[j]);
     }
-    lm_buf_printf(&g, "set terminal pngcairo noenhanced size 1400,800\nset output 'diagnostics_%s.png'\n"
-                      "set multiplot layout 2,4 title '%s, LionMuon P = 2, seed 1: norm ratios over "
-                      "training (line: the paper 124M median)'\nset logscale y\nset grid\nunset key\n",
-                  PP_MODELS[mi], PP_MODELS[mi]);
-    for (int j = 0; j < 7; j++)
-        lm_buf_printf(&g, "set title '%s'\nplot '%s' using 1:%d with linespoints pt 7 ps 0.5, %g lw 2\n",
-                      DIAG[j], dat, j + 2, DIAG_PAPER[j]);
-    lm_buf_printf(&g, "unset multiplot\n");
     if (plot_file(rp, dat, &d) == 0)
-        plot_run(rp, script, &g);
-    lm_buf_free(&g);
+        diag_figure(rp, mi, dat, last);
     free(dat);
-    free(script);
 }
 
 /* ---- the msign study ---- */
 
+/* What the msign figure needs of the study: the 1-based CSV columns of
+ * m, n, cond, method, time and spectral error, the distinct shapes ("MxN")
+ * and condition numbers in order of appearance, and per method of the
+ * figure (MS_METHODS) the range of its times and (floored) errors. */
+#define MS_MAXV 8
+#define MS_FLOOR 1e-16
+static const char *const MS_METHODS[3] = {"ns5", "cubic", "polar-express"};
+typedef struct {
+    int m, n, cond, method, time, err;
+    int nshape, ncond;
+    char shape[MS_MAXV][48], cond_s[MS_MAXV][48];
+    double tlo[3], thi[3], elo[3], ehi[3];
+} msign_cols;
+
+/* Add v to the set list[0..*n-1] unless there or full. */
+static void add_distinct(char (*list)[48], int *n, const char *v)
+{
+    for (int i = 0; i < *n; i++)
+        if (!strcmp(list[i], v))
+            return;
+    if (*n < MS_MAXV)
+        snprintf(list[(*n)++], 48, "%s", v);
+}
+
 /* The table of the msign study (fp, after its header line hdr); every line
- * is also copied to csv, for the figure.  cols: the 1-based columns of the
- * method, the time and the spectral error. */
-static void msign_table(report *rp, FILE *fp, char *hdr, lm_buf *csv, int cols[3])
+ * is also copied to csv, for the figure, and mc filled in. */
+static void msign_table(report *rp, FILE *fp, char *hdr, lm_buf *csv, msign_cols *mc)
 {
     static const char *names[11] = {"m", "n", "cond", "method", "iterations", "err_spectral",
                                     "err_fro_rel", "sv_min", "sv_max", "flops", "gemm_units"};
@@ -507,39 +694,111 @@ static void msign_table(report *rp, FILE *fp, char *hdr, lm_buf *csv, int cols[3
     int nh = csv_split(hdr, h, 32), c[11], all = 1;
     for (int i = 0; i < 11; i++)
         all &= (c[i] = col(h, nh, names[i])) >= 0;
+    memset(mc, 0, sizeof *mc);
+    for (int k = 0; k < 3; k++) {
+        mc->tlo[k] = mc->elo[k] = INFINITY;
+        mc->thi[k] = mc->ehi[k] = 0;
+    }
     lm_buf_printf(rp->md, "\n| shape | cond | method | iterations | ||X - UV^T||_2 | "
                           "||X - UV^T||_F / ||UV^T||_F | singular values | GFLOPs | time / DGEMM |\n"
                           "|---|---|---|---|---|---|---|---|---|\n");
     while (getline(&line, &cap, fp) >= 0) {
         lm_buf_printf(csv, "%s", line);
-        if (csv_split(line, f, 32) >= nh && all)
+        if (csv_split(line, f, 32) >= nh && all) {
             lm_buf_printf(rp->md, "| %sx%s | %s | %s | %s | %.2e | %.2e | [%.4f, %.4f] | %.3f | %.1f |\n",
                           f[c[0]], f[c[1]], f[c[2]], f[c[3]], f[c[4]], atof(f[c[5]]),
                           atof(f[c[6]]), atof(f[c[7]]), atof(f[c[8]]), atof(f[c[9]]) * 1e-9,
                           atof(f[c[10]]));
+            char shape[48];
+            snprintf(shape, sizeof shape, "%.20sx%.20s", f[c[0]], f[c[1]]);
+            add_distinct(mc->shape, &mc->nshape, shape);
+            add_distinct(mc->cond_s, &mc->ncond, f[c[2]]);
+            for (int k = 0; k < 3; k++)
+                if (!strcmp(f[c[3]], MS_METHODS[k])) {
+                    double t = atof(f[c[10]]), er = fmax(atof(f[c[5]]), MS_FLOOR);
+                    mc->tlo[k] = fmin(mc->tlo[k], t);
+                    mc->thi[k] = fmax(mc->thi[k], t);
+                    mc->elo[k] = fmin(mc->elo[k], er);
+                    mc->ehi[k] = fmax(mc->ehi[k], er);
+                }
+        }
     }
     free(line);
-    cols[0] = c[3] + 1;
-    cols[1] = c[10] + 1;
-    cols[2] = c[5] + 1;
+    mc->m = c[0] + 1;
+    mc->n = c[1] + 1;
+    mc->cond = c[2] + 1;
+    mc->method = c[3] + 1;
+    mc->time = c[10] + 1;
+    mc->err = c[5] + 1;
 }
 
-/* Spectral error against time (in DGEMM units) per method, log-log, from
- * the copy of the study's CSV in the plots directory. */
-static void msign_figure(report *rp, lm_buf *csv, const int cols[3])
+/* A condition number as a reader writes it: 10, 100, 1e4, 1e6. */
+static void cond_label(const char *s, char *out, size_t len)
+{
+    double v = atof(s), p = round(log10(v));
+    if (v >= 1000 && fabs(v - pow(10, p)) < 1e-9 * v)
+        snprintf(out, len, "1e%.0f", p);
+    else
+        snprintf(out, len, "%g", v);
+}
+
+/* Spectral error against time (in DGEMM units), log-log, one panel per
+ * method; colour: the condition number, marker: the shape; the key in a
+ * strip below the panels.  From the copy of the study's CSV in the plots
+ * directory. */
+static void msign_figure(report *rp, lm_buf *csv, const msign_cols *mc)
 {
     static const char *dat = "msign_accuracy.csv";
+    static const char *ccol[MS_MAXV] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                        "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+    static const int spt[MS_MAXV] = {7, 5, 9, 11, 13, 15, 6, 4};
     lm_buf g = {0};
-    lm_buf_printf(&g, "set terminal pngcairo noenhanced size 900,600\nset output 'msign_accuracy.png'\n"
-                      "set datafile separator ','\nset logscale xy\nset grid\nset key top right\n"
-                      "set title 'msign: error against the exact polar factor vs cost'\n"
-                      "set xlabel 'time in units of one Gram-shaped DGEMM'\n"
-                      "set ylabel '||X - UV^T||_2'\n");
-    lm_buf_printf(&g, "plot for [m in 'ns5 cubic polar-express'] '%s' using (strcol(%d) eq m ? $%d : 1/0)"
-                      ":(strcol(%d) eq m ? ($%d > 1e-16 ? $%d : 1e-16) : 1/0) with points pt 7 title m\n",
-                  dat, cols[0], cols[1], cols[0], cols[2], cols[2]);
+    gp_head(&g, "msign_accuracy", 1500, 620);
+    lm_buf_printf(&g, "set datafile separator ','\n"
+                      "set multiplot title 'msign: spectral error against the exact polar factor vs "
+                      "cost (colour: condition number; marker: shape; each panel its own y scale)' "
+                      "font ',13'\nset logscale xy\nset format y '%%g'\nunset key\n"
+                      "set xlabel 'time in units of one Gram-shaped DGEMM'\n");
+    for (int k = 0; k < 3; k++) {
+        lm_buf_printf(&g, "set origin %g, 0.14\nset size 0.333, 0.78\nset title '%s'\n"
+                          "set ylabel '%s'\nset xtics autofreq\nset ytics autofreq\n",
+                      k / 3.0, MS_METHODS[k], k == 0 ? "||X - UV^T||_2 (floored at 1e-16)" : "");
+        /* each panel's own ranges, a little wider than its points */
+        if (mc->thi[k] > 0) {
+            double tl = mc->tlo[k] / 1.25, th = mc->thi[k] * 1.25, el = mc->elo[k] / 1.6,
+                   eh = mc->ehi[k] * 1.6;
+            lm_buf_printf(&g, "set xrange [%.6g:%.6g]\nset yrange [%.6g:%.6g]\n", tl, th, el, eh);
+            log_ticks(&g, 'x', tl, th);
+            log_ticks(&g, 'y', el, eh);
+        }
+        lm_buf_printf(&g, "plot ");
+        for (int c = 0; c < mc->ncond; c++)
+            for (int q = 0; q < mc->nshape; q++) {
+                lm_buf_printf(&g, "%s'%s' using (strcol(%d) eq '%s' && strcol(%d) eq '%s' && "
+                                  "strcol(%d).'x'.strcol(%d) eq '%s' ? $%d : NaN):"
+                                  "($%d > 1e-16 ? $%d : 1e-16) with points pt %d ps 1.6 lc rgb '%s'",
+                              c || q ? ", \\\n     " : "", dat, mc->method, MS_METHODS[k], mc->cond,
+                              mc->cond_s[c], mc->m, mc->n, mc->shape[q], mc->time, mc->err,
+                              mc->err, spt[q], ccol[c]);
+            }
+        lm_buf_printf(&g, "\n");
+    }
+    /* the key strip: the condition numbers in colour, the shapes in grey */
+    lm_buf_printf(&g, "set origin 0, 0\nset size 1, 0.13\nunset title\nunset xlabel\nunset ylabel\n"
+                      "unset logscale\nunset border\nunset tics\nunset grid\nset xrange [0:1]\n"
+                      "set yrange [0:1]\nset key center center horizontal maxrows 1 Left reverse width 2\nplot ");
+    for (int c = 0; c < mc->ncond; c++) {
+        char lab[32];
+        cond_label(mc->cond_s[c], lab, sizeof lab);
+        lm_buf_printf(&g, "%sNaN with points pt 7 ps 1.6 lc rgb '%s' title 'cond %s'", c ? ", " : "",
+                      ccol[c], lab);
+    }
+    for (int q = 0; q < mc->nshape; q++)
+        lm_buf_printf(&g, ", NaN with points pt %d ps 1.6 lc rgb '#505050' title 'shape %s'", spt[q],
+                      mc->shape[q]);
+    lm_buf_printf(&g, "\nunset multiplot\n");
     if (plot_file(rp, dat, csv) == 0)
-        plot_run(rp, "msign_accuracy.gp", &g);
+        plot_run(rp, "msign_accuracy.gp", "msign_accuracy", &g);
     lm_buf_free(&g);
 }
 
@@ -547,9 +806,13 @@ static void msign_figure(report *rp, lm_buf *csv, const int cols[3])
  * study file). */
 static void msign_section(report *rp, const char *path)
 {
-    FILE *fp = path ? fopen(path, "r") : NULL;
+    lm_error e = {{0}};
+    FILE *fp = path ? lm_fopen_read(path, &e) : NULL;
     if (!fp) {
-        lm_buf_printf(rp->md, "\n(no msign study file was given)\n");
+        if (path)
+            fprintf(stderr, "lionmuon paper: --msign-csv %s (section skipped)\n", e.msg);
+        lm_buf_printf(rp->md, path ? "\n(the msign study file could not be read)\n"
+                                   : "\n(no msign study file was given)\n");
         return;
     }
     char *hdr = NULL;
@@ -560,34 +823,44 @@ static void msign_section(report *rp, const char *path)
         return;
     }
     lm_buf csv = {0};
-    int cols[3];
+    msign_cols mc;
     lm_buf_printf(&csv, "%s", hdr);
-    msign_table(rp, fp, hdr, &csv, cols);
+    msign_table(rp, fp, hdr, &csv, &mc);
     fclose(fp);
     free(hdr);
-    msign_figure(rp, &csv, cols);
+    msign_figure(rp, &csv, &mc);
 }
 
 /* ---- the claims ---- */
 
 /* The tuning curves as a figure: mean best validation loss over the tuning
- * seeds against the learning-rate factor, one line per config. */
+ * seeds against the learning-rate factor, one line per config in its own
+ * style, the chosen factors ringed (dat: from table_tuning, one index block
+ * per config). */
 static void figure_tuning(report *rp, int mi, lm_buf *dat)
 {
     char *stem = pp_strf("tuning_%s", PP_MODELS[mi]);
     char *dn = pp_strf("%s.dat", stem), *script = pp_strf("%s.gp", stem);
     lm_buf g = {0};
-    lm_buf_printf(&g, "set terminal pngcairo noenhanced size 900,600\nset output '%s.png'\n"
-                      "set title '%s: tuning curves (mean over %d tuning seeds)'\nset logscale x 2\n"
-                      "set xlabel 'learning-rate factor (x the paper 124M rates)'\n"
-                      "set ylabel 'best validation loss (nats)'\nset grid\nset key outside right\nplot ",
-                  stem, PP_MODELS[mi], pp_ntune());
-    for (int ci = 0; ci < PP_NCONF; ci++)
-        lm_buf_printf(&g, "%s'%s' index %d using 1:2 with linespoints lw 2 lc %d dt %d title '%s'",
-                      ci ? ", " : "", dn, ci, ci % 8 + 1, ci / 8 + 1, PP_CONFIGS[ci].name);
-    lm_buf_printf(&g, "\n");
+    gp_head(&g, stem, 1100, 650);
+    lm_buf_printf(&g, "set title '%s: tuning curves (best validation loss, mean over %d tuning "
+                      "seeds)'\nset logscale x 2\nset format x '%%g'\n"
+                      "set xlabel 'learning-rate factor (times the paper''s 124M rates)'\n"
+                      "set ylabel 'best validation loss (nats)'\n"
+                      "set key outside right top vertical\nset offsets graph 0.03, graph 0.03, 0, 0\n"
+                      "plot ",
+                  PP_MODELS[mi], pp_ntune());
+    for (int ci = 0; ci < PP_NCONF; ci++) {
+        lm_buf_printf(&g, "%s'%s' index %d using 1:2 with linespoints lw 2 ps 1.2 ",
+                      ci ? ", \\\n     " : "", dn, ci);
+        gp_style(&g, ci, 1);
+        lm_buf_printf(&g, " title '%s'", PP_CONFIGS[ci].name);
+    }
+    /* every config's chosen factor, ringed */
+    lm_buf_printf(&g, ", \\\n     '%s' using 1:($3 > 0 ? $2 : NaN) with points pt 6 ps 2.6 lw 1.5 "
+                      "lc rgb 'black' title 'chosen factor'\n", dn);
     if (plot_file(rp, dn, dat) == 0)
-        plot_run(rp, script, &g);
+        plot_run(rp, script, stem, &g);
     lm_buf_free(&g);
     free(stem);
     free(dn);
@@ -784,6 +1057,9 @@ int paper_report(const char *dir, int quick, const char *report_path, const char
     rp->link = plots_link ? plots_link : plots_dir;
     rp->quick = quick;
     rp->ns = pp_nseeds(quick);
+    /* per model: the tuning curves, two Pareto figures, the diagnostics,
+     * two curve figures */
+    rp->fig_total = 6 * PP_NMODEL + (msign_csv != NULL);
     int have = load_runs(rp);
     if (have == 0) {
         free(rp);

@@ -36,12 +36,13 @@ static int grow(double *g, int *n, int pick)
 
 /* {"scale", "edge", "grid", "losses" (mean over the tuning seeds, null when
  * a seed is missing or diverged), "seed_losses"}; ties keep the smaller
- * factor.  *grew: the grid grew (written back into g, n). */
+ * factor.  *grew: the grid grew (written back into g, n).  One progress
+ * line on stderr per (model, config). */
 static json_t *select_config(const char *dir, int mi, int ci, double *g, int *n, int *grew)
 {
     json_t *losses = json_array(), *seeds = json_array(), *grid = json_array();
     double best = INFINITY;
-    int pick = 0;
+    int pick = 0, done = 0, total = 0;
     for (int k = 0; k < *n; k++) {
         double sum = 0;
         json_t *per = json_array();
@@ -49,6 +50,8 @@ static json_t *select_config(const char *dir, int mi, int ci, double *g, int *n,
             char *run = pp_tune_dir(dir, mi, ci, g[k], t);
             double l = pp_summary_value(run, "best_val_loss");
             free(run);
+            total++;
+            done += isfinite(l);
             sum += isfinite(l) ? l : INFINITY;
             json_array_append_new(per, isfinite(l) ? json_real(l) : json_null());
         }
@@ -64,6 +67,18 @@ static json_t *select_config(const char *dir, int mi, int ci, double *g, int *n,
     double scale = g[pick];
     int edge = pick == 0 || pick == *n - 1;
     *grew = edge && isfinite(best) && grow(g, n, pick);
+    if (isfinite(best))
+        fprintf(stderr, "paper select: %s %s: factor %g (mean best validation loss %.4f over %d "
+                        "tuning seeds); %d of %d tuning runs finished%s\n",
+                PP_MODELS[mi], PP_CONFIGS[ci].name, scale, best, pp_ntune(), done, total,
+                !edge ? "" : *grew ? (pick == 0 ? "; at the grid's low end, factor /2 added"
+                                                : "; at the grid's high end, factor x2 added")
+                                   : "; at the grid's end, which is capped");
+    else
+        fprintf(stderr, "paper select: %s %s: no factor finished on every tuning seed (%d of %d "
+                        "tuning runs finished); factor %g by default\n",
+                PP_MODELS[mi], PP_CONFIGS[ci].name, done, total, scale);
+    fflush(stderr);
     return json_pack("{s:f,s:b,s:o,s:o,s:o}", "scale", scale, "edge", edge && !*grew, "grid",
                      grid, "losses", losses, "seed_losses", seeds);
 }

@@ -1,7 +1,8 @@
 /* runner.c - the shared runner of the theory checks V1-V6 (runner.h): jobs
  * and their runs over (job, seed) pairs, the shared grid, statistics over
  * seeds, hitting times, labels, the output writer, and val_check_run, the
- * dispatcher of checks.h.  The checks themselves are v1.c .. v5.c. */
+ * dispatcher of checks.h.  The checks themselves are v1.c .. v6.c (V4 and
+ * V5 tune through tune.c). */
 #include "runner.h"
 
 #include <math.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "lionmuon/fs.h"
+#include "lionmuon/linalg.h"
 #include "lionmuon/stats.h"
 
 /* ---- jobs ---- */
@@ -126,13 +128,46 @@ static int job_run(const vr_job *j, unsigned long seed, meas_trace *tr, meas_sum
     return rc;
 }
 
+/* ---- progress ---- */
+
+void vr_progress_init(vr_progress *p, const char *check, int total)
+{
+    p->check = check;
+    p->note = NULL;
+    p->done = 0;
+    p->total = total;
+    p->t0 = la_seconds();
+}
+
+/* A seed of job j has finished (called inside the runner's critical
+ * section; left: j's seeds still running, start: its first seed's start):
+ * j's line once its last seed is in. */
+static void progress_seed(vr_progress *pg, const vr_job *j, int *left, double start)
+{
+    if (!pg || --*left > 0)
+        return;
+    double now = la_seconds();
+    char *lab = vr_job_label(j);
+    pg->done++;
+    fprintf(stderr, "%s: config %d/%d done in %.1f s (%s%s); %.1f s elapsed\n", pg->check,
+            pg->done, pg->total, now - start, pg->note ? pg->note : "", lab, now - pg->t0);
+    fflush(stderr);
+    free(lab);
+}
+
 /* ---- the runner ---- */
 
 int vr_run_seeds(const vr_job *jobs, int njobs, int seeds, unsigned long base, vr_job_fn fn,
-                 void *ctx, lm_error *e)
+                 void *ctx, vr_progress *pg, lm_error *e)
 {
     int total = njobs * seeds, fail = 0;
     lm_error first = {{0}};
+    int *left = lm_calloc((size_t)njobs, sizeof *left);  /* seeds still running, per job */
+    double *start = lm_calloc((size_t)njobs, sizeof *start); /* its first seed's start */
+    for (int i = 0; i < njobs; i++) {
+        left[i] = seeds;
+        start[i] = INFINITY;
+    }
 #pragma omp parallel for schedule(dynamic, 1)
     for (int k = 0; k < total; k++) {
         int i = k / seeds, s = k % seeds;
@@ -141,6 +176,11 @@ int vr_run_seeds(const vr_job *jobs, int njobs, int seeds, unsigned long base, v
         bad = fail;
         if (bad)
             continue;
+        if (pg) {
+            double t = la_seconds();
+#pragma omp critical(vr_progress)
+            start[i] = fmin(start[i], t);
+        }
         meas_trace tr;
         meas_summary sm;
         lm_error le = {{0}};
@@ -156,7 +196,11 @@ int vr_run_seeds(const vr_job *jobs, int njobs, int seeds, unsigned long base, v
         }
         fn(i, s, &tr, jobs[i].light ? NULL : &sm, ctx);
         meas_trace_free(&tr);
+#pragma omp critical(vr_progress)
+        progress_seed(pg, &jobs[i], &left[i], start[i]);
     }
+    free(left);
+    free(start);
     if (fail) {
         if (e)
             *e = first;
@@ -165,9 +209,10 @@ int vr_run_seeds(const vr_job *jobs, int njobs, int seeds, unsigned long base, v
     return 0;
 }
 
-int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx, lm_error *e)
+int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx,
+               vr_progress *pg, lm_error *e)
 {
-    return vr_run_seeds(jobs, njobs, seeds, VR_EVAL_BASE, fn, ctx, e);
+    return vr_run_seeds(jobs, njobs, seeds, VR_EVAL_BASE, fn, ctx, pg, e);
 }
 
 void vr_target_scores(const vr_targets *tg, const meas_trace *t, double *out)
@@ -271,7 +316,35 @@ char *vr_obj_label(const vr_job *j)
 {
     if (j->kind == OBJ_MIX)
         return str_printf("mix(%.2g)", j->lambda);
+    if (j->kind == OBJ_GEOMETRY)
+        return str_printf("geometry(%.2g)", j->lambda);
     return str_printf("%s", obj_kind_name(j->kind));
+}
+
+char *vr_job_label(const vr_job *j)
+{
+    /* no injected noise outside zipf is "no noise" (vr_noise_label says
+     * "minibatch", zipf's own) */
+    char *ob = vr_obj_label(j),
+         *nb = j->np.dist == NOISE_NONE && j->kind != OBJ_ZIPF ? lm_strdup("no noise")
+                                                               : vr_noise_label(&j->np),
+         pb[32], lm[48] = "", ls[48] = "", bt[64] = "";
+    if (j->beta1 != 0.9 || j->beta2 != 0.99)
+        snprintf(bt, sizeof bt, ", beta1=%g, beta2=%g", j->beta1, j->beta2);
+    if (j->sgd) { /* V5's control: momentum SGD at rate lr_sign */
+        char *s = str_printf("%s, %s, momentum SGD, lr=%g%s", ob, nb, j->lr_sign, bt);
+        free(ob);
+        free(nb);
+        return s;
+    }
+    if (j->P != 0)
+        snprintf(lm, sizeof lm, ", lr_muon=%g", j->lr_muon);
+    if (j->P != 1)
+        snprintf(ls, sizeof ls, ", lr_sign=%g", j->lr_sign);
+    char *s = str_printf("%s, %s, P=%s%s%s%s", ob, nb, vr_pname(j->P, pb), lm, ls, bt);
+    free(ob);
+    free(nb);
+    return s;
 }
 
 const char *vr_pname(long P, char *buf)
@@ -324,9 +397,15 @@ int val_check_run(const char *name, const val_check_opts *o, lm_error *e)
     int (*fn[])(const val_check_opts *, lm_error *) = {val_check_v1, val_check_v2, val_check_v3,
                                                         val_check_v4, val_check_v5, val_check_v6};
     if ((name[0] == 'V' || name[0] == 'v') && name[1] >= '1' && name[1] <= '6' && !name[2]) {
-        if (lm_mkdir_p(o->dir, e) != 0)
+        char *created;
+        if (lm_mkdir_new(o->dir, &created, e) != 0)
             return lm_wrap(e, "--out");
-        return fn[name[1] - '1'](o, e);
+        int rc = fn[name[1] - '1'](o, e);
+        if (rc != 0) /* a failed check leaves no empty directory */
+            lm_rmdir_created(o->dir, created);
+        else
+            free(created);
+        return rc;
     }
     return lm_fail(e, "--check: unknown check '%s' (V1, V2, V3, V4, V5, V6)", name);
 }

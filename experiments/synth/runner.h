@@ -63,6 +63,19 @@ obj *vr_job_obj(const vr_job *j, lm_error *e);
  * 16 x 24, T = 400). */
 void vr_small_grid(int quick, int *m, int *n, long *T);
 
+/* ---- progress: one plain line on stderr per finished configuration ----
+ *   V4: config 3/24 done in 1.2 s (mix(0.5), t(1.5), P=5, lr_muon=0.05, lr_sign=0.01); 4.0 s elapsed
+ * (a configuration is done when all its seeds are; "done in" runs from its
+ * first seed's start).  One counter spans every vr_run_all of a check. */
+typedef struct {
+    const char *check; /* "V1" .. "V6" */
+    const char *note;  /* before the label, e.g. "reference run: "; NULL: none */
+    int done, total;   /* configurations finished, and in the whole check */
+    double t0;         /* when the check started (la_seconds) */
+} vr_progress;
+
+void vr_progress_init(vr_progress *p, const char *check, int total);
+
 /* ---- the runner ---- */
 
 /* fn(i, s, trace, summary, ctx) extracts what a check needs from the run of
@@ -71,11 +84,13 @@ void vr_small_grid(int quick, int *m, int *n, long *T);
 typedef void (*vr_job_fn)(int i, int s, const meas_trace *t, const meas_summary *sm, void *ctx);
 
 /* Run every (job, seed) pair in parallel over OpenMP threads, noise seed
- * VR_NOISE_SEED(s); returns the first error. */
-int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx, lm_error *e);
+ * VR_NOISE_SEED(s); returns the first error.  pg (NULL: silent) gets a line
+ * per finished job. */
+int vr_run_all(const vr_job *jobs, int njobs, int seeds, vr_job_fn fn, void *ctx,
+               vr_progress *pg, lm_error *e);
 /* The same with noise seed base + s. */
 int vr_run_seeds(const vr_job *jobs, int njobs, int seeds, unsigned long base, vr_job_fn fn,
-                 void *ctx, lm_error *e);
+                 void *ctx, vr_progress *pg, lm_error *e);
 
 /* Per target (c, k), c-major: the first T at which it is reached, or, when
  * the run ends first, the censored value T_run max(1, final / eps) (> T_run:
@@ -113,6 +128,9 @@ int vr_best_config(const vr_hit_ctx *c, const int *cfg, int ncfg, int k, double 
 /* ---- labels (newly allocated strings: free them) ---- */
 char *vr_noise_label(const noise_params *np);
 char *vr_obj_label(const vr_job *j);
+/* What a progress line says of a job: objective, noise, P, the step sizes
+ * it uses, the betas when not 0.9/0.99. */
+char *vr_job_label(const vr_job *j);
 
 /* P as text: "inf" for 0, else the number (buf: at least 24 bytes). */
 const char *vr_pname(long P, char *buf);

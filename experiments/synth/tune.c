@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lionmuon/linalg.h"
+
 double vt_value(const vt_lattice *L, int d, int i)
 {
     return L->anchor[d] * pow(L->step[d], (double)i);
@@ -252,8 +254,9 @@ static vr_job make_job(const vt_group *g, int i)
     return j;
 }
 
-/* Run the listed points on the stage's seeds. */
-static int run_stage(vt_tuner *t, int n, int *grp, int *pt, int eval, lm_error *e)
+/* Run the listed points on the stage's seeds (round: 1-based tuning round,
+ * 0 the evaluation), a progress line per point. */
+static int run_stage(vt_tuner *t, int n, int *grp, int *pt, int eval, int round, lm_error *e)
 {
     if (n == 0)
         return 0;
@@ -261,8 +264,17 @@ static int run_stage(vt_tuner *t, int n, int *grp, int *pt, int eval, lm_error *
     for (int r = 0; r < n; r++)
         jobs[r] = make_job(&t->groups[grp[r]], pt[r]);
     stage_ctx c = {t, grp, pt, eval};
+    char note[48];
+    if (eval)
+        snprintf(note, sizeof note, "evaluation: ");
+    else
+        snprintf(note, sizeof note, "tuning round %d: ", round);
+    vr_progress pg;
+    vr_progress_init(&pg, t->label, n);
+    pg.t0 = t->t0;
+    pg.note = note;
     int rc = vr_run_seeds(jobs, n, eval ? t->eval_seeds : t->tune_seeds,
-                          eval ? VR_EVAL_BASE : VR_TUNE_BASE, stage_fn, &c, e);
+                          eval ? VR_EVAL_BASE : VR_TUNE_BASE, stage_fn, &c, &pg, e);
     free(jobs);
     return rc;
 }
@@ -332,9 +344,21 @@ static int pending(vt_tuner *t, int round, int **grp, int **pt)
     return n;
 }
 
+/* The picks of every group, to tell which moved in a round. */
+static int *save_picks(const vt_tuner *t)
+{
+    int *p = lm_malloc((size_t)t->ngroups * (t->npick ? t->npick : 1) * sizeof *p);
+    for (int a = 0; a < t->ngroups; a++)
+        for (int k = 0; k < t->npick; k++)
+            p[a * t->npick + k] = t->groups[a].pick[k];
+    return p;
+}
+
 int vt_tune(vt_tuner *t, lm_error *e)
 {
     int round;
+    if (!(t->t0 > 0))
+        t->t0 = la_seconds();
     for (round = 0; round < t->max_rounds; round++) {
         int *grp, *pt;
         int n = pending(t, round, &grp, &pt);
@@ -343,17 +367,33 @@ int vt_tune(vt_tuner *t, lm_error *e)
             free(pt);
             return 0;
         }
-        fprintf(stderr, "%s: tuning round %d, %d new points x %d tuning seeds\n", t->label,
+        fprintf(stderr, "%s: tuning round %d: %d new points x %d tuning seeds\n", t->label,
                 round + 1, n, t->tune_seeds);
-        int rc = run_stage(t, n, grp, pt, 0, e);
+        fflush(stderr);
+        double r0 = la_seconds();
+        int *before = save_picks(t);
+        int rc = run_stage(t, n, grp, pt, 0, round + 1, e);
         free(grp);
         free(pt);
-        if (rc != 0)
+        if (rc != 0) {
+            free(before);
             return rc;
+        }
+        int moved = 0;
         for (int a = 0; a < t->ngroups; a++) {
             t->groups[a].rounds = round + 1;
             pick(t, &t->groups[a]);
+            int mv = round == 0;
+            for (int k = 0; k < t->npick; k++)
+                mv |= t->groups[a].pick[k] != before[a * t->npick + k];
+            moved += mv;
         }
+        free(before);
+        double now = la_seconds();
+        fprintf(stderr, "%s: tuning round %d done in %.1f s; best points moved in %d of %d "
+                        "groups; %.1f s elapsed\n", t->label, round + 1, now - r0, moved,
+                t->ngroups, now - t->t0);
+        fflush(stderr);
     }
     /* out of rounds: the last picks stand, flagged */
     for (int a = 0; a < t->ngroups; a++)
@@ -378,9 +418,12 @@ int vt_evaluate(vt_tuner *t, lm_error *e)
                 pt[n++] = p;
             }
         }
-    fprintf(stderr, "%s: evaluation, %d tuned points x %d evaluation seeds\n", t->label, n,
+    if (!(t->t0 > 0))
+        t->t0 = la_seconds();
+    fprintf(stderr, "%s: evaluation: %d tuned points x %d evaluation seeds\n", t->label, n,
             t->eval_seeds);
-    int rc = run_stage(t, n, grp, pt, 1, e);
+    fflush(stderr);
+    int rc = run_stage(t, n, grp, pt, 1, 0, e);
     free(grp);
     free(pt);
     return rc;

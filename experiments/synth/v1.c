@@ -286,7 +286,9 @@ int val_check_v1(const val_check_opts *o, lm_error *e)
                 lm_calloc(cells, sizeof(double)), lm_calloc(cells, sizeof(double)),
                 lm_calloc(cells, sizeof(double)), lm_calloc(cells, sizeof(int)),
                 lm_calloc(cells, sizeof(int)), S};
-    int rc = vr_run_all(jobs, nj, S, v1_fn, &c, e);
+    vr_progress pg;
+    vr_progress_init(&pg, "V1", nj);
+    int rc = vr_run_all(jobs, nj, S, v1_fn, &c, &pg, e);
     if (rc == 0) {
         vr_out buf = {0}, *out = &buf;
         v1_tally t = {0, 0, 0, 0, 0, 0, INFINITY, 0, INFINITY, 0, INFINITY, 0, 0};

@@ -176,7 +176,9 @@ int val_check_v2(const val_check_opts *o, lm_error *e)
     int nj = v2_jobs(o->quick, m, n, T, &g, jobs);
     int S = o->seeds;
     v2_ctx c = {lm_calloc((size_t)nj * S * V2_NQ, sizeof(double)), S};
-    int rc = vr_run_all(jobs, nj, S, v2_fn, &c, e);
+    vr_progress pg;
+    vr_progress_init(&pg, "V2", nj);
+    int rc = vr_run_all(jobs, nj, S, v2_fn, &c, &pg, e);
     if (rc == 0) {
         vr_out buf = {0}, *out = &buf;
         v2_tally t = {{0}, 0, 0, INFINITY, 0};

@@ -204,7 +204,9 @@ int val_check_v3(const val_check_opts *o, lm_error *e)
     int nj = v3_jobs(o->quick, m, n, T, jobs), nk = nj / 4;
     int S = o->seeds;
     v3_ctx c = {lm_calloc((size_t)nj * S * 4 * V3_NM, sizeof(double)), S};
-    int rc = vr_run_all(jobs, nj, S, v3_fn, &c, e);
+    vr_progress pg;
+    vr_progress_init(&pg, "V3", nj);
+    int rc = vr_run_all(jobs, nj, S, v3_fn, &c, &pg, e);
     if (rc == 0) {
         vr_out buf = {0}, *out = &buf;
         v3_tally t = {0, 0, 0, 0, INFINITY, 0, NULL};

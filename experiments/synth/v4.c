@@ -288,7 +288,11 @@ static int v4_reference(v4_state *st, lm_error *e)
         refs[a].extra = 500;
     }
     ref_ctx c = {lm_calloc((size_t)g->nl * g->S_tune, sizeof(bound_constants)), g->S_tune};
-    int rc = vr_run_seeds(refs, g->nl, g->S_tune, VR_TUNE_BASE, ref_fn, &c, e);
+    vr_progress pg;
+    vr_progress_init(&pg, "V4", g->nl);
+    pg.note = "reference run: ";
+    st->tuner.t0 = pg.t0; /* the tuning's progress lines count from here */
+    int rc = vr_run_seeds(refs, g->nl, g->S_tune, VR_TUNE_BASE, ref_fn, &c, &pg, e);
     for (int a = 0; a < g->nl && rc == 0; a++)
         pool(c.k + a * g->S_tune, g->S_tune, &st->k[a]);
     free(c.k);
@@ -577,7 +581,7 @@ int val_check_v4(const val_check_opts *o, lm_error *e)
         rc = v4_targets(g, a, &st.tg[a], e);
     v4_groups(&st);
     st.tuner = (vt_tuner){st.groups, (int)ng, 3 * g->neps, g->neps, g->S_tune, g->S_eval,
-                          v4_score, NULL, 30, "V4"};
+                          v4_score, NULL, 30, "V4", 0};
     if (rc == 0)
         rc = v4_reference(&st, e);
     if (rc == 0) {

@@ -169,10 +169,11 @@ static void ref_fn(int i, int s, const meas_trace *t, const meas_summary *sm, vo
     meas_constants(t, sm, &c->k[i * c->S + s]);
 }
 
-/* Signum at the anchors on the tuning seeds (not the SGD families); the
- * bound's T(eps) per eps of the ladder (bound_tuned: beta and eta tuned,
+/* Signum at the anchors on the tuning seeds (not the SGD families), a
+ * progress line per family (t0: the check's start); the bound's T(eps) per
+ * eps of the ladder (bound_tuned: beta and eta tuned,
  * kappa minimised over the computed sigma_F(kappa)). */
-static int v5_bound(const v5_grid *g, const vt_group *gr, double *Tb, lm_error *e)
+static int v5_bound(const v5_grid *g, const vt_group *gr, double *Tb, double t0, lm_error *e)
 {
     vr_job *refs = lm_calloc((size_t)g->nf, sizeof *refs);
     for (int a = 0; a < g->nf; a++) {
@@ -186,7 +187,11 @@ static int v5_bound(const v5_grid *g, const vt_group *gr, double *Tb, lm_error *
         refs[a].beta1 = refs[a].beta2 = 0.75;
     }
     ref_ctx c = {lm_calloc((size_t)g->nf * g->S_tune, sizeof(bound_constants)), g->S_tune};
-    int rc = vr_run_seeds(refs, g->nf, g->S_tune, VR_TUNE_BASE, ref_fn, &c, e);
+    vr_progress pg;
+    vr_progress_init(&pg, "V5", g->nf);
+    pg.t0 = t0;
+    pg.note = "reference run: ";
+    int rc = vr_run_seeds(refs, g->nf, g->S_tune, VR_TUNE_BASE, ref_fn, &c, &pg, e);
     for (int a = 0; a < g->nf && rc == 0; a++) {
         bound_constants k = c.k[a * g->S_tune];
         for (int s = 1; s < g->S_tune; s++) { /* the conservative pool */
@@ -477,9 +482,9 @@ int val_check_v5(const val_check_opts *o, lm_error *e)
     for (int a = 0; a < g.nf && rc == 0; a++)
         rc = v5_group(&g, a, &fd[a], &gr[a], e);
     vt_tuner t = {gr, g.nf, g.neps + g.nh, g.neps + g.nh, g.S_tune, g.S_eval, v5_score, NULL,
-                  60, "V5"};
+                  60, "V5", la_seconds() /* progress lines count from here */};
     if (rc == 0)
-        rc = v5_bound(&g, gr, Tb, e);
+        rc = v5_bound(&g, gr, Tb, t.t0, e);
     if (rc == 0)
         rc = vt_tune(&t, e);
     if (rc == 0)

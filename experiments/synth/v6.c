@@ -161,7 +161,7 @@ int val_check_v6(const val_check_opts *o, lm_error *e)
                 rc = v6_targets(&gr[k], &tg[k], e);
             }
     /* deterministic: one tuning seed, no evaluation seeds */
-    vt_tuner t = {gr, ng, 1, 1, 1, 0, v6_score, NULL, 40, "V6"};
+    vt_tuner t = {gr, ng, 1, 1, 1, 0, v6_score, NULL, 40, "V6", 0};
     if (rc == 0)
         rc = vt_tune(&t, e);
     if (rc == 0)

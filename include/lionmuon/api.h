@@ -80,9 +80,11 @@ LM_API int lm_msign(const char *method, int64_t m, int64_t n, const double *in, 
                     int steps, double tol, double rank_rtol, lm_msign_info *info);
 
 /* The stable rank ||X||_F^2 / ||X||_2^2 of X (m x n), with ||X||_2 from 3
- * power iterations from a fixed start vector: exactly the quantity of the
- * optimizer's adaptive trigger (theory/algorithms.md §2.3).  0 for X = 0.
- * Fails on a non-finite input or a shape beyond int range. */
+ * power iterations from the fixed start vector v_j = 1 + j/n.  0 for X = 0.
+ * The optimizer's adaptive trigger (theory/algorithms.md §2.3) starts its
+ * power iteration from a seeded random vector instead; lm_opt_trigger gives
+ * its own estimate.  Fails on a non-finite input or a shape beyond int
+ * range. */
 LM_API int lm_stable_rank(int64_t m, int64_t n, const double *X, double *srank);
 
 /* ---- comparison under numpy.allclose's rule (`lionmuon compare`) ---- */
@@ -110,7 +112,7 @@ LM_API int lm_compare(int ndim_a, const int64_t *shape_a, const double *a, int n
                       const int64_t *shape_b, const double *b, double rtol, double atol,
                       lm_compare_result *r);
 
-/* ---- the optimizer family (theory/algorithms.md §2, §4) ---- */
+/* ---- the optimizer family (theory/algorithms.md §2-§7) ---- */
 
 typedef struct lm_opt lm_opt;
 
@@ -122,49 +124,78 @@ enum { LM_RULE_AUTO = -1, LM_RULE_MATRIX = 0, LM_RULE_ADAMW = 1 };
 /* A new optimizer from a JSON object of settings; NULL or "" is lionmuon
  * with the paper's defaults.  Keys (dashes or underscores alike, the flags
  * of `lionmuon step` without the leading dashes):
- *   optimizer      adamw|lion|signum|muon|signmuon|lionmuon|muon-nesterov
- *                  (default lionmuon); the other defaults are that
- *                  optimizer's paper defaults (`lionmuon step --help`)
+ *   optimizer      adamw|lion|signum|muon|signmuon|lionmuon|muon-nesterov|
+ *                  signmuon-sgd (also sign_muon; default lionmuon); the
+ *                  other defaults are that optimizer's (`lionmuon step
+ *                  --optimizer NAME --help`)
  *   lr_muon, lr_sign, lr_adamw, weight_decay        numbers >= 0
  *   beta1, beta2, adamw_beta1, adamw_beta2          numbers in [0, 1)
  *   period         integer >= 0 (0: never a Muon step)
  *   msign          svd|ns5|cubic|polar-express (the Muon step's msign)
  *   ns_steps       integer >= 1 (cubic: iteration cap, default 100)
- *   msign_tol, msign_rank_rtol   the msign's tol and rank_rtol (lm_msign)
+ *   msign_tol, msign_rank_rtol   the msign's tol (> 0) and rank_rtol (>= 0)
  *   srank_alpha    number >= 0; > 0: the stable-rank trigger replaces P
+ *   srank_exact    true: the trigger's ||X||_2 from LAPACK (needs srank_alpha)
+ *   seed           integer >= 0: the trigger's start vectors (a run's --seed;
+ *                  default 0, as `lionmuon step`)
  *   adamw_eps      number > 0;  adamw_eps_mode  paper|torch
- * A null value means the default.  As with the command line, a setting that
- * contradicts a named optimizer fails (beta2 != beta1 for signum, muon,
- * signmuon, muon-nesterov; a non-zero period for lion and signum; a period
- * other than 1 for muon), as do unknown keys, wrong types and out-of-range
- * values; the message names the key. */
+ *   decay_on       all|linear: the tensors weight decay applies to (linear:
+ *                  the parameters added as Linear weights, lm_opt_add_param_ex)
+ *   round_update   none|bf16: each applied matrix update rounded to bfloat16
+ *   momentum_form  ema|sgd, muon_adjust  original|match_rms_adamw
+ *                  (muon-nesterov only)
+ *   nesterov       on|off or true|false (muon-nesterov, signmuon-sgd only)
+ *   sign_scaling   none|muon|frob, cheap_mode  sign|norm|cheap-ns,
+ *   cheap_ns_steps integer >= 1   (signmuon-sgd only)
+ * A null value means the default.  The rules are the command line's (one
+ * function applies both): a setting that contradicts a named optimizer fails
+ * (beta2 != beta1 for signum, muon, signmuon, muon-nesterov, signmuon-sgd; a
+ * non-zero period for lion and signum; a period other than 1 for muon and
+ * muon-nesterov), as does a setting the optimizer does not read (nesterov
+ * with lionmuon, ...), an unknown key, a wrong type or an out-of-range
+ * value; the message names the key. */
 LM_API int lm_opt_new(const char *config_json, lm_opt **out);
 LM_API void lm_opt_free(lm_opt *opt);
 
 /* The effective settings as a JSON object (the keys above, every one set,
- * with the pinned values applied), written to buf as a NUL-terminated string
- * of at most size bytes.  Returns the length the whole string needs (without
- * the NUL), as snprintf does, or -1. */
+ * with the pinned values applied; null for a setting the optimizer does not
+ * read), written to buf as a NUL-terminated string of at most size bytes.
+ * Passed back to lm_opt_new it gives the same optimizer.  Returns the length
+ * the whole string needs (without the NUL), as snprintf does, or -1. */
 LM_API int lm_opt_config(const lm_opt *opt, char *buf, size_t size);
 
+/* Whether a parameter is the weight of a Linear layer: the parameters that
+ * weight decay applies to under decay_on = linear (torch's two AdamW groups:
+ * decay on the Linear weights, none on biases, gains and embeddings).  AUTO:
+ * the 2-D tensors. */
+enum { LM_LINEAR_AUTO = -1, LM_LINEAR_NO = 0, LM_LINEAR_YES = 1 };
+
 /* Declare parameter `name` of rank ndim and shape shape[0..ndim-1] with
- * routing `rule` (LM_RULE_*).  The matrix rule needs ndim == 2.  Parameters
- * are numbered in the order they are added; all must be added before the
- * first step or state access (which allocate the state, zeros).  Fails on a
- * duplicate or empty name, a bad shape, or a late addition. */
+ * routing `rule` (LM_RULE_*) and, for _ex, `linear` (LM_LINEAR_*;
+ * lm_opt_add_param is LM_LINEAR_AUTO).  The matrix rule needs ndim == 2.
+ * Parameters are numbered in the order they are added; all must be added
+ * before the first step or state access (which allocate the state, zeros).
+ * Fails on a duplicate or empty name, a bad shape, a bad rule or linear
+ * value, or a late addition. */
 LM_API int lm_opt_add_param(lm_opt *opt, const char *name, int ndim, const int64_t *shape,
                             int rule);
+LM_API int lm_opt_add_param_ex(lm_opt *opt, const char *name, int ndim, const int64_t *shape,
+                               int rule, int linear);
 LM_API int lm_opt_nparams(const lm_opt *opt);
 /* Name of parameter i, NULL when out of range. */
 LM_API const char *lm_opt_param_name(const lm_opt *opt, int i);
 /* LM_RULE_MATRIX or LM_RULE_ADAMW as resolved for `name`, -1 if unknown. */
 LM_API int lm_opt_param_rule(const lm_opt *opt, const char *name);
+/* 1 if `name` counts as a Linear weight (resolved), 0 if not, -1 if unknown. */
+LM_API int lm_opt_param_linear(const lm_opt *opt, const char *name);
 
 /* One raw step at global step counter t >= 0 (a Muon step when t mod P == 0;
  * AdamW's bias correction uses k = t + 1) with schedule multiplier lr_scale
- * (1 for none): params[i] (updated in place) and grads[i] are the n == nparams
- * arrays of parameter i, numel values each.  took_muon, when not NULL,
- * receives per parameter 1 (Muon step), 0 (Lion step) or -1 (AdamW).
+ * (1 for none; it multiplies every learning rate, except under signmuon-sgd,
+ * whose schedule scales lr_muon alone): params[i] (updated in place) and
+ * grads[i] are the n == nparams arrays of parameter i, numel values each.
+ * took_muon, when not NULL, receives per parameter the step it took: 1 (Muon
+ * step), 0 (Lion step, or signmuon-sgd's cheap step) or -1 (AdamW).
  * Gradients and parameters are checked finite first; on any failure neither
  * the parameters nor the optimizer state change. */
 LM_API int lm_opt_step(lm_opt *opt, int64_t t, double lr_scale, int64_t n,
@@ -181,11 +212,16 @@ LM_API int lm_opt_state_set(lm_opt *opt, const char *name, const char *which,
 
 /* The step-type decision for matrix parameter `name` at step t with
  * gradient grad (numel values), from the current momentum M and without
- * changing anything: *srank = the stable rank of C = beta1 M + (1 - beta1) G
- * (as lm_stable_rank; for muon-nesterov of its D = G + mu (mu B + G)), and
- * *muon = 1 if the step would be a Muon step -- srank <= srank_alpha min(m, n)
- * when srank_alpha > 0, else t mod P == 0 -- 0 if a Lion step.  Either
- * pointer may be NULL.  Fails for an AdamW parameter. */
+ * changing anything, exactly as the step would make it: *srank = the
+ * trigger's estimate ||X||_F^2 / (||X||_2^2 + 1e-12) of the matrix X it
+ * looks at -- C = beta1 M + (1 - beta1) G for the LionMuon rule, the updated
+ * momentum mu M + G for signmuon-sgd, the direction D for muon-nesterov --
+ * with ||X||_2 from 3 power iterations from the seeded start vector of
+ * theory/algorithms.md §2.3 (seed, t, the parameter's index), or from LAPACK
+ * with srank_exact; and *muon = 1 if the step would be a Muon step --
+ * srank <= srank_alpha min(m, n) when srank_alpha > 0, else t mod P == 0;
+ * always for muon-nesterov -- 0 otherwise.  Either pointer may be NULL.
+ * Fails for an AdamW parameter. */
 LM_API int lm_opt_trigger(lm_opt *opt, const char *name, int64_t t, const double *grad,
                           int64_t numel, double *srank, int *muon);
 

@@ -16,8 +16,20 @@
 extern "C" {
 #endif
 
+/* The tool's version: recorded in checkpoints, summaries and a sweep's
+ * done.json, and checked when a run is resumed or a sweep skips a run. */
+#define LIONMUON_VERSION "0.1.0"
+
+/* LM_ERROR_MAX bytes of message.  A longer message (long paths or tensor
+ * names) keeps its beginning and its end -- the reason is at the end -- and
+ * loses the middle, marked " [...] ".  Messages are one line: control
+ * characters (newline, ESC, C1 controls, ...) and bytes that are not UTF-8
+ * are written as escapes (\n, \x1b, \u009b, \xff), so a file or tensor name
+ * can neither break the line nor drive the terminal.  `lm_error e = {{0}}`
+ * is an empty error. */
+#define LM_ERROR_MAX 2048
 typedef struct {
-    char msg[1024];
+    char msg[LM_ERROR_MAX];
 } lm_error;
 
 /* Format a message into e (if e is not NULL) and return -1. */
@@ -28,6 +40,25 @@ int lm_fail(lm_error *e, const char *fmt, ...)
  * as a file name as an error travels up).  Returns -1. */
 int lm_wrap(lm_error *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* s with every control character and non-UTF-8 byte escaped as lm_fail does
+ * (newly allocated; free it): for names and paths printed in tables and
+ * progress lines, so that a name cannot fake a row or drive the terminal.
+ * NULL gives "(null)". */
+char *lm_printable(const char *s);
+
+/* Checked size arithmetic: 0 and *out = a * b (a + b), or -1 when the result
+ * does not fit size_t. */
+int lm_mul_size(size_t a, size_t b, size_t *out);
+int lm_add_size(size_t a, size_t b, size_t *out);
+
+/* Memory a run may plan to use, in bytes: the physical memory, lowered by
+ * RLIMIT_AS / RLIMIT_DATA and by the environment variable LIONMUON_MEM_LIMIT
+ * (bytes, or with a suffix K, M, G, T; for shared machines and tests). */
+double lm_mem_limit(void);
+/* Refuse (naming what, e.g. "--n-embd 100000: the model") an estimate of
+ * bytes (a double, so no estimate overflows) above lm_mem_limit(). */
+int lm_mem_check(double bytes, const char *what, lm_error *e);
 
 /* malloc/calloc that abort with a message on exhaustion: allocation failure
  * is not a recoverable condition for a numerical tool, and checking every

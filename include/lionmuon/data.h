@@ -65,6 +65,11 @@ int data_max_token(const data_source *d);
 /* Where the largest token came from, for messages ("file.bin", "synthetic"). */
 const char *data_max_token_source(const data_source *d);
 
+/* A 64-bit fingerprint (FNV-1a) of everything the batches are drawn from:
+ * the tokens of both splits (files), or the chain's tables (synthetic).  A
+ * checkpoint stores it, so a run never resumes on changed data. */
+uint64_t data_fingerprint(const data_source *d);
+
 /* Entropy rate in nats per token (the Bayes-optimal loss), or NAN for files. */
 double data_entropy_rate(const data_source *d);
 

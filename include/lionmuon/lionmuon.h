@@ -10,6 +10,9 @@
  *   st_*               safetensors read/write                         safetensors.h
  *   optstate_*         optimizer state as safetensors tensors         optstate.h
  *   stepfile_run       one optimizer step on a safetensors file       stepfile.h
+ *   cmp_files          compare two files: the verdicts of `compare`   compare.h
+ *   lp_*               f32/bf16/f16 rounding, the emulated product,
+ *                      the measured envelope of a correct implementation  lowprec.h
  *   lm_error           the error mechanism                            common.h
  *   lm_msign, lm_opt_*, lm_st_*, lm_compare   the stable C API, the
  *                      only one liblionmuon.so exports (-llionmuon)   api.h
@@ -20,11 +23,15 @@
 
 #include "api.h"
 #include "common.h"
+#include "compare.h"
 #include "linalg.h"
+#include "lowprec.h"
 #include "msign.h"
 #include "optim.h"
 #include "optstate.h"
 #include "safetensors.h"
 #include "stepfile.h"
+
+/* LIONMUON_VERSION: common.h */
 
 #endif

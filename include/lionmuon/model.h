@@ -36,6 +36,15 @@
 
 typedef enum { MODEL_GPT2 = 0, MODEL_LLAMA } model_kind;
 
+/* The models' constants (theory/models.md §1-§2), recorded in golden files:
+ * the epsilon of LayerNorm and RMSNorm, RoPE's base theta and its pairing of
+ * adjacent elements (x[2i], x[2i+1]), and the initialisation's standard
+ * deviation (c_proj weights: MODEL_INIT_STD / sqrt(2 L)). */
+#define MODEL_NORM_EPS 1e-5
+#define MODEL_ROPE_THETA 10000.0
+#define MODEL_ROPE_PAIRING "adjacent"
+#define MODEL_INIT_STD 0.02
+
 typedef struct {
     model_kind kind;
     int n_layer;     /* L */

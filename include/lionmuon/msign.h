@@ -10,11 +10,15 @@
  *   MSIGN_NS5            Keller Jordan's quintic Newton-Schulz (Muon's default)
  *   MSIGN_CUBIC          Higham's cubic Newton-Schulz, iterated to a tolerance
  *   MSIGN_POLAR_EXPRESS  Amsel et al. 2025, the 5-step coefficient table
+ *   MSIGN_QR_NEWTON      exact: Cholesky QR2, then a scaled Newton iteration on
+ *                        the triangular factor (src/core/polar.c); the SVD
+ *                        for condition numbers above 1e6
  */
 #ifndef LM_MSIGN_H
 #define LM_MSIGN_H
 
 #include "common.h"
+#include "lowprec.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,7 +28,8 @@ typedef enum {
     MSIGN_SVD = 0,
     MSIGN_NS5,
     MSIGN_CUBIC,
-    MSIGN_POLAR_EXPRESS
+    MSIGN_POLAR_EXPRESS,
+    MSIGN_QR_NEWTON
 } msign_method;
 
 typedef struct {
@@ -40,12 +45,22 @@ typedef struct {
                          sigma_max are sent to zero (default 1e-10; see
                          msign.c), so rank-deficient input converges to the
                          partial isometry */
+    lp_precision precision; /* ns5, polar-express, cubic: LP_F64 (the
+                         default) is this reference in double; LP_F32,
+                         LP_BF16, LP_F16 run the same iteration as a GPU
+                         kernel in that format does (lowprec.h): the input
+                         and the output of every product and of every
+                         elementwise operation rounded to the format, the
+                         products accumulated in float32.  The result is
+                         a matrix of values of the format.  svd: only
+                         LP_F64. */
 } msign_opts;
 
-/* The defaults: svd with the default rank tolerance, steps 5, tol 1e-12. */
+/* The defaults: svd with the default rank tolerance, steps 5, tol 1e-12,
+ * precision LP_F64. */
 msign_opts msign_default_opts(msign_method method);
 
-/* Name <-> method ("svd", "ns5", "cubic", "polar-express").  parse returns -1
+/* Name <-> method ("svd", "ns5", "cubic", "polar-express", "qr-newton").  parse returns -1
  * on an unknown name. */
 const char *msign_method_name(msign_method m);
 int msign_method_parse(const char *name, msign_method *out);
@@ -64,8 +79,11 @@ typedef struct {
 
 /* out (m x n) = msign(G) by opts->method.  out may equal G.  info may be NULL.
  * Returns -1 (with a message) on a non-finite input, a matrix larger than
- * the workspace, LAPACK non-convergence, or cubic not converging within its
- * iteration cap. */
+ * the workspace, LAPACK non-convergence, cubic not converging within its
+ * iteration cap, or svd with a precision other than LP_F64.  In a low
+ * precision, cubic stops once the relative change is at most
+ * max(tol, 16 u) (u the format's unit roundoff), and a non-finite
+ * intermediate (float16 overflow) is an error. */
 int msign(const msign_opts *opts, int m, int n, const double *G, double *out,
           msign_ws *ws, msign_info *info, lm_error *e);
 

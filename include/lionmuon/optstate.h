@@ -42,6 +42,9 @@ typedef struct {
 /* Add the state of tensor i of s under p's keys (momentum, or exp_avg then
  * exp_avg_sq).  Fails on a duplicate key. */
 int optstate_add(st_file *f, const optstate_param *p, opt_state *s, int i, lm_error *e);
+/* The same under PREFIX + the keys (golden files: "step.k." + state.NAME.*). */
+int optstate_add_prefixed(st_file *f, const char *prefix, const optstate_param *p,
+                          opt_state *s, int i, lm_error *e);
 
 /* Load the state of tensor i of s from f.  Each tensor must be floating
  * point, of p's shape and finite, and exp_avg_sq non-negative; errors name

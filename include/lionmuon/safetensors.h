@@ -42,6 +42,11 @@ typedef struct {
     st_tensor *t;
     int nmeta, capmeta;
     char **mkey, **mval;
+    /* the name index of st_get (private): open addressing over t[0..hn),
+     * hcap slots holding an index into t or -1.  Tensor names are not to be
+     * changed in place. */
+    int *hslot;
+    int hcap, hn;
 } st_file;
 
 const char *st_dtype_name(st_dtype d);
@@ -49,18 +54,25 @@ const char *st_dtype_name(st_dtype d);
 st_file *st_new(void);
 void st_free(st_file *f);
 
-/* Read and validate path.  Errors name the file and, where one is at fault,
- * the tensor. */
+/* Read and validate path, which must be a regular file (not a directory,
+ * a device or a FIFO).  Before any tensor is decoded, the memory it takes
+ * as double / int64 is checked against lm_mem_limit().  Errors name the file
+ * and, where one is at fault, the tensor. */
 int st_read(const char *path, st_file **out, lm_error *e);
 /* The same from memory; `what` names the source in messages. */
 int st_parse(const unsigned char *buf, size_t len, const char *what,
              st_file **out, lm_error *e);
 
-/* Tensor by name, or NULL. */
+/* Tensor by name, or NULL (a hash lookup: 100k tensors are cheap). */
 st_tensor *st_get(const st_file *f, const char *name);
 /* A floating tensor by name that must have the given rank (ndim < 0: any);
  * NULL with a message naming the tensor otherwise. */
 st_tensor *st_get_float(const st_file *f, const char *name, int ndim, lm_error *e);
+
+/* 0 when every dimension of t and its element count fit an int (the
+ * numerical routines index with int); else -1 with a message naming the
+ * tensor (prefixed by what, e.g. the file). */
+int st_check_int_dims(const st_tensor *t, const char *what, lm_error *e);
 
 /* Add a copy of data (NULL: zeros).  Fails on a duplicate or empty name. */
 int st_add_f64(st_file *f, const char *name, int ndim, const int64_t *shape,

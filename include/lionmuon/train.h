@@ -6,12 +6,16 @@
  *   loss = model_forward; grads = model_backward            (model.h)
  *   grads <- clip(grads, grad_clip)    torch's clip_grad_norm_ semantics
  *   opt_step(t, lr_scale = opt_lr_schedule(t, warmup, iterations))
- * Routing (theory/algorithms.md §6): the hidden matrices of every block follow the
- * matrix rule; token and position embeddings, the tied head and every 1-D
- * tensor follow AdamW (routing "paper").  Routing "dim" is the paper code's
- * literal test: any 2-D tensor whose first dimension is < 10000 follows the
- * matrix rule (so a small vocabulary's embedding does too).  With
- * --optimizer adamw every tensor follows AdamW.
+ *   (lr_scale = train_lr_scale: the "cos", "wsd" or "constant" schedule)
+ * Routing (theory/algorithms.md §6), which tensors follow the matrix rule:
+ *   "name" (the default): every 2-D tensor except the token embedding wte
+ *          (and so the tied head): the hidden matrices and GPT-2's wpe, which
+ *          is what the released 124M runs did, at any vocabulary;
+ *   "dim":   the paper code's literal test, 2-D with first dimension < 10000
+ *          (the released routing at V >= 10000; a small vocabulary's wte too);
+ *   "paper": the hidden matrices of the blocks only (this project's earlier
+ *          default, under its old name; "hidden" is accepted for it).
+ * Every other tensor follows AdamW; with --optimizer adamw every tensor does.
  *
  * Files in the output directory (each written atomically):
  *   metrics.csv      step,train_loss,val_loss,lr_muon,lr_sign,lr_adamw,tokens,flops,wall_s
@@ -21,7 +25,10 @@
  *   checkpoint.safetensors  parameters (theory/models.md names), optimizer state
  *                    state.NAME.momentum | state.NAME.exp_avg, exp_avg_sq,
  *                    and in __metadata__ the step, the seed and the data
- *                    position, from which a resumed run continues bitwise.
+ *                    position, from which a resumed run continues bitwise,
+ *                    the run's identity (configuration, data fingerprint,
+ *                    version, run id: a resume that does not match is
+ *                    refused) and the CSV logs up to the step.
  *   loss.gp, loss.png  a gnuplot script and its plot (when gnuplot exists)
  */
 #ifndef LM_TRAIN_H
@@ -32,15 +39,20 @@
 #include "model.h"
 #include "optim.h"
 
-typedef enum { TRAIN_ROUTE_PAPER = 0, TRAIN_ROUTE_DIM } train_routing;
+typedef enum { TRAIN_ROUTE_PAPER = 0, TRAIN_ROUTE_DIM, TRAIN_ROUTE_NAME } train_routing;
+typedef enum { TRAIN_SCHED_COS = 0, TRAIN_SCHED_WSD, TRAIN_SCHED_CONSTANT } train_schedule;
 
 typedef struct {
     model_config model;   /* block_size = the sequence length */
     int batch_size;       /* B */
     long iterations;      /* length of the schedule */
     long warmup;          /* warm-up steps of the schedule */
+    train_schedule schedule; /* cos (the runs'), wsd, constant */
+    double wsd_fract_decay, wsd_final_lr; /* wsd: decay fraction and final factor */
     opt_config opt;
     train_routing routing;
+    const char *preset;   /* the --preset run (or --preset-from file) the
+                             settings came from; NULL: none.  Recorded only */
     double grad_clip;     /* <= 0: off */
     unsigned long seed;   /* init, synthetic corpus, batches */
     data_config data;
@@ -49,7 +61,9 @@ typedef struct {
     long diag_every;      /* norm-ratio diagnostics every k steps (0: off) */
     long ckpt_every;      /* checkpoint every k steps (0: only at the end) */
     long stop_after;      /* stop (with a checkpoint) after this many steps; 0: run to the end */
-    int progress;         /* progress line on stderr */
+    int progress;         /* on stderr: 0 nothing; 1 one line rewritten in place
+                             after every step (a terminal); 2 a plain line at
+                             every evaluation (a log file, nohup, Slurm) */
     int plot;             /* write loss.gp and run gnuplot for loss.png */
     const char *out_dir;
     const char *argv_json;/* the flags that define the run, as a JSON array of
@@ -76,7 +90,22 @@ typedef struct {
 } train_result;
 
 const char *train_routing_name(train_routing r);
+/* "paper", "dim", "name" (and "hidden" for "paper"). */
 int train_routing_parse(const char *name, train_routing *out);
+const char *train_schedule_name(train_schedule s);
+int train_schedule_parse(const char *name, train_schedule *out);
+
+/* 1 if parameter p follows the matrix rule under routing r (before the
+ * adamw override). */
+int train_route_matrix(train_routing r, const model_param *p);
+
+/* The schedule multiplier of step k (opt_lr_schedule, opt_lr_schedule_wsd, 1). */
+double train_lr_scale(const train_config *c, long k);
+/* 1 if the tensor NAME (ndim dimensions, first dim0) follows the matrix rule
+ * under routing r (before the --optimizer adamw override): paper, a 2-D
+ * tensor under transformer.h.; dim, a 2-D tensor with dim0 < 10000.
+ * `lionmuon step --routing` uses the same rule. */
+int train_routing_matrix(train_routing r, const char *name, int ndim, long dim0);
 
 /* The run's configuration as a JSON object text (malloc'd); the same keys
  * appear in summary.json and the checkpoint's __metadata__ "config". */
@@ -94,8 +123,20 @@ double train_model_flops(const model *m);
 /* Train from scratch, or (resume = 1) continue from out_dir's checkpoint. */
 int train_run(const train_config *c, int resume, train_result *res, lm_error *e);
 
-/* The golden file of K steps (see `lionmuon golden --help`). */
+/* The golden file of K steps (see `lionmuon golden --help` and
+ * theory/models.md §5), F64, every tensor. */
 int train_golden(const train_config *c, long K, const char *out_path, lm_error *e);
+
+/* The same with options: f32 stores the floating tensors as F32 (the values
+ * computed in double, rounded once); keep (a POSIX extended regular
+ * expression, NULL for all) keeps the per-parameter tensors (step.k.params,
+ * grads, state, muon; final.params) of the parameters whose name matches. */
+typedef struct {
+    int f32;
+    const char *keep;
+} train_golden_opts;
+int train_golden_ex(const train_config *c, long K, const train_golden_opts *go,
+                    const char *out_path, lm_error *e);
 
 /* The stored flags of a checkpoint (for --resume): the metadata "argv". */
 int train_checkpoint_argv(const char *dir, char **argv_json, lm_error *e);

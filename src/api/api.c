@@ -23,7 +23,7 @@
 /* The one piece of mutable state outside a handle: the message of the last
  * failing call, per thread (a C API without it would need an out-parameter
  * on every call; errno is the model). */
-static _Thread_local char api_msg[1024];
+static _Thread_local char api_msg[sizeof ((lm_error *)0)->msg];
 
 void api_clear(void)
 {
@@ -82,7 +82,7 @@ static int msign_options(const char *method, int steps, double tol, double rank_
 {
     msign_method mm;
     if (!method || msign_method_parse(method, &mm) != 0)
-        return api_fail("msign: unknown method '%s' (svd, ns5, cubic, polar-express)",
+        return api_fail("msign: unknown method '%s' (svd, ns5, cubic, polar-express, qr-newton)",
                         method ? method : "(null)");
     if (steps < 0)
         return api_fail("msign: steps must be >= 1, or 0 for the default (got %d)", steps);

@@ -1,8 +1,8 @@
 /* api_optim.c - the optimizer family behind the C API (lm_opt_*): a JSON
- * settings object onto opt_config with the same pinned values and checks
- * as the command line's optimizer flags, named parameters, one raw step
- * (opt_step, exactly what `lionmuon step` runs), the state buffers, and the
- * stable-rank trigger query.
+ * settings object onto opt_config (the rules, pinned values and checks are
+ * opt_config_finish's, the command line's own), named parameters, one raw
+ * step (opt_step, what `lionmuon step` runs), the state buffers, and the
+ * step-type query (opt_trigger).
  *
  * The handle owns a copy of every parameter and gradient: opt_alloc keeps
  * pointers to the tensors it steps, while a caller (numpy) hands in fresh
@@ -19,7 +19,6 @@
 
 #include <jansson.h>
 
-#include "lionmuon/linalg.h"
 #include "lionmuon/optim.h"
 #include "lionmuon/safetensors.h"
 
@@ -29,6 +28,7 @@ typedef struct {
     int64_t shape[ST_MAX_DIM];
     size_t numel;
     int rule;         /* LM_RULE_MATRIX or LM_RULE_ADAMW, resolved */
+    int linear;       /* 1: a Linear layer's weight (decays under decay_on linear) */
     double *w, *g;    /* the handle's copies, which the opt_state points to */
 } api_param;
 
@@ -41,45 +41,72 @@ struct lm_opt {
 
 /* ---- settings ---- */
 
-typedef enum { KEY_STRING, KEY_NUMBER, KEY_LONG, KEY_INT } key_type;
+/* KEY_NAME: a string (the optimizer, the msign method, a choice; nesterov
+ * also true/false), resolved by opt_config_finish; the others are numbers
+ * stored at `off` in opt_config. */
+typedef enum { KEY_NAME, KEY_NUMBER, KEY_LONG, KEY_INT, KEY_BOOL, KEY_SEED } key_type;
 
-/* Every key of the settings object; numbers land at `off` in opt_config. */
+#define CHOICE_KEY(ch) {(opt_setting)(OPT_SET_CHOICE + (ch)), KEY_NAME, 0}
+
+/* Every key of the settings object, in the order lm_opt_config writes them;
+ * the key itself is opt_setting_name(set, OPT_NAME_KEY). */
 static const struct {
-    const char *key;
+    opt_setting set;
     key_type type;
     size_t off;
 } KEYS[] = {
-    {"optimizer", KEY_STRING, 0},
-    {"lr_muon", KEY_NUMBER, offsetof(opt_config, lr_muon)},
-    {"lr_sign", KEY_NUMBER, offsetof(opt_config, lr_sign)},
-    {"lr_adamw", KEY_NUMBER, offsetof(opt_config, lr_adamw)},
-    {"beta1", KEY_NUMBER, offsetof(opt_config, beta1)},
-    {"beta2", KEY_NUMBER, offsetof(opt_config, beta2)},
-    {"period", KEY_LONG, offsetof(opt_config, period)},
-    {"msign", KEY_STRING, 0},
-    {"ns_steps", KEY_INT, offsetof(opt_config, msign.steps)},
-    {"msign_tol", KEY_NUMBER, offsetof(opt_config, msign.tol)},
-    {"msign_rank_rtol", KEY_NUMBER, offsetof(opt_config, msign.rank_rtol)},
-    {"srank_alpha", KEY_NUMBER, offsetof(opt_config, srank_alpha)},
-    {"weight_decay", KEY_NUMBER, offsetof(opt_config, weight_decay)},
-    {"adamw_beta1", KEY_NUMBER, offsetof(opt_config, adamw_beta1)},
-    {"adamw_beta2", KEY_NUMBER, offsetof(opt_config, adamw_beta2)},
-    {"adamw_eps", KEY_NUMBER, offsetof(opt_config, adamw_eps)},
-    {"adamw_eps_mode", KEY_STRING, 0},
+    {OPT_SET_OPTIMIZER, KEY_NAME, 0},
+    {OPT_SET_LR_MUON, KEY_NUMBER, offsetof(opt_config, lr_muon)},
+    {OPT_SET_LR_SIGN, KEY_NUMBER, offsetof(opt_config, lr_sign)},
+    {OPT_SET_LR_ADAMW, KEY_NUMBER, offsetof(opt_config, lr_adamw)},
+    {OPT_SET_BETA1, KEY_NUMBER, offsetof(opt_config, beta1)},
+    {OPT_SET_BETA2, KEY_NUMBER, offsetof(opt_config, beta2)},
+    {OPT_SET_PERIOD, KEY_LONG, offsetof(opt_config, period)},
+    {OPT_SET_MSIGN, KEY_NAME, 0},
+    {OPT_SET_NS_STEPS, KEY_INT, offsetof(opt_config, msign.steps)},
+    {OPT_SET_MSIGN_TOL, KEY_NUMBER, offsetof(opt_config, msign.tol)},
+    {OPT_SET_MSIGN_RANK_RTOL, KEY_NUMBER, offsetof(opt_config, msign.rank_rtol)},
+    {OPT_SET_SRANK_ALPHA, KEY_NUMBER, offsetof(opt_config, srank_alpha)},
+    {OPT_SET_WEIGHT_DECAY, KEY_NUMBER, offsetof(opt_config, weight_decay)},
+    {OPT_SET_ADAMW_BETA1, KEY_NUMBER, offsetof(opt_config, adamw_beta1)},
+    {OPT_SET_ADAMW_BETA2, KEY_NUMBER, offsetof(opt_config, adamw_beta2)},
+    {OPT_SET_ADAMW_EPS, KEY_NUMBER, offsetof(opt_config, adamw_eps)},
+    CHOICE_KEY(OPT_CH_EPS),
+    {OPT_SET_SRANK_EXACT, KEY_BOOL, offsetof(opt_config, srank_exact)},
+    {OPT_SET_SEED, KEY_SEED, offsetof(opt_config, seed)},
+    CHOICE_KEY(OPT_CH_DECAY),
+    CHOICE_KEY(OPT_CH_ROUND),
+    CHOICE_KEY(OPT_CH_FORM),
+    CHOICE_KEY(OPT_CH_ADJUST),
+    CHOICE_KEY(OPT_CH_NESTEROV),
+    CHOICE_KEY(OPT_CH_SCALING),
+    CHOICE_KEY(OPT_CH_CHEAP),
+    {OPT_SET_CHEAP_NS_STEPS, KEY_INT, offsetof(opt_config, cheap_ns_steps)},
 };
 #define N_KEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
+
+static const char *key_name(int i)
+{
+    return opt_setting_name(KEYS[i].set, OPT_NAME_KEY);
+}
+
+/* a == b with '-' and '_' read as the same character. */
+static int key_equal(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
+        if (x != y)
+            return 0;
+        if (!x)
+            return 1;
+    }
+}
 
 /* Index of a key, dashes read as underscores; -1 if unknown. */
 static int key_index(const char *key)
 {
-    char k[64];
-    size_t len = strlen(key);
-    if (len >= sizeof k)
-        return -1;
-    for (size_t i = 0; i <= len; i++)
-        k[i] = key[i] == '-' ? '_' : key[i];
     for (int i = 0; i < N_KEYS; i++)
-        if (!strcmp(KEYS[i].key, k))
+        if (key_equal(key, key_name(i)))
             return i;
     return -1;
 }
@@ -94,8 +121,7 @@ static int json_whole(const json_t *v, double lo, double hi, double *out)
     return 0;
 }
 
-/* Store the value of key KEYS[i] (not optimizer, msign or adamw_eps_mode,
- * which the caller resolves) into c. */
+/* Store the value of number key KEYS[i] into c. */
 static int set_number(opt_config *c, int i, const json_t *v)
 {
     char *field = (char *)c + KEYS[i].off;
@@ -103,33 +129,42 @@ static int set_number(opt_config *c, int i, const json_t *v)
     switch (KEYS[i].type) {
     case KEY_NUMBER:
         if (!json_is_number(v))
-            return api_fail("optimizer config: %s must be a number", KEYS[i].key);
+            return api_fail("optimizer config: %s must be a number", key_name(i));
         x = json_number_value(v);
         memcpy(field, &x, sizeof x);
         return 0;
     case KEY_LONG:
+    case KEY_SEED:
         if (json_whole(v, 0, 9.007199254740992e15, &x) != 0)
-            return api_fail("optimizer config: %s must be an integer >= 0", KEYS[i].key);
-        *(long *)(void *)field = (long)x;
+            return api_fail("optimizer config: %s must be an integer >= 0", key_name(i));
+        if (KEYS[i].type == KEY_SEED)
+            *(unsigned long *)(void *)field = (unsigned long)x;
+        else
+            *(long *)(void *)field = (long)x;
         return 0;
     case KEY_INT:
         if (json_whole(v, 1, 1e9, &x) != 0)
-            return api_fail("optimizer config: %s must be an integer >= 1", KEYS[i].key);
+            return api_fail("optimizer config: %s must be an integer >= 1", key_name(i));
         *(int *)(void *)field = (int)x;
         return 0;
-    case KEY_STRING:
+    case KEY_BOOL:
+        if (!json_is_boolean(v) && json_whole(v, 0, 1, &x) != 0)
+            return api_fail("optimizer config: %s must be true or false", key_name(i));
+        *(int *)(void *)field = json_is_boolean(v) ? json_is_true(v) : (int)x;
+        return 0;
+    case KEY_NAME:
         break;
     }
     return 0;
 }
 
-/* The string keys' values (NULL: not given), and which keys were given. */
+/* The names given (NULL: not given) and which keys were given, by KEYS index. */
 typedef struct {
-    const char *optimizer, *msign, *eps_mode;
+    const char *name[N_KEYS];
     int given[N_KEYS];
 } settings;
 
-/* First pass: check every key and its type, collect the strings. */
+/* First pass: check every key and the type of every name, collect the names. */
 static int scan_settings(json_t *root, settings *s)
 {
     const char *key;
@@ -139,61 +174,27 @@ static int scan_settings(json_t *root, settings *s)
         if (i < 0)
             return api_fail("optimizer config: unknown key '%s'", key);
         if (s->given[i])
-            return api_fail("optimizer config: key '%s' given twice", KEYS[i].key);
+            return api_fail("optimizer config: key '%s' given twice", key_name(i));
         if (json_is_null(v))
             continue;
         s->given[i] = 1;
-        if (KEYS[i].type != KEY_STRING)
+        if (KEYS[i].type != KEY_NAME)
             continue;
-        if (!json_is_string(v))
-            return api_fail("optimizer config: %s must be a string", KEYS[i].key);
-        const char **dst = !strcmp(KEYS[i].key, "optimizer") ? &s->optimizer
-                           : !strcmp(KEYS[i].key, "msign")   ? &s->msign
-                                                             : &s->eps_mode;
-        *dst = json_string_value(v);
+        if (KEYS[i].set == OPT_SET_CHOICE + OPT_CH_NESTEROV && json_is_boolean(v))
+            s->name[i] = json_is_true(v) ? "on" : "off";
+        else if (json_is_string(v))
+            s->name[i] = json_string_value(v);
+        else
+            return api_fail("optimizer config: %s must be a string%s", key_name(i),
+                            KEYS[i].set == OPT_SET_CHOICE + OPT_CH_NESTEROV
+                                ? " (on, off) or true/false" : "");
     }
     return 0;
 }
 
-/* An internal check's message names the flag (--lr-muon); name the key. */
-static int fail_as_key(const lm_error *e)
-{
-    char msg[sizeof e->msg];
-    snprintf(msg, sizeof msg, "%s", e->msg);
-    if (!strncmp(msg, "--", 2))
-        for (char *p = msg + 2; *p && *p != ' ' && *p != ':'; p++)
-            if (*p == '-')
-                *p = '_';
-    return api_fail("optimizer config: %s", !strncmp(msg, "--", 2) ? msg + 2 : msg);
-}
-
-/* The pinned values of the named optimizers, as cli_optim_finish applies
- * them to the flags: a contradicting setting is an error, not ignored. */
-static int apply_pins(opt_config *c, const settings *s)
-{
-    int k = c->kind;
-    int tied = k == OPT_SIGNUM || k == OPT_MUON || k == OPT_SIGNMUON || k == OPT_MUON_NESTEROV;
-    if (tied && s->given[key_index("beta2")] && c->beta2 != c->beta1)
-        return api_fail("optimizer config: beta2: %s uses beta2 = beta1; give beta1 only",
-                        opt_kind_name(c->kind));
-    if (tied)
-        c->beta2 = c->beta1;
-    if (s->given[key_index("period")]) {
-        if ((k == OPT_LION || k == OPT_SIGNUM) && c->period != 0)
-            return api_fail("optimizer config: period: %s never takes a Muon step (P = 0); "
-                            "use lionmuon or signmuon for a period", opt_kind_name(c->kind));
-        if ((k == OPT_MUON || k == OPT_MUON_NESTEROV) && c->period != 1)
-            return api_fail("optimizer config: period: %s takes a Muon step every step (P = 1)",
-                            opt_kind_name(c->kind));
-    }
-    long P;
-    double b1, b2;
-    opt_effective(c, &P, &b1, &b2);
-    c->period = P;
-    return 0;
-}
-
-/* The whole settings object onto c. */
+/* The whole settings object onto c: the numbers here, then the names, the
+ * pinned values and the checks of opt_config_finish -- the rules of the
+ * command line's optimizer flags, with messages that name the keys. */
 static int parse_settings(json_t *root, opt_config *c)
 {
     settings s;
@@ -201,34 +202,32 @@ static int parse_settings(json_t *root, opt_config *c)
     if (scan_settings(root, &s) != 0)
         return -1;
     opt_kind kind = OPT_LIONMUON;
-    if (s.optimizer && opt_kind_parse(s.optimizer, &kind) != 0)
+    if (s.name[0] && opt_kind_parse(s.name[0], &kind) != 0)
         return api_fail("optimizer config: optimizer: unknown optimizer '%s' (adamw, lion, "
-                        "signum, muon, signmuon, lionmuon, muon-nesterov)", s.optimizer);
+                        "signum, muon, signmuon, lionmuon, muon-nesterov, signmuon-sgd)",
+                        s.name[0]);
     *c = opt_default_config(kind);
-    if (s.msign && msign_method_parse(s.msign, &c->msign.method) != 0)
-        return api_fail("optimizer config: msign: unknown method '%s' (svd, ns5, cubic, "
-                        "polar-express)", s.msign);
-    /* cubic's step count is an iteration cap; its default is larger */
-    if (c->msign.method == MSIGN_CUBIC)
-        c->msign.steps = 100;
-    if (s.eps_mode && opt_eps_mode_parse(s.eps_mode, &c->adamw_eps_mode) != 0)
-        return api_fail("optimizer config: adamw_eps_mode: unknown mode '%s' (paper, torch)",
-                        s.eps_mode);
     json_t *v;
     const char *key;
     json_object_foreach(root, key, v) {
         int i = key_index(key);
-        if (s.given[i] && set_number(c, i, v) != 0)
+        if (s.given[i] && KEYS[i].type != KEY_NAME && set_number(c, i, v) != 0)
             return -1;
     }
-    if (!(c->msign.tol > 0) || !isfinite(c->msign.tol) || !(c->msign.rank_rtol >= 0) ||
-        !isfinite(c->msign.rank_rtol))
-        return api_fail("optimizer config: msign_tol must be > 0 and msign_rank_rtol >= 0");
+    opt_given g;
+    memset(&g, 0, sizeof g);
+    for (int i = 0; i < N_KEYS; i++) {
+        opt_setting set = KEYS[i].set;
+        if (s.given[i])
+            g.given |= OPT_GIVEN(set);
+        if (set == OPT_SET_MSIGN)
+            g.msign = s.name[i];
+        else if (set >= OPT_SET_CHOICE)
+            g.choice[set - OPT_SET_CHOICE] = s.name[i];
+    }
     lm_error e = {{0}};
-    if (apply_pins(c, &s) != 0)
-        return -1;
-    if (opt_config_check(c, &e) != 0)
-        return fail_as_key(&e);
+    if (opt_config_finish(c, &g, OPT_NAME_KEY, &e) != 0)
+        return api_fail("optimizer config: %s", e.msg);
     return 0;
 }
 
@@ -270,28 +269,38 @@ void lm_opt_free(lm_opt *opt)
     free(opt);
 }
 
+/* The value of key KEYS[i] in c, as JSON; null for a setting the optimizer
+ * does not read (giving it would fail). */
+static json_t *key_value(const opt_config *c, int i)
+{
+    opt_setting set = KEYS[i].set;
+    const char *p = (const char *)c + KEYS[i].off;
+    if (!opt_setting_applies(c->kind, set))
+        return json_null();
+    switch (KEYS[i].type) {
+    case KEY_NUMBER: return json_real(*(const double *)(const void *)p);
+    case KEY_LONG: return json_integer(*(const long *)(const void *)p);
+    case KEY_SEED: return json_integer((json_int_t) * (const unsigned long *)(const void *)p);
+    case KEY_INT: return json_integer(*(const int *)(const void *)p);
+    case KEY_BOOL: return json_boolean(*(const int *)(const void *)p);
+    case KEY_NAME: break;
+    }
+    if (set == OPT_SET_OPTIMIZER)
+        return json_string(opt_kind_name(c->kind));
+    if (set == OPT_SET_MSIGN)
+        return json_string(msign_method_name(c->msign.method));
+    opt_choice ch = (opt_choice)(set - OPT_SET_CHOICE);
+    return json_string(opt_choice_name(ch, opt_choice_get(c, ch)));
+}
+
 int lm_opt_config(const lm_opt *opt, char *buf, size_t size)
 {
     api_clear();
     if (api_need(opt, 1, "opt_config: opt") || api_need(buf, (int64_t)size, "opt_config: buf"))
         return -1;
-    const opt_config *c = &opt->cfg;
     json_t *o = json_object();
-    json_object_set_new(o, "optimizer", json_string(opt_kind_name(c->kind)));
-    for (int i = 1; i < N_KEYS; i++) {
-        const char *p = (const char *)c + KEYS[i].off;
-        json_t *v = NULL;
-        switch (KEYS[i].type) {
-        case KEY_NUMBER: v = json_real(*(const double *)(const void *)p); break;
-        case KEY_LONG: v = json_integer(*(const long *)(const void *)p); break;
-        case KEY_INT: v = json_integer(*(const int *)(const void *)p); break;
-        case KEY_STRING:
-            v = json_string(!strcmp(KEYS[i].key, "msign") ? msign_method_name(c->msign.method)
-                                                          : opt_eps_mode_name(c->adamw_eps_mode));
-            break;
-        }
-        json_object_set_new(o, KEYS[i].key, v);
-    }
+    for (int i = 0; i < N_KEYS; i++)
+        json_object_set_new(o, key_name(i), key_value(&opt->cfg, i));
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!s)
@@ -334,6 +343,12 @@ static int resolve_rule(const lm_opt *o, const char *name, int ndim, int rule)
 
 int lm_opt_add_param(lm_opt *opt, const char *name, int ndim, const int64_t *shape, int rule)
 {
+    return lm_opt_add_param_ex(opt, name, ndim, shape, rule, LM_LINEAR_AUTO);
+}
+
+int lm_opt_add_param_ex(lm_opt *opt, const char *name, int ndim, const int64_t *shape, int rule,
+                        int linear)
+{
     api_clear();
     int64_t numel;
     if (api_need(opt, 1, "opt_add_param: opt") ||
@@ -346,6 +361,9 @@ int lm_opt_add_param(lm_opt *opt, const char *name, int ndim, const int64_t *sha
                         "step or state access", name);
     if (find_param(opt, name, NULL))
         return api_fail("opt_add_param: duplicate parameter name '%s'", name);
+    if (linear != LM_LINEAR_AUTO && linear != LM_LINEAR_NO && linear != LM_LINEAR_YES)
+        return api_fail("opt_add_param: %s: linear must be -1 (auto), 0 or 1 (got %d)", name,
+                        linear);
     int r = resolve_rule(opt, name, ndim, rule);
     if (r < 0)
         return -1;
@@ -368,6 +386,9 @@ int lm_opt_add_param(lm_opt *opt, const char *name, int ndim, const int64_t *sha
         p->shape[d] = shape[d];
     p->numel = (size_t)numel;
     p->rule = r;
+    /* auto: the 2-D tensors, as a model's Linear weights are (its embeddings
+     * are 2-D too: give LM_LINEAR_NO for them to mirror torch's groups) */
+    p->linear = linear == LM_LINEAR_AUTO ? ndim == 2 : linear;
     return 0;
 }
 
@@ -390,6 +411,15 @@ int lm_opt_param_rule(const lm_opt *opt, const char *name)
     return p->rule;
 }
 
+int lm_opt_param_linear(const lm_opt *opt, const char *name)
+{
+    api_clear();
+    const api_param *p = opt ? find_param(opt, name, NULL) : NULL;
+    if (!p)
+        return api_fail("opt_param_linear: no parameter '%s'", name ? name : "(null)");
+    return p->linear;
+}
+
 /* Allocate the state (zeros) and the parameter copies, once. */
 static void freeze(lm_opt *o)
 {
@@ -403,7 +433,7 @@ static void freeze(lm_opt *o)
         p->g = lm_calloc(LM_MAX(p->numel, 1), sizeof(double));
         t[i] = (opt_tensor){p->name, matrix ? (int)p->shape[0] : 1,
                             matrix ? (int)p->shape[1] : (int)p->numel, p->w, p->g,
-                            matrix ? OPT_RULE_MATRIX : OPT_RULE_ADAMW};
+                            matrix ? OPT_RULE_MATRIX : OPT_RULE_ADAMW, p->linear};
     }
     o->st = opt_alloc(&o->cfg, o->n, t);
     free(t);
@@ -463,29 +493,6 @@ static double *snapshot(lm_opt *o, double *block, int restore)
     return block;
 }
 
-/* Which step each parameter takes at t: the rule's own decision, read the
- * way the kernels make it (the trigger through lm_opt_trigger's arithmetic,
- * the same operations as the kernel's). */
-static int step_types(lm_opt *o, int64_t t, const double *const *grads, int *took)
-{
-    long P;
-    double b1, b2;
-    opt_effective(&o->cfg, &P, &b1, &b2);
-    for (int i = 0; i < o->n; i++) {
-        if (o->p[i].rule == LM_RULE_ADAMW)
-            took[i] = -1;
-        else if (o->cfg.kind == OPT_MUON_NESTEROV)
-            took[i] = 1;
-        else if (o->cfg.srank_alpha > 0) {
-            if (lm_opt_trigger(o, o->p[i].name, t, grads[i], (int64_t)o->p[i].numel, NULL,
-                               &took[i]) != 0)
-                return -1;
-        } else
-            took[i] = opt_is_muon_step(P, (long)t);
-    }
-    return 0;
-}
-
 int lm_opt_step(lm_opt *opt, int64_t t, double lr_scale, int64_t n,
                 double *const *params, const double *const *grads, int *took_muon)
 {
@@ -494,9 +501,6 @@ int lm_opt_step(lm_opt *opt, int64_t t, double lr_scale, int64_t n,
         check_step_args(opt, t, lr_scale, n, params, grads) != 0)
         return -1;
     freeze(opt);
-    if (took_muon && step_types(opt, t, grads, took_muon) != 0)
-        return -1;
-    api_clear(); /* lm_opt_trigger's success */
     for (int i = 0; i < opt->n; i++) {
         memcpy(opt->p[i].w, params[i], opt->p[i].numel * sizeof(double));
         memcpy(opt->p[i].g, grads[i], opt->p[i].numel * sizeof(double));
@@ -514,8 +518,11 @@ int lm_opt_step(lm_opt *opt, int64_t t, double lr_scale, int64_t n,
     }
     if (rc != 0)
         snapshot(opt, saved, 1);
-    for (int i = 0; i < opt->n && rc == 0; i++)
+    for (int i = 0; i < opt->n && rc == 0; i++) {
         memcpy(params[i], opt->p[i].w, opt->p[i].numel * sizeof(double));
+        if (took_muon) /* the step each kernel took */
+            took_muon[i] = opt_last_step_type(opt->st, i);
+    }
     free(saved);
     return rc;
 }
@@ -597,26 +604,11 @@ int lm_opt_trigger(lm_opt *opt, const char *name, int64_t t, const double *grad,
     long bad = lm_first_nonfinite((size_t)numel, grad);
     if (bad >= 0)
         return api_fail("gradient of %s: non-finite value at element %ld", name, bad);
-    const api_param *p = find_param(opt, name, NULL);
-    const opt_config *c = &opt->cfg;
-    long P;
-    double b1, b2, s = 0;
-    opt_effective(c, &P, &b1, &b2);
-    double *C = lm_malloc(LM_MAX(p->numel, 1) * sizeof *C);
-    /* the kernels' direction, the same expression (optim.c) */
-    for (size_t k = 0; k < p->numel; k++)
-        C[k] = c->kind == OPT_MUON_NESTEROV ? grad[k] + b1 * (b1 * M[k] + grad[k])
-                                            : b1 * M[k] + (1 - b1) * grad[k];
-    int rc = lm_stable_rank(p->shape[0], p->shape[1], C, &s);
-    free(C);
-    if (rc != 0)
-        return -1;
-    if (srank)
-        *srank = s;
-    double short_side = (double)LM_MIN(p->shape[0], p->shape[1]);
-    if (muon)
-        *muon = c->kind == OPT_MUON_NESTEROV ? 1
-                : c->srank_alpha > 0         ? s <= c->srank_alpha * short_side
-                                             : opt_is_muon_step(P, (long)t);
+    int i = 0;
+    find_param(opt, name, &i); /* found: state_buffer did */
+    /* the kernels' own decision and estimate (optim.c), for parameter i */
+    lm_error e = {{0}};
+    if (opt_trigger(opt->st, i, (long)t, grad, srank, muon, &e) != 0)
+        return api_from(&e);
     return 0;
 }

@@ -1,21 +1,29 @@
 /* cmd_bench.c - `lionmuon bench` and `lionmuon bench train`. */
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/blaskernel.h"
 #include "tools/bench.h"
 #include "cli.h"
 
 static const char USAGE[] = "lionmuon bench [--quick] [--json FILE]\n"
-                            "       lionmuon bench train [model and optimizer flags] [--steps N] [--json]";
+                            "       lionmuon bench train [--preset RUN] [model and optimizer flags] "
+                            "[--steps N] [--json]\n"
+                            "       lionmuon bench dgemm   (the DGEMM rate and the BLAS kernel, as JSON)";
 static const char ABOUT[] =
     "Benchmarks, reported against this machine's DGEMM rate measured in the same\n"
-    "run: the training step of GPT-2 and LLaMA at several widths (fraction of the\n"
-    "DGEMM rate by the paper's 6 N B T accounting), msign by method and size, and\n"
-    "the optimizer step by optimizer and P, with fitted growth exponents.  Prints a\n"
-    "table; --json FILE also writes it as JSON.";
+    "run, with the OpenBLAS kernel in use: the training step of GPT-2 and LLaMA at\n"
+    "several widths (fraction of the DGEMM rate by the paper's 6 N B T accounting\n"
+    "and by all executed FLOPs), msign by method and size (time against ns5 and\n"
+    "against a DGEMM, error against svd), the optimizer step by optimizer and P,\n"
+    "the growth exponent of each cost beside its FLOP count's (flagged when above it\n"
+    "by more than 0.3), and the runs per second of a tiny synth run with its\n"
+    "overhead (process start, file writes).  Prints a table; --json FILE also\n"
+    "writes it as JSON.";
 
-static const char TRAIN_USAGE[] = "lionmuon bench train [flags] [--steps N] [--json]";
+static const char TRAIN_USAGE[] = "lionmuon bench train [--preset RUN] [flags] [--steps N] [--json]";
 static const char TRAIN_ABOUT[] =
     "Times N training steps (forward, backward, clipping, optimizer) after one\n"
     "warm-up step, on random tokens.  With --json prints one JSON object with\n"
@@ -32,6 +40,7 @@ typedef struct {
     double grad_clip;
     opt_config oc;
     cli_optim_strings os;
+    cli_preset cp; /* --preset: its model and optimizer flags */
 } train_args;
 
 static void train_flags(train_args *a, cli_flag *flags, int *n)
@@ -60,11 +69,14 @@ static void train_flags(train_args *a, cli_flag *flags, int *n)
 static int train_parse(int argc, char **argv, train_args *a, model_config *mc)
 {
     lm_error e = {{0}};
-    cli_flag flags[CLI_OPTIM_NFLAGS + 16];
+    cli_flag flags[CLI_OPTIM_NFLAGS + 18];
     int n = 0, npos, help;
     const char *pos[1];
     train_flags(a, flags, &n);
-    if (cli_optim_begin(argc, argv, "lionmuon", &a->oc, &a->os, flags, &n, &e) != 0 ||
+    if (cli_preset_begin(argc, argv, &a->cp, &e) != 0 ||
+        (cli_preset_add(&a->cp, flags, &n),
+         cli_optim_begin(argc, argv, cli_preset_optimizer(&a->cp, "lionmuon"), &a->oc, &a->os,
+                         flags, &n, &e) != 0 || cli_preset_apply(&a->cp, flags, n, &e) != 0) ||
         cli_parse(argc, argv, flags, n, pos, 0, &npos, &help, &e) != 0 ||
         (!help && cli_optim_finish(&a->oc, &a->os, flags, n, &e) != 0)) {
         fprintf(stderr, "lionmuon bench train: %s\n", e.msg);
@@ -103,6 +115,8 @@ static void train_print(const train_args *a, const bench_train_result *r)
 {
     double rate = r->model_flops_per_step / r->seconds_per_step * 1e-9;
     double dg = r->dgemm_gflops;
+    lm_blas_kernel k;
+    lm_blas_kernel_info(&k);
     if (a->json)
         printf("{\"model\": \"%s\", \"n_layer\": %d, \"n_head\": %d, \"n_embd\": %d, "
                "\"seq_len\": %d, \"batch_size\": %d, \"vocab_size\": %d, \"optimizer\": \"%s\", "
@@ -111,18 +125,26 @@ static void train_print(const train_args *a, const bench_train_result *r)
                "\"forward_s\": %.9g, \"backward_s\": %.9g, \"optimizer_s\": %.9g, "
                "\"model_flops_per_step\": %.9g, \"total_flops_per_step\": %.9g, "
                "\"model_gflops\": %.6g, \"dgemm_gflops\": %.6g, \"dgemm_best_gflops\": %.6g, "
-               "\"fraction_of_dgemm\": %.6g}\n",
+               "\"fraction_of_dgemm\": %.6g, \"executed_flops_per_step\": %.9g, "
+               "\"fraction_of_dgemm_executed\": %.6g, \"cpu_seconds_per_step\": %.9g, "
+               "\"fraction_of_dgemm_cpu\": %.6g, \"blas_core\": \"%s\", "
+               "\"blas_core_selected_by_tool\": %s, \"blas_core_default\": \"%s\"}\n",
                a->model, a->n_layer, a->n_head, a->n_embd, a->seq_len, a->batch, a->vocab,
                opt_kind_name(a->oc.kind), a->oc.period, a->steps, omp_get_max_threads(),
                r->n_params, r->seconds_per_step, r->mean_seconds_per_step, r->forward_s,
                r->backward_s, r->optimizer_s, r->model_flops_per_step, r->total_flops_per_step,
-               rate, dg, r->dgemm_best_gflops, rate / dg);
+               rate, dg, r->dgemm_best_gflops, rate / dg, r->executed_flops_per_step,
+               r->executed_flops_per_step / r->mean_seconds_per_step * 1e-9 / dg,
+               r->cpu_seconds_per_step,
+               r->model_flops_per_step / r->cpu_seconds_per_step * 1e-9 / r->dgemm_gflops_per_cpu,
+               k.core,
+               k.selected_by_tool ? "true" : "false", k.default_core);
     else
         printf("%s L=%d C=%d T=%d B=%d V=%d %s: %.4f s/step (fwd %.4f, bwd %.4f, opt %.4f), "
-               "%.2f GFLOP/s = %.1f%% of DGEMM (%.1f GFLOP/s)\n", a->model, a->n_layer,
-               a->n_embd, a->seq_len, a->batch, a->vocab, opt_kind_name(a->oc.kind),
+               "%.2f GFLOP/s = %.1f%% of DGEMM (%.1f GFLOP/s, kernel %s%s)\n", a->model,
+               a->n_layer, a->n_embd, a->seq_len, a->batch, a->vocab, opt_kind_name(a->oc.kind),
                r->seconds_per_step, r->forward_s, r->backward_s, r->optimizer_s, rate,
-               100 * rate / dg, dg);
+               100 * rate / dg, dg, k.core, k.selected_by_tool ? ", selected by lionmuon" : "");
 }
 
 static int bench_train_cmd(int argc, char **argv)
@@ -133,6 +155,7 @@ static int bench_train_cmd(int argc, char **argv)
     if (status >= 0)
         return status;
     lm_error e = {{0}};
+    a.oc.seed = (unsigned long)a.seed; /* the stable-rank trigger's start vectors */
     double dg = bench_dgemm_gflops(0.2);
     bench_train_result r;
     if (bench_train(&mc, a.batch, a.seq_len, &a.oc, a.grad_clip, a.steps, (unsigned long)a.seed,
@@ -144,10 +167,26 @@ static int bench_train_cmd(int argc, char **argv)
     return 0;
 }
 
+/* `bench dgemm`: the DGEMM rate and the kernel, one JSON line (for
+ * comparing kernels: make bench-kernel). */
+static int bench_dgemm_cmd(void)
+{
+    lm_blas_kernel k;
+    lm_blas_kernel_info(&k);
+    double dg = bench_dgemm_gflops(0.3);
+    printf("{\"blas_core\": \"%s\", \"blas_core_selected_by_tool\": %s, "
+           "\"blas_core_default\": \"%s\", \"threads\": %d, \"dgemm_gflops\": %.6g}\n",
+           k.core, k.selected_by_tool ? "true" : "false", k.default_core,
+           omp_get_max_threads(), dg);
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "train"))
         return bench_train_cmd(argc - 1, argv + 1);
+    if (argc == 2 && !strcmp(argv[1], "dgemm"))
+        return bench_dgemm_cmd();
     lm_error e = {{0}};
     int quick = 0;
     const char *json = NULL;
@@ -165,7 +204,10 @@ int cmd_bench(int argc, char **argv)
         cli_print_help(stdout, USAGE, ABOUT, flags, 2);
         return 0;
     }
-    if (bench_all(quick, stdout, json, &e) != 0) {
+    char *exe = cli_self_exe();
+    int rc = bench_all(quick, exe, stdout, json, &e);
+    free(exe);
+    if (rc != 0) {
         fprintf(stderr, "lionmuon bench: %s\n", e.msg);
         return 1;
     }

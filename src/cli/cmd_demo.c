@@ -2,6 +2,8 @@
  * parsing and dispatch; the numerics are in src/tools/demo.c. */
 #include <stdio.h>
 
+#include "core/blas.h"
+#include "core/blaskernel.h"
 #include "cli.h"
 #include "lionmuon/linalg.h"
 #include "tools/demo.h"
@@ -33,7 +35,10 @@ int cmd_demo(int argc, char **argv)
     }
     double t = la_time_dgemm(512, 512, 512, quick ? 0.05 : 0.3);
     printf("LionMuon reference demo (seed %ld)\n", seed);
-    printf("DGEMM 512^3: %.1f GFLOP/s on this machine\n", 2.0 * 512 * 512 * 512 / t * 1e-9);
+    char kernel[512];
+    lm_blas_kernel_describe(kernel, sizeof kernel);
+    printf("DGEMM 512^3: %.1f GFLOP/s on this machine, OpenBLAS kernel %s\n",
+           2.0 * 512 * 512 * 512 / t * 1e-9, kernel);
     static const double conds[] = {1e2, 1e6};
     if (demo_msign_table((unsigned long)seed, quick, 2, conds, NULL, &e) != 0 ||
         demo_lionmuon_steps((unsigned long)seed, &e) != 0) {

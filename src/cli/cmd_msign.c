@@ -4,11 +4,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lionmuon/fs.h"
 #include "lionmuon/msign.h"
 #include "lionmuon/safetensors.h"
 
 static const char USAGE[] =
-    "lionmuon msign --method svd|ns5|cubic|polar-express [--steps N] IN OUT";
+    "lionmuon msign --method svd|ns5|cubic|polar-express|qr-newton [--steps N]\n"
+    "                      [--precision f64|f32|bf16|f16] IN OUT";
 static const char ABOUT[] =
     "Computes msign (the polar factor U V^T) of every 2-D floating tensor of the\n"
     "safetensors file IN and writes the results to OUT under the same names, as F64.\n"
@@ -17,7 +19,17 @@ static const char ABOUT[] =
     "dropped, so msign(0) = 0 and rank-deficient input gives a partial isometry);\n"
     "ns5 and polar-express run exactly --steps iterations; cubic iterates until the\n"
     "relative change is <= --tol, failing if --steps (default 100) is reached first.\n"
-    "OUT's __metadata__ records method and steps.  OUT is written atomically.";
+    "qr-newton is exact too, at about ns5's cost: Cholesky QR2, then a scaled Newton\n"
+    "iteration on the triangular factor; condition numbers above 1e6 and rank-deficient\n"
+    "input go to svd (with its rank-rtol).\n"
+    "--precision f32|bf16|f16 runs the iterative methods as a GPU kernel in that\n"
+    "format does: the inputs and the output of every product and elementwise\n"
+    "operation rounded to the format, products accumulated in float32\n"
+    "(include/lionmuon/lowprec.h).  The values written are those of the format\n"
+    "(stored as F64, exactly); `lionmuon compare OUT REF` against the f64 result\n"
+    "shows the deviation a correct low-precision implementation has.\n"
+    "OUT's __metadata__ records method, steps and precision.  OUT is written\n"
+    "atomically.";
 
 /* The flags: method and its options, IN and OUT.  Returns -1 to go on, or
  * the exit status (0 after --help, 2 after a message). */
@@ -27,13 +39,16 @@ static int parse_args(int argc, char **argv, const char **method, msign_opts *o,
     lm_error e = {{0}};
     int steps = -1;
     double tol = 1e-12, rank_rtol = 0.0;
+    const char *precision = "f64";
     cli_flag flags[] = {
-        {"--method", FLAG_STRING, method, "svd|ns5|cubic|polar-express", 0},
+        {"--method", FLAG_STRING, method, "svd|ns5|cubic|polar-express|qr-newton", 0},
         {"--steps", FLAG_INT, &steps,
          "iterations (ns5, polar-express: default 5; cubic: cap, default 100)", 0},
         {"--tol", FLAG_DOUBLE, &tol, "cubic: stop when relative change <= tol", 0},
         {"--rank-rtol", FLAG_DOUBLE, &rank_rtol,
          "svd: keep sigma_i > rank-rtol * sigma_max; 0 = max(m,n) * DBL_EPSILON", 0},
+        {"--precision", FLAG_STRING, &precision,
+         "f64 | f32 | bf16 | f16: the arithmetic of the iterative methods", 0},
     };
     int nflags = sizeof flags / sizeof flags[0];
     int npos, help;
@@ -52,10 +67,20 @@ static int parse_args(int argc, char **argv, const char **method, msign_opts *o,
     msign_method m;
     if (msign_method_parse(*method, &m) != 0) {
         fprintf(stderr, "lionmuon msign: --method: unknown method '%s' "
-                        "(svd, ns5, cubic, polar-express)\n", *method);
+                        "(svd, ns5, cubic, polar-express, qr-newton)\n", *method);
         return 2;
     }
     *o = msign_default_opts(m);
+    if (lp_parse(precision, &o->precision) != 0) {
+        fprintf(stderr, "lionmuon msign: --precision: unknown precision '%s' "
+                        "(f64, f32, bf16, f16)\n", precision);
+        return 2;
+    }
+    if (o->precision != LP_F64 && (m == MSIGN_SVD || m == MSIGN_QR_NEWTON)) {
+        fprintf(stderr, "lionmuon msign: --precision %s applies to ns5, polar-express and "
+                        "cubic, not %s\n", precision, *method);
+        return 2;
+    }
     if (steps != -1)
         o->steps = steps;
     o->tol = tol;
@@ -69,6 +94,27 @@ static int parse_args(int argc, char **argv, const char **method, msign_opts *o,
         return 2;
     }
     return -1;
+}
+
+/* Every 2-D floating tensor must have int-sized dimensions, and the
+ * workspace of workspace_for (k = the largest smaller side, d = the largest
+ * larger side: 4 k d + about 8 k^2 doubles) plus the largest result must fit
+ * in memory. */
+static int check_sizes(const st_file *in, const char *in_path, lm_error *e)
+{
+    double k = 1, d = 1, numel = 0;
+    for (int i = 0; i < in->n; i++) {
+        const st_tensor *t = &in->t[i];
+        if (t->ndim != 2 || !t->f)
+            continue;
+        if (st_check_int_dims(t, in_path, e))
+            return -1;
+        k = LM_MAX(k, (double)LM_MIN(t->shape[0], t->shape[1]));
+        d = LM_MAX(d, (double)LM_MAX(t->shape[0], t->shape[1]));
+        numel = LM_MAX(numel, (double)t->numel);
+    }
+    double bytes = 8.0 * (4 * k * d + 8 * k * k + 8 * k + numel);
+    return lm_mem_check(bytes, "the msign workspace", e) ? lm_wrap(e, "%s", in_path) : 0;
 }
 
 /* A workspace for the largest 2-D floating tensor of the file. */
@@ -90,13 +136,17 @@ static msign_ws *workspace_for(const st_file *in)
 static int msign_tensors(const st_file *in, const char *in_path, const msign_opts *o,
                          const char *method, st_file *out, lm_error *e)
 {
+    if (check_sizes(in, in_path, e))
+        return -1;
     msign_ws *ws = workspace_for(in);
     int rc = 0;
     for (int i = 0; i < in->n && rc == 0; i++) {
         const st_tensor *t = &in->t[i];
         if (t->ndim != 2 || !t->f) {
-            fprintf(stderr, "lionmuon msign: skipping %s (%d-D %s)\n", t->name, t->ndim,
+            char *nm = lm_printable(t->name);
+            fprintf(stderr, "lionmuon msign: skipping %s (%d-D %s)\n", nm, t->ndim,
                     st_dtype_name(t->dtype));
+            free(nm);
             continue;
         }
         int r = (int)t->shape[0], c = (int)t->shape[1];
@@ -107,8 +157,10 @@ static int msign_tensors(const st_file *in, const char *in_path, const msign_opt
             rc = -1;
         } else {
             rc = st_add_f64(out, t->name, 2, t->shape, res, e);
-            printf("%-40s %6d x %-6d %s %d iterations%s", t->name, r, c, method,
+            char *nm = lm_printable(t->name);
+            printf("%-40s %6d x %-6d %s %d iterations%s", nm, r, c, method,
                    info.iterations, info.rank >= 0 ? "" : "\n");
+            free(nm);
             if (info.rank >= 0)
                 printf(", rank %d\n", info.rank);
         }
@@ -129,7 +181,7 @@ int cmd_msign(int argc, char **argv)
     st_file *in = NULL;
     if (st_read(pos[0], &in, &e) != 0) {
         fprintf(stderr, "lionmuon msign: %s\n", e.msg);
-        return 1;
+        return 2;
     }
     st_file *out = st_new();
     int rc = msign_tensors(in, pos[0], &o, method, out, &e);
@@ -138,7 +190,9 @@ int cmd_msign(int argc, char **argv)
         st_set_meta(out, "method", method);
         snprintf(buf, sizeof buf, "%d", o.steps);
         st_set_meta(out, "steps", buf);
-        rc = st_write(out, pos[1], &e);
+        st_set_meta(out, "precision", lp_name(o.precision));
+        /* the table first: a failed write to stdout leaves no OUT */
+        rc = lm_flush_stdout(&e) || st_write(out, pos[1], &e) ? -1 : 0;
     }
     if (rc != 0)
         fprintf(stderr, "lionmuon msign: %s\n", e.msg);

@@ -95,8 +95,13 @@ int cmd_paper(int argc, char **argv)
                *plots = "plots/paper", *msign_csv = NULL, *link = NULL;
     const char *out = NULL, *headline_md = NULL, *audit_dir = NULL, *cpu = NULL;
     int quick = 0, json = 0;
-    if (argc >= 4 && !strcmp(argv[1], "timed")) /* the rest is train's command line */
+    if (argc >= 2 && !strcmp(argv[1], "timed")) { /* the rest is train's command line */
+        if (argc < 4 || strcmp(argv[3], "train")) {
+            fprintf(stderr, "usage: lionmuon paper timed FILE.json train [train flags]\n");
+            return 2;
+        }
         return paper_timed(argv[2], argc - 3, argv + 3, cmd_train);
+    }
     cli_flag flags[] = {
         {"--stage", FLAG_STRING, &stage, "manifest: tune | main", 0},
         {"--dir", FLAG_STRING, &dir, "results directory", 0},

@@ -40,7 +40,7 @@ int cmd_predict(int argc, char **argv)
     int nflags = sizeof flags / sizeof flags[0];
     lm_error e = {{0}};
     const char *pos[1];
-    int npos, help, has_cost;
+    int npos, help, has_cost, code = 2; /* 2: usage or bad input; 1: the output failed */
     bound_constants k;
     bound_variant v;
     if (cli_parse(argc, argv, flags, nflags, pos, 0, &npos, &help, &e) != 0)
@@ -86,6 +86,7 @@ int cmd_predict(int argc, char **argv)
     }
     json_t *j = val_predict_cur(&k, &cost, eps, v, (bound_currency)cur, NULL);
     char *txt = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    code = 1; /* from here on the output failed */
     int rc = out ? val_write_json(j, out, &e) : 0;
     json_decref(j);
     if (rc != 0) {
@@ -97,5 +98,5 @@ int cmd_predict(int argc, char **argv)
     return 0;
 fail:
     fprintf(stderr, "lionmuon predict: %s\n", e.msg);
-    return 1;
+    return code;
 }

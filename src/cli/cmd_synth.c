@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "lionmuon/fs.h"
@@ -151,11 +152,18 @@ static int run_synth(const synth_args *a, const opt_config *c, const cli_optim_s
         json_t *j = val_constants_json(&tr, &sm, o, info);
         char *traj = lm_path_join(a->out, "trajectory.csv");
         char *cons = lm_path_join(a->out, "constants.json");
-        rc = lm_mkdir_p(a->out, e) == 0 ? 0 : lm_wrap(e, "--out");
+        char *created = NULL;
+        rc = lm_mkdir_new(a->out, &created, e) == 0 ? 0 : lm_wrap(e, "--out");
         if (rc == 0)
             rc = val_write_trajectory(&tr, traj, e);
         if (rc == 0)
             rc = val_write_json(j, cons, e);
+        if (rc != 0 && created) { /* a failed run leaves nothing behind */
+            unlink(traj);
+            lm_rmdir_created(a->out, created);
+        } else {
+            free(created);
+        }
         free(traj);
         free(cons);
         json_decref(j);
@@ -183,7 +191,7 @@ int cmd_synth(int argc, char **argv)
     cli_optim_strings s;
     lm_error e = {{0}};
     const char *pos[1];
-    int npos, help;
+    int npos, help, code = 2; /* 2: usage or bad input; 1: the run failed */
     if (cli_optim_begin(argc, argv, "lionmuon", &c, &s, flags, &nflags, &e) != 0 ||
         cli_parse(argc, argv, flags, nflags, pos, 0, &npos, &help, &e) != 0)
         goto fail;
@@ -202,10 +210,11 @@ int cmd_synth(int argc, char **argv)
         lm_fail(&e, "--extra-samples: must be >= 0");
         goto fail;
     }
+    code = 1; /* from here on the run itself failed */
     if (run_synth(&a, &c, &s, &e) != 0)
         goto fail;
     return 0;
 fail:
     fprintf(stderr, "lionmuon synth: %s\n", e.msg);
-    return 1;
+    return code;
 }

@@ -33,7 +33,7 @@ int cmd_synth_check(int argc, char **argv)
     int nflags = sizeof flags / sizeof flags[0];
     lm_error e = {{0}};
     const char *pos[1];
-    int npos, help;
+    int npos, help, code = 2; /* 2: usage; 1: the check failed to run */
     if (cli_parse(argc, argv, flags, nflags, pos, 0, &npos, &help, &e) != 0)
         goto fail;
     if (help) {
@@ -45,10 +45,11 @@ int cmd_synth_check(int argc, char **argv)
         goto fail;
     }
     val_check_opts o = {quick, seeds, out};
+    code = 1;
     if (val_check_run(check, &o, &e) != 0)
         goto fail;
     return 0;
 fail:
     fprintf(stderr, "lionmuon synth-check: %s\n", e.msg);
-    return 1;
+    return code;
 }

@@ -16,21 +16,27 @@
 
 static const char TRAIN_USAGE[] =
     "lionmuon train [--model gpt2|llama] [sizes] [--optimizer NAME] [optimizer flags]\n"
-    "                      [--out DIR] | lionmuon train --resume DIR [--stop-after N]";
+    "                      [--out DIR] | lionmuon train --preset RUN [sizes] [--out DIR]\n"
+    "                      | lionmuon train --resume DIR [--stop-after N]";
 static const char TRAIN_ABOUT[] =
     "Trains GPT-2 or LLaMA (theory/models.md) in double precision with an optimizer of the\n"
     "LionMuon family.  Default: the small GPT-2 with LionMuon (P = 2) on the built-in\n"
     "synthetic corpus (a Zipf-Markov chain with a known entropy rate, so the\n"
     "Bayes-optimal loss is known); about 20 s on 2 cores.\n"
-    "Routing (theory/algorithms.md §6): the hidden matrices of every block (c_attn, attn.c_proj,\n"
-    "c_fc / w1 / w2, mlp.c_proj) follow the matrix rule; the token and position\n"
-    "embeddings, the tied head and every 1-D tensor (norm gains, biases) follow AdamW\n"
-    "(--routing paper).  --routing dim is the paper code's literal test: every 2-D\n"
-    "tensor with first dimension < 10000 goes to the matrix rule.  With --optimizer\n"
-    "adamw every tensor follows AdamW (--lr-adamw, --adamw-beta1, --adamw-beta2).\n"
-    "One schedule (linear warm-up from 0.01, then cosine to 0 over --iterations)\n"
-    "scales lr_muon, lr_sign and lr_adamw alike; gradients are clipped to global norm\n"
-    "--grad-clip before each step.  Optimizer defaults are the paper's 124M settings.\n"
+    "Routing (theory/algorithms.md §6): --routing name (the default) sends every 2-D tensor\n"
+    "but the token embedding wte (and the tied head) to the matrix rule: the hidden\n"
+    "matrices (c_attn, attn.c_proj, c_fc / w1 / w2, mlp.c_proj) and GPT-2's position\n"
+    "embedding wpe, as the released 124M runs did; every 1-D tensor (norm gains,\n"
+    "biases) and wte follow AdamW.  --routing dim is the paper code's literal test\n"
+    "(2-D with first dimension < 10000; at a small vocabulary wte too); --routing\n"
+    "paper (or hidden) the hidden matrices only.  With --optimizer adamw every tensor\n"
+    "follows AdamW (--lr-adamw, --adamw-beta1, --adamw-beta2).\n"
+    "The schedule (--schedule cos: linear warm-up from 0.01, then cosine to 0 over\n"
+    "--iterations; wsd; constant) scales lr_muon, lr_sign and lr_adamw alike, except\n"
+    "for signmuon-sgd, whose lr_sign and lr_adamw stay fixed; gradients are clipped to\n"
+    "global norm --grad-clip before each step.  Optimizer defaults are the paper's\n"
+    "headline runs (README: where defaults changed).  --preset RUN sets every flag of\n"
+    "a released run (`lionmuon presets`); flags given with it override it.\n"
     "DIR gets metrics.csv, diagnostics.csv (the seven norm ratios of the paper's\n"
     "Figure 2, medians over matrices), summary.json, checkpoint.safetensors,\n"
     "loss.gp and loss.png; --resume DIR continues the stored run bitwise exactly.\n"
@@ -43,16 +49,23 @@ static const char GOLDEN_ABOUT[] =
     "Writes the golden file OUT (safetensors) of K training steps, for holding a GPU\n"
     "implementation against this reference: inputs and targets (I64, [K, B, T]);\n"
     "for each step k: step.k.loss (F64, shape []), step.k.params.NAME (the\n"
-    "parameters before step k) and step.k.grads.NAME (before clipping); and\n"
-    "final.params.NAME after K steps.  The tied head is stored once, as\n"
+    "parameters before step k), step.k.state.NAME.* (the optimizer state before\n"
+    "step k), step.k.grads.NAME (before clipping), step.k.clip_coef and\n"
+    "step.k.lr_scale (scalars), step.k.muon.NAME (I64, 1 a Muon step, 0 a sign\n"
+    "step, per matrix); and final.params.NAME after K steps.  --dtype f32 stores\n"
+    "the floats as F32; --keep REGEX keeps the per-parameter tensors only for\n"
+    "the names matching it (124M-size files stay small).  The tied head is stored once, as\n"
     "transformer.wte.weight.  Step k uses the learning rates of the schedule over\n"
     "--iterations (so --warmup and --iterations matter).  __metadata__ holds every\n"
     "value needed to redo the run: model, n_layer, n_head, n_embd, vocab_size,\n"
     "sequence_length, bias, optimizer, period, lr_muon, lr_sign, lr_adamw, beta1,\n"
     "beta2, adamw_beta1, adamw_beta2, adamw_eps, adamw_eps_mode, ns_steps, msign,\n"
     "weight_decay, grad_clip, warmup, iterations, seed (and batch_size, steps,\n"
-    "multiple_of, routing, srank_alpha).  experiments/torch_verify/verify_golden.py\n"
-    "replays it in PyTorch.";
+    "multiple_of, routing, srank_alpha; decay_on, round_update, momentum_form,\n"
+    "muon_adjust, sign_scaling, cheap_mode, nesterov, cheap_ns_steps, srank_exact,\n"
+    "schedule, wsd_fract_decay, wsd_final_lr, preset; norm_eps, rope_theta,\n"
+    "rope_pairing, init_std, dtype, keep).\n"
+    "experiments/torch_verify/verify_golden.py replays it in PyTorch.";
 
 /* Flags that steer a run without changing what it computes: not stored in
  * the checkpoint's argv, allowed next to --resume. */
@@ -88,10 +101,12 @@ static int control_flag(int argc, char **argv, int i, int *span)
 typedef struct {
     train_config c;
     cli_optim_strings os;
-    const char *model, *routing, *data, *out, *resume;
+    cli_preset cp;
+    const char *model, *routing, *schedule, *data, *out, *resume;
     int quiet, no_plot, seq_len, mpi;
     long seed, steps;
-    cli_flag flags[64];
+    const char *golden_dtype, *golden_keep; /* golden: --dtype, --keep */
+    cli_flag flags[96];
     int nflags;
 } parsed;
 
@@ -111,7 +126,8 @@ static void train_defaults(parsed *p)
     c->batch_size = 16;
     c->iterations = 500;
     c->warmup = -1;
-    c->routing = TRAIN_ROUTE_PAPER;
+    c->routing = TRAIN_ROUTE_NAME;
+    c->wsd_fract_decay = 0.1;
     c->grad_clip = 0.5;
     p->seed = 1;
     c->data.kind = DATA_SYNTHETIC;
@@ -122,7 +138,8 @@ static void train_defaults(parsed *p)
     c->ckpt_every = 100;
     p->steps = 4;
     p->model = "gpt2";
-    p->routing = "paper";
+    p->routing = "name";
+    p->schedule = "cos";
     p->data = "synthetic";
     p->out = "results/train";
 }
@@ -146,9 +163,13 @@ static void train_flags(parsed *p, int golden)
     add(p, "--iterations", FLAG_LONG, &c->iterations, "training steps (the schedule's length)");
     add(p, "--warmup", FLAG_LONG, &c->warmup,
         "warm-up steps; -1 = the paper's fraction, round(iterations * 3000/64000)");
+    add(p, "--schedule", FLAG_STRING, &p->schedule, "cos | wsd | constant (learning-rate schedule)");
+    add(p, "--wsd-fract-decay", FLAG_DOUBLE, &c->wsd_fract_decay,
+        "wsd: the fraction of --iterations that decays linearly at the end");
+    add(p, "--wsd-final-lr", FLAG_DOUBLE, &c->wsd_final_lr, "wsd: the final multiplier");
     add(p, "--grad-clip", FLAG_DOUBLE, &c->grad_clip, "clip the global gradient norm; 0 = off");
     add(p, "--routing", FLAG_STRING, &p->routing,
-        "paper (hidden matrices to the matrix rule) | dim (2-D with dim0 < 10000)");
+        "name (every 2-D tensor but wte) | dim (2-D with dim0 < 10000) | paper (hidden only)");
     add(p, "--seed", FLAG_LONG, &p->seed, "init, synthetic corpus and batches");
     add(p, "--data", FLAG_STRING, &p->data, "synthetic | text | llmc");
     add(p, "--train-data", FLAG_STRING, &c->data.train_path, "text/llmc training file");
@@ -157,6 +178,10 @@ static void train_flags(parsed *p, int golden)
     add(p, "--zipf-s", FLAG_DOUBLE, &c->data.zipf_s, "synthetic corpus: Zipf exponent s");
     if (golden) {
         add(p, "--steps", FLAG_LONG, &p->steps, "K: steps recorded in the golden file");
+        p->golden_dtype = "f64";
+        add(p, "--dtype", FLAG_STRING, &p->golden_dtype, "f64 | f32: how floats are stored");
+        add(p, "--keep", FLAG_STRING, &p->golden_keep,
+            "REGEX: per-parameter tensors only for names matching it (default: all)");
     } else {
         add(p, "--eval-every", FLAG_LONG, &c->eval_every,
             "validation loss every k steps (and at the start and end)");
@@ -168,7 +193,7 @@ static void train_flags(parsed *p, int golden)
         add(p, "--resume", FLAG_STRING, &p->resume, "continue the run stored in DIR");
         add(p, "--stop-after", FLAG_LONG, &c->stop_after,
             "stop after this many steps with a checkpoint (0 = run to the end)");
-        add(p, "--quiet", FLAG_BOOL, &p->quiet, "no progress line (shown only on a terminal)");
+        add(p, "--quiet", FLAG_BOOL, &p->quiet, "no progress (a line rewritten in place on a terminal, else a line per evaluation)");
         add(p, "--no-plot", FLAG_BOOL, &p->no_plot, "do not run gnuplot");
         add(p, "--mpi", FLAG_BOOL, &p->mpi,
             "data-parallel over the ranks of mpirun (a `make MPI=1` build); --batch-size is "
@@ -184,7 +209,10 @@ static int train_derive(parsed *p, lm_error *e)
     if (model_kind_parse(p->model, &c->model.kind))
         return lm_fail(e, "--model: unknown model '%s' (gpt2, llama)", p->model);
     if (train_routing_parse(p->routing, &c->routing))
-        return lm_fail(e, "--routing: unknown routing '%s' (paper, dim)", p->routing);
+        return lm_fail(e, "--routing: unknown routing '%s' (name, dim, paper)", p->routing);
+    if (train_schedule_parse(p->schedule, &c->schedule))
+        return lm_fail(e, "--schedule: unknown schedule '%s' (cos, wsd, constant)", p->schedule);
+    c->preset = p->cp.active ? p->cp.label : NULL;
     if (data_kind_parse(p->data, &c->data.kind))
         return lm_fail(e, "--data: unknown source '%s' (synthetic, text, llmc)", p->data);
     if (c->data.kind == DATA_SYNTHETIC && (c->data.train_path || c->data.val_path))
@@ -200,7 +228,7 @@ static int train_derive(parsed *p, lm_error *e)
     if (c->warmup == -1)
         c->warmup = train_default_warmup(c->iterations);
     c->out_dir = p->out;
-    c->progress = !p->quiet && isatty(2);
+    c->progress = p->quiet ? 0 : isatty(2) ? 1 : 2;
     c->plot = !p->no_plot;
     return 0;
 }
@@ -211,9 +239,14 @@ static int parse_flags(parsed *p, int argc, char **argv, int golden, const char 
                        int *npos, int *help, lm_error *e)
 {
     train_defaults(p);
+    if (cli_preset_begin(argc, argv, &p->cp, e))
+        return -1;
     train_flags(p, golden);
     train_config *c = &p->c;
-    if (cli_optim_begin(argc, argv, "lionmuon", &c->opt, &p->os, p->flags, &p->nflags, e))
+    cli_preset_add(&p->cp, p->flags, &p->nflags);
+    if (cli_optim_begin(argc, argv, cli_preset_optimizer(&p->cp, "lionmuon"), &c->opt, &p->os,
+                        p->flags, &p->nflags, e) ||
+        cli_preset_apply(&p->cp, p->flags, p->nflags, e))
         return -1;
     if (cli_parse(argc, argv, p->flags, p->nflags, pos, golden ? 1 : 0, npos, help, e))
         return -1;
@@ -255,6 +288,8 @@ static int resume_argv(int argc, char **argv, int *nargc, char ***nargv, json_t 
         if (!strcmp(CONTROL[k].name, "--out"))
             return lm_fail(e, "--out: --resume DIR writes to DIR");
         if (!strcmp(CONTROL[k].name, "--resume")) {
+            if (dir)
+                return lm_fail(e, "--resume given twice");
             const char *eq = strchr(argv[i], '=');
             if (eq)
                 dir = eq + 1;
@@ -366,7 +401,7 @@ int cmd_train(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "lionmuon train: %s\n", e.msg);
     } else if (p.c.dp_rank == 0) {
-        const char *d = p.c.out_dir;
+        char *d = lm_printable(p.c.out_dir); /* a name cannot fake lines */
         printf("lionmuon train: %s L=%d nh=%d C=%d V=%d T=%d B=%d, %s: %ld/%ld steps, "
                "%.1f s, %.3g FLOPs\n",
                model_kind_name(p.c.model.kind), p.c.model.n_layer, p.c.model.n_head,
@@ -381,13 +416,14 @@ int cmd_train(int argc, char **argv)
         printf("\n  metrics     %s/metrics.csv\n  summary     %s/summary.json\n"
                "  diagnostics %s/diagnostics.csv\n  checkpoint  %s/checkpoint.safetensors\n",
                d, d, d, d);
-        char *png = lm_path_join(d, "loss.png");
+        char *png = lm_path_join(p.c.out_dir, "loss.png");
         if (p.c.plot && access(png, R_OK) == 0)
-            printf("  loss plot   %s (gnuplot %s/loss.gp)\n", png, d);
+            printf("  loss plot   %s/loss.png (gnuplot %s/loss.gp)\n", d, d);
         free(png);
         if (res.stopped_early)
             printf("  stopped after step %ld; continue with: lionmuon train --resume %s\n",
                    res.steps_done, d);
+        free(d);
     }
     free(aj);
     if (rargv != argv)
@@ -419,7 +455,14 @@ int cmd_golden(int argc, char **argv)
         fprintf(stderr, "lionmuon golden: --mpi: golden files are written by a single process\n");
         return 2;
     }
-    if (train_golden(&p.c, p.steps, pos[0], &e)) {
+    train_golden_opts go = {0, p.golden_keep};
+    if (strcmp(p.golden_dtype, "f64") && strcmp(p.golden_dtype, "f32")) {
+        fprintf(stderr, "lionmuon golden: --dtype: unknown dtype '%s' (f64, f32)\n",
+                p.golden_dtype);
+        return 2;
+    }
+    go.f32 = !strcmp(p.golden_dtype, "f32");
+    if (train_golden_ex(&p.c, p.steps, &go, pos[0], &e)) {
         fprintf(stderr, "lionmuon golden: %s\n", e.msg);
         return 1;
     }

@@ -11,6 +11,8 @@
 
 #include "core/blas.h"
 #include "cli.h"
+#include "startup.h"
+#include "core/blaskernel.h"
 #include "lionmuon/lionmuon.h"
 
 typedef struct {
@@ -34,6 +36,7 @@ static const subcommand subcommands[] = {
     /* transformer subcommands */
     {"train", cmd_train, "train GPT-2 or LLaMA (double precision) with the optimizer family"},
     {"golden", cmd_golden, "write a golden file of K training steps for GPU verification"},
+    {"presets", cmd_presets, "the paper's released runs as presets: list, flags, derivation"},
     /* synthetic-objective subcommands */
     {"synth", cmd_synth, "run an optimizer on a synthetic objective, measure the constants"},
     {"predict", cmd_predict, "tuned bound: iterations and compute per period P, and P*"},
@@ -60,8 +63,11 @@ static int cmd_version(int argc, char **argv)
         return 2;
     }
     const char *wp = getenv("OMP_WAIT_POLICY");
-    printf("lionmuon %s\nBLAS: %s\nBLAS threads: %d, OpenMP threads: %d, OMP_WAIT_POLICY: %s\n"
-           "MPI: %s\n", LIONMUON_VERSION, openblas_get_config(), openblas_get_num_threads(),
+    char core[512];
+    lm_blas_kernel_describe(core, sizeof core);
+    printf("lionmuon %s\nBLAS: %s\nBLAS kernel: %s\n"
+           "BLAS threads: %d, OpenMP threads: %d, OMP_WAIT_POLICY: %s\nMPI: %s\n",
+           LIONMUON_VERSION, openblas_get_config(), core, openblas_get_num_threads(),
            omp_get_max_threads(), wp ? wp : "(unset)",
 #ifdef LM_MPI
            "built in"
@@ -88,18 +94,28 @@ static const char HELP_TAIL[] =
     "                        (spinning threads took the cores BLAS needed); an\n"
     "                        explicit value is kept, and nothing is re-executed\n"
     "                        under mpirun or valgrind\n"
+    "  OPENBLAS_CORETYPE     the OpenBLAS kernel.  When OpenBLAS picked a kernel\n"
+    "                        below what the CPU supports (a generic one on a CPU\n"
+    "                        it does not know), lionmuon selects the best one the\n"
+    "                        CPU flags allow, re-executes once (with the wait\n"
+    "                        policy), and checks it with a small DGEMM before use;\n"
+    "                        an explicit value is kept.  `lionmuon version` names\n"
+    "                        the kernel and who chose it\n"
+    "  LIONMUON_BLAS_SELECT  0: no kernel selection; force: treat an explicit\n"
+    "                        OPENBLAS_CORETYPE as OpenBLAS's own choice (tests)\n"
+    "  LIONMUON_MEM_LIMIT    bytes a run may plan to allocate (default: the lowest\n"
+    "                        of physical memory and ulimit -v)\n"
     "  LIONMUON_LIB          the Python package (import lionmuon): path of the\n"
     "                        liblionmuon.so to load instead of the one it finds\n"
     "\n"
     "exit status:\n"
     "  0  success\n"
-    "  1  the work failed: an input file was unreadable or invalid, a computation\n"
-    "     failed, a run or a check did not pass; for compare, some tensor is\n"
+    "  1  the work failed: a computation failed, an output could not be\n"
+    "     written, a run or a check did not pass; for compare, some tensor is\n"
     "     outside the tolerance (or missing, or of another shape); for sweep,\n"
-    "     some run failed.  synth, predict and synth-check also exit 1 on bad\n"
-    "     flags\n"
-    "  2  usage: an unknown subcommand or flag, a malformed or missing value or\n"
-    "     argument; for compare also an unreadable file\n";
+    "     some run failed\n"
+    "  2  usage or bad input: an unknown subcommand or flag, a malformed or\n"
+    "     missing value or argument, an unreadable or invalid input file\n";
 
 static void usage(FILE *fp)
 {
@@ -138,30 +154,9 @@ static int cmd_help(int argc, char **argv)
     return sc->run(2, args);
 }
 
-/* libgomp reads OMP_WAIT_POLICY once, when it is loaded, and by default
- * idle OpenMP threads spin: on a 2-core machine they take the core that
- * OpenBLAS or the other thread needs, which made training steps 2x slower
- * even on an idle machine.  So when the variable is unset, set it to passive
- * and start this program again; an explicit setting is always respected.
- * Left alone: under mpirun (re-executing a rank before MPI_Init is not
- * something to rely on) and under valgrind (the new image would escape the
- * checker). */
-static void prefer_passive_wait(char **argv)
-{
-    const char *pre = getenv("LD_PRELOAD");
-    if (getenv("OMP_WAIT_POLICY") || getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_RANK") ||
-        (pre && strstr(pre, "vgpreload")))
-        return;
-    char *exe = cli_self_exe();
-    if (exe && setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
-        execv(exe, argv);
-    /* exec failed: carry on with the default policy */
-    free(exe);
-}
-
 int main(int argc, char **argv)
 {
-    prefer_passive_wait(argv);
+    cli_startup(argv); /* OMP_WAIT_POLICY and the BLAS kernel: startup.c */
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "lionmuon/linalg.h"
+#include "core/polar.h"
 
 struct msign_ws {
     int kmax, dmax;        /* capacity: min(m, n) <= kmax, max(m, n) <= dmax */
@@ -24,6 +25,8 @@ struct msign_ws {
     double *work;          /* svd: dgesdd workspace */
     lapack_int lwork;
     lapack_int *iwork;
+    float *fX, *fXn;       /* low precision (lowprec.h): iterates, kmax * dmax */
+    float *fA, *fB;        /* low precision: Gram matrix and polynomial, kmax^2 */
 };
 
 /* Keller Jordan's quintic (Muon): X <- a X + (b A + c A^2) X, A = X X^T. */
@@ -46,19 +49,21 @@ msign_opts msign_default_opts(msign_method method)
     o.steps = method == MSIGN_CUBIC ? 100 : 5;
     o.tol = 1e-12;
     o.rank_rtol = 0.0;
+    o.precision = LP_F64;
     return o;
 }
 
-static const char *METHOD_NAMES[] = {"svd", "ns5", "cubic", "polar-express"};
+static const char *METHOD_NAMES[] = {"svd", "ns5", "cubic", "polar-express", "qr-newton"};
+#define N_METHODS ((int)(sizeof METHOD_NAMES / sizeof METHOD_NAMES[0]))
 
 const char *msign_method_name(msign_method m)
 {
-    return (unsigned)m < 4 ? METHOD_NAMES[m] : "?";
+    return (unsigned)m < (unsigned)N_METHODS ? METHOD_NAMES[m] : "?";
 }
 
 int msign_method_parse(const char *name, msign_method *out)
 {
-    int i = lm_name_lookup(METHOD_NAMES, 4, name);
+    int i = lm_name_lookup(METHOD_NAMES, N_METHODS, name);
     if (i < 0)
         return -1;
     *out = (msign_method)i;
@@ -94,6 +99,10 @@ msign_ws *msign_ws_alloc(int max_m, int max_n)
     ws->lwork = LM_MAX(ws->lwork, 1);
     ws->work = lm_malloc((size_t)ws->lwork * sizeof(double));
     ws->iwork = lm_malloc(8 * (size_t)LM_MAX(ws->kmax, 1) * sizeof(lapack_int));
+    ws->fX = lm_malloc(LM_MAX(kd, 1) * sizeof(float));
+    ws->fXn = lm_malloc(LM_MAX(kd, 1) * sizeof(float));
+    ws->fA = lm_malloc(LM_MAX(kk, 1) * sizeof(float));
+    ws->fB = lm_malloc(LM_MAX(kk, 1) * sizeof(float));
     return ws;
 }
 
@@ -110,6 +119,10 @@ void msign_ws_free(msign_ws *ws)
     free(ws->VT);
     free(ws->work);
     free(ws->iwork);
+    free(ws->fX);
+    free(ws->fXn);
+    free(ws->fA);
+    free(ws->fB);
     free(ws);
 }
 
@@ -276,6 +289,149 @@ static int msign_newton_schulz(const msign_opts *o, int m, int n, const double *
     return 0;
 }
 
+/* ---- the same iterations in a low precision (lowprec.h) ----
+ *
+ * Written as PyTorch evaluates them on tensors of that dtype (and as
+ * experiments/torch_verify/verify_golden.py writes them), every operation
+ * rounded to the format p:
+ *   X = p(G);  X = p(X / p(p(||X||_F) + shift))      (cubic: X / p(||X||_F))
+ *   quintic:   A = p(X X^T);  B = p(p(b A) + p(c p(A A)));  X = p(p(a X) + p(B X))
+ *   cubic:     X = p(p(1.5 X) - p(0.5 p(p(X X^T) X)))
+ * Products accumulate in float32 (lp_gemm); elementwise operations compute
+ * in float32 and round once, as torch's do. */
+
+/* The quintic step in the format: X (rows x cols) in ws->fX, result in fX. */
+static void quintic_step_lp(lp_precision p, int rows, int cols, float a, float b, float c,
+                            msign_ws *ws)
+{
+    size_t kk = (size_t)rows * rows, kd = (size_t)rows * cols;
+    float *X = ws->fX, *Xn = ws->fXn, *A = ws->fA, *B = ws->fB;
+    lp_gemm(p, 0, 1, rows, rows, cols, X, cols, X, cols, A, rows);  /* A = X X^T */
+    lp_gemm(p, 0, 0, rows, rows, rows, A, rows, A, rows, B, rows);  /* B = A A */
+    for (size_t i = 0; i < kk; i++)
+        B[i] = lp_roundf(p, lp_roundf(p, b * A[i]) + lp_roundf(p, c * B[i]));
+    lp_gemm(p, 0, 0, rows, cols, rows, B, rows, X, cols, Xn, cols); /* Xn = B X */
+    for (size_t i = 0; i < kd; i++)
+        X[i] = lp_roundf(p, lp_roundf(p, a * X[i]) + Xn[i]);
+}
+
+/* The cubic step in the format; returns the relative change. */
+static double cubic_step_lp(lp_precision p, int rows, int cols, msign_ws *ws)
+{
+    size_t kd = (size_t)rows * cols;
+    float *X = ws->fX, *Xn = ws->fXn, *A = ws->fA;
+    lp_gemm(p, 0, 1, rows, rows, cols, X, cols, X, cols, A, rows);
+    lp_gemm(p, 0, 0, rows, cols, rows, A, rows, X, cols, Xn, cols);
+    double dd = 0, nn = 0;
+    for (size_t i = 0; i < kd; i++) {
+        float x = lp_roundf(p, lp_roundf(p, 1.5f * X[i]) - lp_roundf(p, 0.5f * Xn[i]));
+        dd += ((double)x - X[i]) * ((double)x - X[i]);
+        nn += (double)x * x;
+        X[i] = x;
+    }
+    return nn > 0 ? sqrt(dd / nn) : 0.0;
+}
+
+/* X0 = p(G) in the wide orientation, divided by its rounded norm. */
+static void start_lp(const msign_opts *o, int m, int n, const double *G, msign_ws *ws)
+{
+    lp_precision p = o->precision;
+    int tall = m > n;
+    float *X = ws->fX;
+    double ss = 0;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float v = lp_roundf(p, (float)lp_round(p, G[(size_t)i * n + j]));
+            X[tall ? (size_t)j * m + i : (size_t)i * n + j] = v;
+            ss += (double)v * v;
+        }
+    float fro = lp_roundf(p, (float)sqrt(ss)), d;
+    switch (o->method) {
+    case MSIGN_NS5: d = lp_roundf(p, fro + 1e-7f); break;
+    case MSIGN_POLAR_EXPRESS: d = lp_roundf(p, lp_roundf(p, 1.02f * fro) + 1e-6f); break;
+    default: d = fro; break;
+    }
+    for (size_t i = 0; i < (size_t)m * n; i++)
+        X[i] = lp_roundf(p, X[i] / d);
+}
+
+static int msign_lowprec(const msign_opts *o, int m, int n, const double *G, double *out,
+                         msign_ws *ws, msign_info *info, lm_error *e)
+{
+    lp_precision p = o->precision;
+    int tall = m > n, rows = tall ? n : m, cols = tall ? m : n, it = 0;
+    if (la_norm_fro(m, n, G) == 0.0) {
+        memset(out, 0, (size_t)m * n * sizeof(double));
+        return 0;
+    }
+    start_lp(o, m, n, G, ws);
+    if (o->method == MSIGN_CUBIC) {
+        double change = INFINITY, stop = fmax(o->tol, 16 * lp_unit_roundoff(p));
+        while (it < o->steps && change > stop) {
+            change = cubic_step_lp(p, rows, cols, ws);
+            it++;
+        }
+        if (info)
+            info->last_change = change;
+        if (change > stop)
+            return lm_fail(e, "msign cubic (%s): no convergence in %d iterations on a %d x %d "
+                              "matrix (relative change %.3g)", lp_name(p), it, m, n, change);
+    } else {
+        for (; it < o->steps; it++) {
+            const double *abc = o->method == MSIGN_NS5 ? NS5_ABC : PE_ABC[it < 5 ? it : 4];
+            quintic_step_lp(p, rows, cols, (float)abc[0], (float)abc[1], (float)abc[2], ws);
+        }
+    }
+    if (info)
+        info->iterations = it;
+    const float *X = ws->fX;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            out[(size_t)i * n + j] = X[tall ? (size_t)j * m + i : (size_t)i * n + j];
+    long bad = lm_first_nonfinite((size_t)m * n, out);
+    if (bad >= 0)
+        return lm_fail(e, "msign %s in %s: a non-finite value (overflow of the format) at "
+                          "element %ld of a %d x %d matrix", msign_method_name(o->method),
+                       lp_name(p), bad, m, n);
+    return 0;
+}
+
+/* msign(c G) = msign(G) for c > 0.  Entries so large that the Frobenius
+ * norm overflows (near 1.7e308), or so small that it underflows to a
+ * subnormal or 0, are brought to a largest magnitude in [1, 2) by a power of
+ * two -- exact but for entries below 2^-1074 of the largest, which are below
+ * rounding anyway.  Returns the scaled copy (free it), or NULL when G is in
+ * the usual range and is used as it is. */
+static double *scale_to_unit(size_t mn, const double *G)
+{
+    double amax = 0;
+    for (size_t i = 0; i < mn; i++)
+        amax = fmax(amax, fabs(G[i]));
+    if (!(amax > 0 && (amax > 0x1p500 || amax < 0x1p-500)))
+        return NULL;
+    int ex = ilogb(amax);
+    double *scaled = lm_malloc(mn * sizeof *scaled);
+    for (size_t i = 0; i < mn; i++)
+        scaled[i] = ldexp(G[i], -ex);
+    return scaled;
+}
+
+/* --precision applies to the iterative methods only. */
+static int check_precision(const msign_opts *opts, lm_error *e)
+{
+    if (opts->precision == LP_F64)
+        return 0;
+    if ((unsigned)opts->precision >= LP_NPREC)
+        return lm_fail(e, "msign: unknown precision %d", (int)opts->precision);
+    if (opts->method == MSIGN_SVD || opts->method == MSIGN_QR_NEWTON)
+        return lm_fail(e, "msign: --precision %s applies to the iterative methods "
+                          "(ns5, polar-express, cubic), not %s", lp_name(opts->precision),
+                       msign_method_name(opts->method));
+    if ((unsigned)opts->method > MSIGN_POLAR_EXPRESS)
+        return lm_fail(e, "msign: unknown method %d", (int)opts->method);
+    return 0;
+}
+
 int msign(const msign_opts *opts, int m, int n, const double *G, double *out,
           msign_ws *ws, msign_info *info, lm_error *e)
 {
@@ -297,15 +453,37 @@ int msign(const msign_opts *opts, int m, int n, const double *G, double *out,
                        bad, bad / n, bad % n);
     if (opts->steps < 1)
         return lm_fail(e, "msign: steps must be >= 1 (got %d)", opts->steps);
-    switch (opts->method) {
+    if (check_precision(opts, e))
+        return -1;
+    size_t mn = (size_t)m * n;
+    double *scaled = scale_to_unit(mn, G);
+    if (scaled)
+        G = scaled;
+    int rc;
+    switch (opts->precision != LP_F64 ? -1 : (int)opts->method) {
+    case -1: /* the iterative methods in float32, bf16 or f16 arithmetic */
+        rc = msign_lowprec(opts, m, n, G, out, ws, info, e);
+        break;
     case MSIGN_SVD:
-        return msign_svd(opts, m, n, G, out, ws, info, e);
+        rc = msign_svd(opts, m, n, G, out, ws, info, e);
+        break;
     case MSIGN_NS5:
     case MSIGN_POLAR_EXPRESS:
     case MSIGN_CUBIC:
-        return msign_newton_schulz(opts, m, n, G, out, ws, info, e);
+        rc = msign_newton_schulz(opts, m, n, G, out, ws, info, e);
+        break;
+    case MSIGN_QR_NEWTON: /* src/core/polar.c; 1: ill-conditioned, by SVD */
+        rc = msign_qr_newton(m, n, G, out, ws->X, ws->A, ws->B, ws->U, ws->VT, ws->iwork, info);
+        if (rc != 0)
+            rc = msign_svd(opts, m, n, G, out, ws, info, e);
+        break;
+    default:
+        rc = lm_fail(e, "msign: unknown method %d", (int)opts->method);
     }
-    return lm_fail(e, "msign: unknown method %d", (int)opts->method);
+    free(scaled);
+    if (rc == 0 && (bad = lm_first_nonfinite(mn, out)) >= 0)
+        rc = lm_fail(e, "msign: the result has a non-finite value at element %ld", bad);
+    return rc;
 }
 
 double msign_flops(const msign_opts *opts, int m, int n)
@@ -320,6 +498,8 @@ double msign_flops(const msign_opts *opts, int m, int n)
         /* per step: the Gram matrix (2 dmin^2 dmax) and A X (2 dmin^2 dmax);
          * opts->steps is taken as the iteration count */
         return opts->steps * 4.0 * lo * lo * hi;
+    case MSIGN_QR_NEWTON: /* opts->steps taken as the Newton step count */
+        return msign_qr_newton_flops(m, n, opts->steps);
     case MSIGN_SVD:
         /* Golub-Van Loan's count for a thin SVD with both factors
          * (4 dmax dmin^2 + 22 dmin^3 for the R-bidiagonalisation route),

@@ -26,15 +26,22 @@ static char *state_key(const char *name, const char *suffix)
     return b.s;
 }
 
-int optstate_add(st_file *f, const optstate_param *p, opt_state *s, int i, lm_error *e)
+int optstate_add_prefixed(st_file *f, const char *prefix, const optstate_param *p,
+                          opt_state *s, int i, lm_error *e)
 {
     int nb = nbuffers(s, i), rc = 0;
     for (int which = 0; which < nb && rc == 0; which++) {
-        char *key = state_key(p->name, suffix_of(nb == 2, which));
-        rc = st_add_f64(f, key, p->ndim, p->shape, opt_buffer(s, i, which), e);
-        free(key);
+        lm_buf key = {0};
+        lm_buf_printf(&key, "%sstate.%s.%s", prefix, p->name, suffix_of(nb == 2, which));
+        rc = st_add_f64(f, key.s, p->ndim, p->shape, opt_buffer(s, i, which), e);
+        lm_buf_free(&key);
     }
     return rc;
+}
+
+int optstate_add(st_file *f, const optstate_param *p, opt_state *s, int i, lm_error *e)
+{
+    return optstate_add_prefixed(f, "", p, s, i, e);
 }
 
 static int same_shape(const st_tensor *t, const optstate_param *p)

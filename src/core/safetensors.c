@@ -31,6 +31,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,15 +141,74 @@ void st_free(st_file *f)
     }
     free(f->mkey);
     free(f->mval);
+    free(f->hslot);
     free(f);
+}
+
+/* FNV-1a of a name. */
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+static void index_put(st_file *f, int k)
+{
+    size_t mask = (size_t)f->hcap - 1, j = (size_t)name_hash(f->t[k].name) & mask;
+    while (f->hslot[j] >= 0)
+        j = (j + 1) & mask;
+    f->hslot[j] = k;
+}
+
+/* Bring the index up to date with t[0..n): grown (and rebuilt) to keep it
+ * at most half full, then the new tensors added. */
+static void index_sync(st_file *f)
+{
+    if (f->hn == f->n && f->hslot)
+        return;
+    if (!f->hslot || 2 * (size_t)f->n > (size_t)f->hcap) {
+        size_t cap = 16;
+        while (cap < 2 * (size_t)f->n)
+            cap *= 2;
+        free(f->hslot);
+        f->hslot = lm_malloc(cap * sizeof *f->hslot);
+        for (size_t j = 0; j < cap; j++)
+            f->hslot[j] = -1;
+        f->hcap = (int)cap;
+        f->hn = 0;
+    }
+    for (; f->hn < f->n; f->hn++)
+        index_put(f, f->hn);
 }
 
 st_tensor *st_get(const st_file *f, const char *name)
 {
-    for (int k = 0; k < f->n; k++)
-        if (!strcmp(f->t[k].name, name))
-            return &f->t[k];
+    if (f->hn != f->n || !f->hslot) {
+        /* tensors added behind append_tensor's back: search them all */
+        for (int k = 0; k < f->n; k++)
+            if (!strcmp(f->t[k].name, name))
+                return &f->t[k];
+        return NULL;
+    }
+    size_t mask = (size_t)f->hcap - 1, j = (size_t)name_hash(name) & mask;
+    for (; f->hslot[j] >= 0; j = (j + 1) & mask)
+        if (!strcmp(f->t[f->hslot[j]].name, name))
+            return &f->t[f->hslot[j]];
     return NULL;
+}
+
+int st_check_int_dims(const st_tensor *t, const char *what, lm_error *e)
+{
+    for (int d = 0; d < t->ndim; d++)
+        if (t->shape[d] > INT_MAX)
+            return lm_fail(e, "%s: tensor '%s': dimension %d is %" PRId64 ", more than the "
+                              "%d this tool handles", what, t->name, d, t->shape[d], INT_MAX);
+    if (t->numel > (size_t)INT_MAX)
+        return lm_fail(e, "%s: tensor '%s': %zu elements, more than the %d this tool "
+                          "handles", what, t->name, t->numel, INT_MAX);
+    return 0;
 }
 
 /* "[2, 3]" into buf (truncated to size). */
@@ -166,7 +226,7 @@ static const char *shape_str(int ndim, const int64_t *shape, char *buf, size_t s
 st_tensor *st_get_float(const st_file *f, const char *name, int ndim, lm_error *e)
 {
     st_tensor *t = st_get(f, name);
-    char sh[160];
+    char sh[256];
     if (!t) {
         lm_fail(e, "no tensor '%s'", name);
         return NULL;
@@ -243,6 +303,7 @@ static st_tensor *append_tensor(st_file *f, const char *name, st_dtype dtype, in
     for (int d = 0; d < ndim; d++)
         t->shape[d] = shape[d];
     t->numel = numel;
+    index_sync(f);
     return t;
 }
 
@@ -290,14 +351,9 @@ int st_add_i64(st_file *f, const char *name, int ndim, const int64_t *shape,
 
 /* ---- metadata ------------------------------------------------------------ */
 
-void st_set_meta(st_file *f, const char *key, const char *value)
+/* Append a key known to be new. */
+static void meta_append(st_file *f, const char *key, const char *value)
 {
-    for (int k = 0; k < f->nmeta; k++)
-        if (!strcmp(f->mkey[k], key)) {
-            free(f->mval[k]);
-            f->mval[k] = lm_strdup(value);
-            return;
-        }
     if (f->nmeta == f->capmeta) {
         f->capmeta = f->capmeta ? 2 * f->capmeta : 8;
         char **mk = realloc(f->mkey, (size_t)f->capmeta * sizeof *mk);
@@ -312,6 +368,17 @@ void st_set_meta(st_file *f, const char *key, const char *value)
     f->mkey[f->nmeta] = lm_strdup(key);
     f->mval[f->nmeta] = lm_strdup(value);
     f->nmeta++;
+}
+
+void st_set_meta(st_file *f, const char *key, const char *value)
+{
+    for (int k = 0; k < f->nmeta; k++)
+        if (!strcmp(f->mkey[k], key)) {
+            free(f->mval[k]);
+            f->mval[k] = lm_strdup(value);
+            return;
+        }
+    meta_append(f, key, value);
 }
 
 const char *st_get_meta(const st_file *f, const char *key)
@@ -350,7 +417,7 @@ static int json_nonneg_int(const json_t *v, int64_t *out)
  * against each other are checked later, once all entries are known. */
 static int parse_entry(const char *name, const json_t *v, st_entry *en, lm_error *e)
 {
-    char sh[160];
+    char sh[256];
     memset(en, 0, sizeof *en);
     en->name = name;
     if (!*name)
@@ -418,7 +485,7 @@ static int parse_meta(const json_t *v, st_file *f, lm_error *e)
     json_object_foreach((json_t *)v, key, val) {
         if (!json_is_string(val))
             return lm_fail(e, "\"%s\" value of key '%s' is not a string", ST_META_KEY, key);
-        st_set_meta(f, key, json_string_value(val));
+        meta_append(f, key, json_string_value(val));
     }
     return 0;
 }
@@ -532,6 +599,13 @@ static int parse_header(const json_t *root, const unsigned char *data, uint64_t 
                          en[k].end, buflen);
     if (rc == 0)
         rc = check_tiling(en, n, buflen, e);
+    if (rc == 0) {
+        /* decoded, each element takes 8 bytes whatever its dtype */
+        double bytes = 0;
+        for (int k = 0; k < n; k++)
+            bytes += 8.0 * (double)en[k].numel + sizeof(st_tensor);
+        rc = lm_mem_check(bytes, "decoding the tensors", e);
+    }
     for (int k = 0; k < n && rc == 0; k++)
         decode_tensor(f, &en[k], data + en[k].begin);
     free(en);
@@ -576,48 +650,12 @@ int st_parse(const unsigned char *buf, size_t len, const char *what, st_file **o
     return 0;
 }
 
-/* Read the whole of path into a malloc'd buffer.  Growing reads rather than
- * a size from stat: a pipe or /dev/stdin works the same. */
-static int read_all(const char *path, unsigned char **buf, size_t *len, lm_error *e)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return lm_fail(e, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *b = lm_malloc(cap);
-    for (;;) {
-        if (n == cap) {
-            cap *= 2;
-            unsigned char *nb = realloc(b, cap);
-            if (!nb) {
-                fprintf(stderr, "lionmuon: out of memory reading %s\n", path);
-                abort();
-            }
-            b = nb;
-        }
-        size_t got = fread(b + n, 1, cap - n, fp);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(fp)) {
-        int err = errno;
-        fclose(fp);
-        free(b);
-        return lm_fail(e, "%s: read failed: %s", path, strerror(err));
-    }
-    fclose(fp);
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
 int st_read(const char *path, st_file **out, lm_error *e)
 {
     unsigned char *buf = NULL;
     size_t len = 0;
     *out = NULL;
-    if (read_all(path, &buf, &len, e))
+    if (lm_read_file(path, 0, &buf, &len, e))
         return -1;
     int rc = st_parse(buf, len, path, out, e);
     free(buf);
@@ -637,8 +675,33 @@ int st_read(const char *path, st_file **out, lm_error *e)
  * duplicate) and values that would not survive (a non-finite value, or a
  * finite one beyond the F32 range when as_f32: both would be silent
  * NaN/inf in the output, which the house rules forbid). */
+static int cmp_tensor_names(const void *a, const void *b)
+{
+    return strcmp((*(const st_tensor *const *)a)->name, (*(const st_tensor *const *)b)->name);
+}
+
+/* No two tensors of one name: sorted, neighbours compared (n log n). */
+static int check_unique(const st_file *f, lm_error *e)
+{
+    const st_tensor **s = lm_malloc((size_t)LM_MAX(f->n, 1) * sizeof *s);
+    for (int k = 0; k < f->n; k++)
+        s[k] = &f->t[k];
+    qsort(s, (size_t)f->n, sizeof *s, cmp_tensor_names);
+    int rc = 0;
+    for (int k = 1; k < f->n && rc == 0; k++)
+        if (!strcmp(s[k - 1]->name, s[k]->name))
+            rc = lm_fail(e, "duplicate tensor name '%s'", s[k]->name);
+    free(s);
+    return rc;
+}
+
 static int check_writable(const st_file *f, int as_f32, lm_error *e)
 {
+    for (int k = 0; k < f->n; k++)
+        if (!f->t[k].name || !*f->t[k].name)
+            return lm_fail(e, "tensor %d has an empty name", k);
+    if (check_unique(f, e))
+        return -1;
     for (int k = 0; k < f->n; k++) {
         const st_tensor *t = &f->t[k];
         size_t numel;
@@ -646,9 +709,6 @@ static int check_writable(const st_file *f, int as_f32, lm_error *e)
             return lm_fail(e, "tensor %d has an empty name", k);
         if (!strcmp(t->name, ST_META_KEY))
             return lm_fail(e, "tensor name '%s' is reserved for metadata", t->name);
-        for (int j = 0; j < k; j++)
-            if (!strcmp(f->t[j].name, t->name))
-                return lm_fail(e, "duplicate tensor name '%s'", t->name);
         if ((t->f == NULL) == (t->i == NULL))
             return lm_fail(e, "tensor '%s' must hold either float or integer data", t->name);
         if (t->ndim < 0 || t->ndim > ST_MAX_DIM)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lionmuon/fs.h"
@@ -55,12 +56,59 @@ static int state_load(run *r, const st_file *f, const char *path, int i, lm_erro
     return optstate_load(f, path, &sp, OPTSTATE_REQUIRED, r->os, i, e);
 }
 
-/* __metadata__: the configuration and flags, the position in the run and
- * how the data and random streams continue from it. */
-static void set_meta(st_file *f, const train_config *c, const progress_state *ps)
+/* FNV-1a, 64 bits, from basis h. */
+static uint64_t fnv(uint64_t h, const char *s)
 {
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+void ckpt_run_id(const run *r, char id[33])
+{
+    char *cfg = train_config_json(r->c), fp[32];
+    snprintf(fp, sizeof fp, "%016llx", (unsigned long long)data_fingerprint(r->d));
+    uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
+    for (int k = 0; k < 2; k++) {
+        h[k] = fnv(h[k], cfg);
+        h[k] = fnv(h[k], fp);
+        h[k] = fnv(h[k], LIONMUON_VERSION);
+        h[k] = fnv(h[k], k ? "run id, second half" : "run id, first half");
+    }
+    free(cfg);
+    snprintf(id, 33, "%016llx%016llx", (unsigned long long)h[0], (unsigned long long)h[1]);
+}
+
+/* The latest diagnostics as a JSON array (null for NaN). */
+static char *diag_json(const progress_state *ps)
+{
+    json_t *a = json_array();
+    for (int j = 0; j < NDIAG; j++)
+        json_array_append_new(a, isfinite(ps->diag_last[j]) ? json_real(ps->diag_last[j])
+                                                            : json_null());
+    char *s = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(a);
+    return s;
+}
+
+static void set_meta_hex(st_file *f, const char *k, uint64_t v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%016llx", (unsigned long long)v);
+    st_set_meta(f, k, b);
+}
+
+/* __metadata__: the identity, the configuration and flags, the position in
+ * the run and how the data and random streams continue from it, the logs. */
+static void set_meta(st_file *f, const run *r, const progress_state *ps, const lm_buf *metrics,
+                     const lm_buf *diags)
+{
+    const train_config *c = r->c;
     char *cfg = train_config_json(c);
-    st_set_meta(f, "format", "lionmuon-checkpoint-1");
+    st_set_meta(f, "format", CKPT_FORMAT);
+    st_set_meta(f, "version", LIONMUON_VERSION);
+    st_set_meta(f, "run_id", ps->run_id);
+    set_meta_hex(f, "data_fingerprint", data_fingerprint(r->d));
     st_set_meta(f, "config", cfg);
     free(cfg);
     st_set_meta(f, "argv", c->argv_json ? c->argv_json : "[]");
@@ -76,10 +124,19 @@ static void set_meta(st_file *f, const train_config *c, const progress_state *ps
     ckpt_meta_double(f, "wall_s", ps->wall_s);
     ckpt_meta_double(f, "best_val_loss", ps->best_val);
     ckpt_meta_long(f, "best_val_step", ps->best_val_step);
+    ckpt_meta_double(f, "train_loss", ps->train_loss);
+    ckpt_meta_double(f, "last_val_loss", ps->last_val);
+    ckpt_meta_long(f, "diag_step", ps->diag_step);
+    char *dj = diag_json(ps);
+    st_set_meta(f, "diag_last", dj);
+    free(dj);
+    st_set_meta(f, "metrics_csv", metrics->s ? metrics->s : "");
+    st_set_meta(f, "diagnostics_csv", diags->s ? diags->s : "");
 }
 
 /* Every parameter (theory/models.md names), then every parameter's state. */
-int ckpt_write(const run *r, const progress_state *ps, lm_error *e)
+int ckpt_write(const run *r, const progress_state *ps, const lm_buf *metrics,
+               const lm_buf *diags, lm_error *e)
 {
     st_file *f = st_new();
     int rc = 0;
@@ -90,26 +147,13 @@ int ckpt_write(const run *r, const progress_state *ps, lm_error *e)
     for (int i = 0; i < r->nt && !rc; i++)
         rc = state_add(r, f, i, e);
     if (!rc) {
-        set_meta(f, r->c, ps);
+        set_meta(f, r, ps, metrics, diags);
         char *path = lm_path_join(r->c->out_dir, CKPT_NAME);
         rc = st_write(f, path, e);
         free(path);
     }
     st_free(f);
     return rc;
-}
-
-static int meta_get_double(const st_file *f, const char *path, const char *k, double *v,
-                           lm_error *e)
-{
-    const char *s = st_get_meta(f, k);
-    char *end;
-    if (!s)
-        return lm_fail(e, "%s: __metadata__ has no '%s'", path, k);
-    *v = strtod(s, &end);
-    if (end == s || *end)
-        return lm_fail(e, "%s: __metadata__ '%s' = '%s' is not a number", path, k, s);
-    return 0;
 }
 
 /* A parameter's values: floating point, of the model's shape, finite. */
@@ -135,47 +179,71 @@ static int load_param(const st_file *f, const char *path, const model_param *p, 
     return 0;
 }
 
-/* The position in the run from __metadata__; the step must lie in the
- * schedule. */
-static int read_progress(const st_file *f, const char *path, const train_config *c,
-                         progress_state *ps, lm_error *e)
+/* What this run expects of its checkpoint's __metadata__ (ckptmeta.c). */
+static void expectations(const run *r, ckpt_expect *x, char *cfg, const char *run_id,
+                         const char *fingerprint, const char *diag_header)
 {
-    double step = 0, bvs = 0;
-    int rc = meta_get_double(f, path, "step", &step, e) ||
-             meta_get_double(f, path, "tokens", &ps->tokens, e) ||
-             meta_get_double(f, path, "flops", &ps->flops, e) ||
-             meta_get_double(f, path, "wall_s", &ps->wall_s, e) ||
-             meta_get_double(f, path, "best_val_loss", &ps->best_val, e) ||
-             meta_get_double(f, path, "best_val_step", &bvs, e) ? -1 : 0;
-    if (!rc && (step < 0 || step > c->iterations || step != floor(step)))
-        rc = lm_fail(e, "%s: step %g is outside [0, --iterations %ld]", path, step,
-                     c->iterations);
-    ps->step = (long)step;
-    ps->best_val_step = (long)bvs;
+    const train_config *c = r->c;
+    x->config_json = cfg;
+    x->run_id = run_id;
+    x->data_fingerprint = fingerprint;
+    x->data_what = c->data.train_path ? "--train-data/--val-data" : "the synthetic corpus";
+    x->iterations = c->iterations;
+    x->seed = (long)c->seed;
+    x->diag_every = c->diag_every;
+    x->tokens_per_step = (double)c->batch_size * c->model.block_size;
+    x->metrics_header = runlog_metrics_header;
+    x->diag_header = diag_header;
+}
+
+/* The run id of DIR/summary.json, when it has one, must be the checkpoint's:
+ * otherwise the directory mixes two runs. */
+static int check_summary_id(const char *dir, const progress_state *ps, lm_error *e)
+{
+    char *path = lm_path_join(dir, "summary.json");
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    lm_error ignored;
+    json_t *j = NULL;
+    struct stat st;
+    if (lstat(path, &st) == 0 && lm_read_file(path, (size_t)64 << 20, &buf, &len, &ignored) == 0)
+        j = json_loadb((const char *)buf, len, 0, NULL);
+    free(buf);
+    const char *id = json_string_value(json_object_get(j, "run_id"));
+    int rc = 0;
+    if (id && strcmp(id, ps->run_id))
+        rc = lm_fail(e, "%s: run %s, but the checkpoint is of run %s: the directory mixes "
+                        "two runs", path, id, ps->run_id);
+    json_decref(j);
+    free(path);
     return rc;
 }
 
-/* The run's parameters, optimizer state and progress from out_dir's
- * checkpoint, which must have been written with this configuration. */
-int ckpt_read(run *r, progress_state *ps, lm_error *e)
+/* The run's parameters, optimizer state, progress and logs from out_dir's
+ * checkpoint, which must be this run's (see train_impl.h). */
+int ckpt_read(run *r, progress_state *ps, lm_buf *metrics, lm_buf *diags, lm_error *e)
 {
     const train_config *c = r->c;
     char *path = lm_path_join(c->out_dir, CKPT_NAME);
     st_file *f = NULL;
     int rc = st_read(path, &f, e);
     if (!rc) {
+        char id[33], fp[32];
+        ckpt_run_id(r, id);
+        snprintf(fp, sizeof fp, "%016llx", (unsigned long long)data_fingerprint(r->d));
+        lm_buf dh = {0};
+        runlog_diag_header(&dh);
         char *cfg = train_config_json(c);
-        const char *stored = st_get_meta(f, "config");
-        if (!stored || strcmp(stored, cfg))
-            rc = lm_fail(e, "%s: the stored configuration differs from this run's "
-                         "(stored %.300s)", path, stored ? stored : "(none)");
+        ckpt_expect x;
+        expectations(r, &x, cfg, id, fp, dh.s);
+        rc = ckpt_check_meta(f, path, &x, ps, metrics, diags, e) ||
+                     check_summary_id(c->out_dir, ps, e) ? -1 : 0;
         free(cfg);
+        lm_buf_free(&dh);
     }
     for (int i = 0; i < r->nt && !rc; i++)
         rc = load_param(f, path, model_param_at(r->m, i), e) || state_load(r, f, path, i, e)
                  ? -1 : 0;
-    if (!rc)
-        rc = read_progress(f, path, c, ps, e);
     st_free(f);
     free(path);
     return rc;
@@ -199,33 +267,6 @@ int train_checkpoint_argv(const char *dir, char **argv_json, lm_error *e)
     st_free(f);
     free(path);
     return rc;
-}
-
-/* Keep the CSV header and the rows whose first field (the step) is <= step. */
-void ckpt_load_csv_prefix(const char *dir, const char *name, long step, lm_buf *b,
-                          const char *header)
-{
-    char *path = lm_path_join(dir, name);
-    FILE *fp = fopen(path, "r");
-    free(path);
-    lm_buf_printf(b, "%s", header);
-    if (!fp)
-        return;
-    char *line = NULL;
-    size_t cap = 0;
-    int first = 1;
-    while (getline(&line, &cap, fp) > 0) {
-        if (first) {
-            first = 0;
-            continue;
-        }
-        char *end;
-        long s = strtol(line, &end, 10);
-        if (end != line && *end == ',' && s <= step)
-            lm_buf_printf(b, "%s", line);
-    }
-    free(line);
-    fclose(fp);
 }
 
 /* A run killed during an atomic write leaves its temporary file

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct data_source {
     data_kind kind;
@@ -109,6 +110,9 @@ static int synth_build(data_source *d, lm_error *e)
     double s = d->s;
     d->zipf = lm_malloc(sizeof(double) * V);
     d->cdf = lm_malloc(sizeof(double) * V);
+    /* For a large s the far terms p_r underflow to 0; their share of H,
+     * -p ln p, tends to 0 with p, so it is taken as 0 -- never 0 * (-inf) =
+     * NaN.  (Z >= 1: its first term is 1.) */
     double Z = 0;
     for (int r = V - 1; r >= 0; r--) /* small terms first */
         Z += pow(r + 1.0, -s);
@@ -118,7 +122,8 @@ static int synth_build(data_source *d, lm_error *e)
         d->zipf[r] = p;
         c += p;
         d->cdf[r] = c;
-        H -= p * log(p);
+        if (p > 0)
+            H -= p * log(p);
     }
     d->cdf[V - 1] = 1.0;
     d->H = H;
@@ -164,30 +169,16 @@ static int zipf_draw(const data_source *d, double u)
 
 /* ---- files ---- */
 
+/* The whole of a token file: a regular file (a directory, a device or a
+ * FIFO is refused by lm_read_file), with room for its tokens as uint16
+ * (two bytes per byte of text) checked against the memory limit. */
 static int slurp(const char *path, unsigned char **buf, size_t *len, lm_error *e)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return lm_fail(e, "%s: cannot open: %s", path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0) {
-        fclose(f);
-        return lm_fail(e, "%s: cannot seek", path);
-    }
-    long n = ftell(f);
-    rewind(f);
-    if (n < 0) {
-        fclose(f);
-        return lm_fail(e, "%s: cannot size", path);
-    }
-    *buf = lm_malloc((size_t)n);
-    if (n && fread(*buf, 1, (size_t)n, f) != (size_t)n) {
-        free(*buf);
-        fclose(f);
-        return lm_fail(e, "%s: read failed", path);
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return 0;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+        lm_mem_check(3.0 * (double)st.st_size, path, e))
+        return -1;
+    return lm_read_file(path, 0, buf, len, e);
 }
 
 static int32_t rd_i32(const unsigned char *p)
@@ -363,6 +354,33 @@ void data_free(data_source *d)
 
 int data_max_token(const data_source *d) { return d->max_token; }
 const char *data_max_token_source(const data_source *d) { return d->max_src; }
+
+static uint64_t fnv_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+uint64_t data_fingerprint(const data_source *d)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t head[2] = {(uint64_t)d->kind, (uint64_t)d->V};
+    h = fnv_bytes(h, head, sizeof head);
+    if (d->kind == DATA_SYNTHETIC) {
+        size_t V = (size_t)d->V;
+        h = fnv_bytes(h, &d->s, sizeof d->s);
+        h = fnv_bytes(h, d->zipf, V * sizeof *d->zipf);
+        return fnv_bytes(h, d->perm, V * V * sizeof *d->perm);
+    }
+    for (int s = 0; s < 2; s++) {
+        uint64_t n = d->ntok[s];
+        h = fnv_bytes(h, &n, sizeof n);
+        h = fnv_bytes(h, d->tok[s], d->ntok[s] * sizeof *d->tok[s]);
+    }
+    return h;
+}
 
 double data_entropy_rate(const data_source *d)
 {

@@ -23,15 +23,16 @@
 
 #include "core/blas.h"
 #include "core/par.h"
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LN_EPS 1e-5
+#define LN_EPS MODEL_NORM_EPS
 
-#define ROPE_THETA 10000.0
+#define ROPE_THETA MODEL_ROPE_THETA
 /* Column sums (bias and gain gradients) run over blocks of this many
  * columns, each block on one thread, rows in order inside a block. */
 #define COL_BLOCK 32
@@ -440,10 +441,58 @@ void model_rope_apply(int hs, int t, double *x)
     }
 }
 
+/* Causal products by blocks.  The probabilities P (and dS) are zero above
+ * the diagonal, so with the T rows split at s (a multiple of 8 near T/2)
+ * the block of rows [0, s) and columns [s, T) never matters, and each of
+ * the attention's six products per (batch, head) does 3/4 of the full work.
+ * The blocks left out only ever add exact zeros, so the results are the
+ * bits of the unsplit products.  No split below T = 32. */
+static int causal_split(int T)
+{
+    return T >= 32 ? T / 16 * 8 : 0;
+}
+
+/* X (T x T) = alpha A B^T, A and B T x K (row strides la, lb): the blocks on
+ * and below the split's diagonal only (rows [0, s), columns [s, T) are not
+ * written). */
+static void causal_abt(int T, int K, double alpha, const double *A, int la, const double *B,
+                       int lb, double *X)
+{
+    int s = causal_split(T);
+    if (s)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s, s, K, alpha, A, la, B, lb, 0.0,
+                    X, T);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T - s, T, K, alpha, A + (size_t)s * la,
+                la, B, lb, 0.0, X + (size_t)s * T, T);
+}
+
+/* Y (T x K, row stride ly) = L B, L (T x T) zero above its diagonal. */
+static void causal_lb(int T, int K, const double *L, const double *B, int lb, double *Y, int ly)
+{
+    int s = causal_split(T);
+    if (s)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s, K, s, 1.0, L, T, B, lb, 0.0, Y,
+                    ly);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T - s, K, T, 1.0, L + (size_t)s * T, T,
+                B, lb, 0.0, Y + (size_t)s * ly, ly);
+}
+
+/* Y (T x K, row stride ly) = L^T B, L (T x T) zero above its diagonal. */
+static void causal_ltb(int T, int K, const double *L, const double *B, int lb, double *Y, int ly)
+{
+    int s = causal_split(T);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s ? s : T, K, T, 1.0, L, T, B, lb, 0.0,
+                Y, ly);
+    if (s)
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T - s, K, T - s, 1.0,
+                    L + (size_t)s * T + s, T, B + (size_t)s * lb, lb, 0.0, Y + (size_t)s * ly, ly);
+}
+
 /* Causal self-attention of the already projected qkv (B,T,3C) -> (B,T,C).
  * Per (b, head), with q, k, v the (T, hs) slices (row stride 3C):
  *   P = softmax_causal(q k^T / sqrt(hs))   (row max subtracted; t2 > t -> 0)
  *   y = P v                                 written at column h*hs of out
+ * (the products by blocks, causal_abt and causal_lb)
  * att (B,nh,T,T) keeps P for the backward.  The (b, head) pairs are
  * independent: one per thread, each product on one BLAS thread. */
 static void attention_head_forward(double *out, double *P, const double *q, int T, int C,
@@ -451,8 +500,7 @@ static void attention_head_forward(double *out, double *P, const double *q, int 
 {
     const double *k = q + C, *v = q + 2 * C;
     double scale = 1.0 / sqrt((double)hs);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, 3 * C, k,
-                3 * C, 0.0, P, T);
+    causal_abt(T, hs, scale, q, 3 * C, k, 3 * C, P);
     for (int t = 0; t < T; t++) {
         double *row = P + (size_t)t * T, mx = row[0], sum = 0;
         for (int t2 = 1; t2 <= t; t2++)
@@ -467,8 +515,7 @@ static void attention_head_forward(double *out, double *P, const double *q, int 
         for (int t2 = t + 1; t2 < T; t2++)
             row[t2] = 0.0;
     }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0, P, T, v, 3 * C,
-                0.0, out, C);
+    causal_lb(T, hs, P, v, 3 * C, out, C);
 }
 
 static void attention_forward(double *out, double *att, const double *qkv,
@@ -495,10 +542,8 @@ static void attention_head_backward(double *dq, double *dP, const double *dy,
     const double *k = q + C, *v = q + 2 * C;
     double *dk = dq + C, *dv = dq + 2 * C;
     double scale = 1.0 / sqrt((double)hs);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1.0, dy, C, v, 3 * C,
-                0.0, dP, T);
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0, P, T, dy, C, 0.0,
-                dv, 3 * C);
+    causal_abt(T, hs, 1.0, dy, C, v, 3 * C, dP);
+    causal_ltb(T, hs, P, dy, C, dv, 3 * C);
     for (int t = 0; t < T; t++) {
         const double *p = P + (size_t)t * T;
         double *dp = dP + (size_t)t * T, dot = 0;
@@ -509,10 +554,8 @@ static void attention_head_backward(double *dq, double *dP, const double *dy,
         for (int t2 = t + 1; t2 < T; t2++)
             dp[t2] = 0.0;
     }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0, dP, T, k, 3 * C,
-                0.0, dq, 3 * C);
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0, dP, T, q, 3 * C,
-                0.0, dk, 3 * C);
+    causal_lb(T, hs, dP, k, 3 * C, dq, 3 * C);
+    causal_ltb(T, hs, dP, q, 3 * C, dk, 3 * C);
 }
 
 static void attention_backward_pair(double *dqkv, double *dP, const double *dout,
@@ -701,20 +744,28 @@ int model_config_check(const model_config *c, lm_error *e)
         if (c->multiple_of < 1)
             return lm_fail(e, "--multiple-of must be >= 1 (got %d)", c->multiple_of);
     }
-    /* keep every index within int and the buffers sane */
-    double big = (double)c->vocab_size * c->n_embd + 16.0 * c->n_layer * c->n_embd * c->n_embd;
+    if (c->kind == MODEL_LLAMA && model_mlp_hidden(c) < 1)
+        return lm_fail(e, "--multiple-of %d: the SwiGLU width multiple_of * "
+                          "ceil(floor(8 C / 3) / multiple_of) with C = %d does not fit an int",
+                       c->multiple_of, c->n_embd);
+    /* keep every index within int and the buffers sane: the embedding, the
+     * attention (4 C^2) and MLP (3 C H at most) matrices of every block */
+    double H = c->kind == MODEL_GPT2 ? 4.0 * c->n_embd : model_mlp_hidden(c);
+    double big = (double)c->vocab_size * c->n_embd +
+                 (double)c->n_layer * c->n_embd * (4.0 * c->n_embd + 3.0 * H);
     if (big > 1e10)
-        return lm_fail(e, "model too large for the reference (%.3g parameters)", big);
+        return lm_fail(e, "--n-layer %d --n-embd %d --vocab-size %d (MLP width %.0f): model "
+                          "too large for the reference (%.3g parameters, at most 1e10)",
+                       c->n_layer, c->n_embd, c->vocab_size, H, big);
     return 0;
 }
 
+/* In 64-bit arithmetic; -1 when the width does not fit an int. */
 int model_mlp_hidden(const model_config *c)
 {
-    if (c->kind == MODEL_GPT2)
-        return 4 * c->n_embd;
-    int h = (8 * c->n_embd) / 3;
-    int mo = c->multiple_of;
-    return mo * ((h + mo - 1) / mo);
+    long long C = c->n_embd, mo = c->multiple_of;
+    long long w = c->kind == MODEL_GPT2 ? 4 * C : mo * ((8 * C / 3 + mo - 1) / mo);
+    return w >= 1 && w <= INT_MAX ? (int)w : -1;
 }
 
 /* Append a tensor to the list; offsets are assigned in order. */
@@ -988,7 +1039,7 @@ void model_init(model *m, unsigned long seed)
 {
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, seed);
-    double std_proj = 0.02 / sqrt(2.0 * m->cfg.n_layer);
+    double std_proj = MODEL_INIT_STD / sqrt(2.0 * m->cfg.n_layer);
     for (int i = 0; i < m->nparam; i++) {
         model_param *p = &m->param[i];
         if (ends_with(p->name, ".bias")) {
@@ -997,7 +1048,7 @@ void model_init(model *m, unsigned long seed)
             for (size_t j = 0; j < p->numel; j++)
                 p->w[j] = 1.0;
         } else {
-            double sd = ends_with(p->name, "c_proj.weight") ? std_proj : 0.02;
+            double sd = ends_with(p->name, "c_proj.weight") ? std_proj : MODEL_INIT_STD;
             for (size_t j = 0; j < p->numel; j++)
                 p->w[j] = gsl_ran_gaussian(r, sd);
         }

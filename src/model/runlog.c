@@ -36,8 +36,10 @@ void runlog_metrics_row(lm_buf *metrics, const train_config *c, long step, doubl
     lm_buf_printf(metrics, "%ld,%.10g,", step, train_loss);
     if (has_val)
         lm_buf_printf(metrics, "%.10g", val);
+    /* the second class schedules lr_muon alone */
+    double side = opt_fixed_side_rates(&c->opt) ? 1.0 : scale;
     lm_buf_printf(metrics, ",%.10g,%.10g,%.10g,%.0f,%.6g,%.3f\n", c->opt.lr_muon * scale,
-                  c->opt.lr_sign * scale, c->opt.lr_adamw * scale, ps->tokens, ps->flops,
+                  c->opt.lr_sign * side, c->opt.lr_adamw * side, ps->tokens, ps->flops,
                   ps->wall_s);
 }
 
@@ -60,8 +62,9 @@ static void fmt_eta(double s, char *buf, size_t n)
         snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
 }
 
-/* The progress line after step t (stderr, rewritten in place): the rate
- * over the steps of this call (since tstart), the time left at that rate. */
+/* The progress line after step t on stderr: rewritten in place on a
+ * terminal (c->progress 1), a plain line otherwise (2).  The rate is over
+ * the steps of this call (since tstart); the time left is at that rate. */
 void runlog_progress(const train_config *c, long t, long start, double tstart,
                      double train_loss, double last_val)
 {
@@ -69,8 +72,9 @@ void runlog_progress(const train_config *c, long t, long start, double tstart,
     double el = la_seconds() - tstart, rate = (t + 1 - start) / (el > 0 ? el : 1e-9);
     char eta[32];
     fmt_eta((c->iterations - t - 1) / rate, eta, sizeof eta);
-    fprintf(stderr, "\rstep %ld/%ld  loss %.4f  val %.4f  %.0f tok/s  ETA %s   ", t + 1,
-            c->iterations, train_loss, last_val, rate * B * T, eta);
+    fprintf(stderr, "%sstep %ld/%ld  loss %.4f  val %.4f  %.0f tok/s  ETA %s%s",
+            c->progress == 1 ? "\r" : "", t + 1, c->iterations, train_loss, last_val,
+            rate * B * T, eta, c->progress == 1 ? "   " : "\n");
     fflush(stderr);
 }
 
@@ -103,11 +107,13 @@ int runlog_write_summary(const run *r, const progress_state *ps, const train_res
                          const double *diag_last, long diag_step, lm_error *e)
 {
     json_t *o = json_object();
+    json_object_set_new(o, "run_id", json_string(ps->run_id));
+    json_object_set_new(o, "version", json_string(LIONMUON_VERSION));
     json_object_set_new(o, "config", train_config_object(r->c));
     json_object_set_new(o, "steps_done", json_integer(res->steps_done));
     json_object_set_new(o, "stopped_early", json_boolean(res->stopped_early));
     json_object_set_new(o, "n_params", json_integer((json_int_t)model_num_params(r->m)));
-    json_object_set_new(o, "final_train_loss", json_real(res->final_train_loss));
+    json_object_set_new(o, "final_train_loss", real_or_null(res->final_train_loss));
     json_object_set_new(o, "final_val_loss", real_or_null(res->final_val_loss));
     json_object_set_new(o, "best_val_loss", real_or_null(ps->best_val));
     json_object_set_new(o, "best_val_step", json_integer(ps->best_val_step));
@@ -141,19 +147,23 @@ int runlog_write_summary(const run *r, const progress_state *ps, const train_res
  * loss where the data has one (H finite). */
 static void plot_script(lm_buf *b, const train_config *c, double H)
 {
+    /* cairo (antialiased, real dash patterns); the key below the axes, never
+     * over the curves */
     lm_buf_printf(b, "# gnuplot script written by lionmuon train; run: gnuplot loss.gp\n"
-                  "set terminal png size 900,600\n"
+                  "set terminal pngcairo noenhanced size 900,600 font ',11'\n"
                   "set output 'loss.png.tmp'\n"
                   "set datafile separator ','\n"
-                  "set key bottom left\nset xlabel 'step'\nset ylabel 'loss (nats)'\nset grid\n"
+                  "set key outside below center horizontal maxrows 1 Left reverse height 1.5\n"
+                  "set xlabel 'step'\nset ylabel 'loss (nats)'\nset grid lc rgb '#d0d0d0'\n"
                   "set title 'lionmuon train: %s, %s'\n",
                   model_kind_name(c->model.kind), opt_kind_name(c->opt.kind));
-    lm_buf_printf(b, "plot 'metrics.csv' every ::1 using 1:2 with lines title 'train', \\\n"
+    lm_buf_printf(b, "plot 'metrics.csv' every ::1 using 1:2 with lines lw 1.5 lc rgb '#1f77b4' "
+                  "title 'train (batch loss)', \\\n"
                   "     'metrics.csv' every ::1 using 1:($3 == $3 ? $3 : NaN) with "
-                  "linespoints pt 7 title 'validation'");
+                  "linespoints lw 2 pt 7 ps 0.8 lc rgb '#ff7f0e' title 'validation'");
     if (isfinite(H))
-        lm_buf_printf(b, ", \\\n     %.10g with lines dt 2 title 'Bayes-optimal (entropy "
-                      "rate %.4f)'", H, H);
+        lm_buf_printf(b, ", \\\n     %.10g with lines lw 2 dt (8,6) lc rgb 'black' "
+                      "title 'Bayes-optimal (entropy rate %.4f)'", H, H);
     lm_buf_printf(b, "\n");
 }
 
@@ -169,13 +179,6 @@ int runlog_write_plot(const train_config *c, double H, lm_error *e)
     lm_buf_free(&b);
     if (rc)
         return -1;
-    char *tmp = lm_path_join(c->out_dir, "loss.png.tmp");
-    char *png = lm_path_join(c->out_dir, "loss.png");
     lm_error ignored; /* a figure is never required: any failure is "no PNG" */
-    int ok = lm_gnuplot(c->out_dir, "loss.gp", &ignored) == 0 && rename(tmp, png) == 0;
-    if (!ok)
-        unlink(tmp);
-    free(tmp);
-    free(png);
-    return ok ? 0 : 1;
+    return lm_gnuplot_png(c->out_dir, "loss.gp", "loss.png", &ignored) == 0 ? 0 : 1;
 }

@@ -4,7 +4,9 @@
  * diagnostics), runlog.c (metrics, summary, plot, progress). */
 #include "train_impl.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,30 +14,121 @@
 #include "lionmuon/fs.h"
 #include "lionmuon/linalg.h"
 #include "lionmuon/msign.h"
+#include "lionmuon/optstate.h"
 
 /* ------------------------------------------------------------------------ */
 /* Names, defaults, the config as JSON. */
 
-static const char *const ROUTING_NAMES[] = {"paper", "dim"};
+static const char *const ROUTING_NAMES[] = {"paper", "dim", "name"};
+static const char *const SCHEDULE_NAMES[] = {"cos", "wsd", "constant"};
 
 const char *train_routing_name(train_routing r)
 {
-    return (unsigned)r < 2u ? ROUTING_NAMES[r] : "?";
+    return (unsigned)r < 3u ? ROUTING_NAMES[r] : "?";
 }
 
 int train_routing_parse(const char *name, train_routing *out)
 {
-    int i = lm_name_lookup(ROUTING_NAMES, 2, name);
+    int i = lm_name_lookup(ROUTING_NAMES, 3, name);
+    if (i < 0 && name && !strcmp(name, "hidden"))
+        i = TRAIN_ROUTE_PAPER;
     if (i < 0)
         return -1;
     *out = (train_routing)i;
     return 0;
 }
 
+const char *train_schedule_name(train_schedule s)
+{
+    return (unsigned)s < 3u ? SCHEDULE_NAMES[s] : "?";
+}
+
+int train_schedule_parse(const char *name, train_schedule *out)
+{
+    int i = lm_name_lookup(SCHEDULE_NAMES, 3, name);
+    if (i < 0)
+        return -1;
+    *out = (train_schedule)i;
+    return 0;
+}
+
+/* Routing (train.h, theory/algorithms.md §6), by name and shape alone, so
+ * that `lionmuon step --routing` applies the same rule to tensors of a file. */
+int train_routing_matrix(train_routing r, const char *name, int ndim, long dim0)
+{
+    if (ndim != 2)
+        return 0;
+    switch (r) {
+    case TRAIN_ROUTE_DIM: return dim0 < 10000;
+    case TRAIN_ROUTE_NAME: return strcmp(name, "transformer.wte.weight") != 0;
+    case TRAIN_ROUTE_PAPER: break;
+    }
+    return strncmp(name, "transformer.h.", 14) == 0;
+}
+
+int train_route_matrix(train_routing r, const model_param *p)
+{
+    return train_routing_matrix(r, p->name, p->ndim, p->shape[0]);
+}
+
+double train_lr_scale(const train_config *c, long k)
+{
+    switch (c->schedule) {
+    case TRAIN_SCHED_WSD:
+        return opt_lr_schedule_wsd(k, c->warmup, c->iterations, c->wsd_fract_decay,
+                                   c->wsd_final_lr);
+    case TRAIN_SCHED_CONSTANT: return 1.0;
+    case TRAIN_SCHED_COS: break;
+    }
+    return opt_lr_schedule(k, c->warmup, c->iterations);
+}
+
 long train_default_warmup(long iterations)
 {
     long w = (long)floor(iterations * 3000.0 / 64000.0 + 0.5);
     return iterations > 1 && w < 1 ? 1 : w;
+}
+
+/* The settings beyond the first version's keys: the second class, the
+ * update rounding, the decay groups, the trigger, the schedule, the preset.
+ * summary.json's config and the golden file's metadata (train_golden_meta_optim)
+ * carry the same names. */
+static void optim_config_keys(json_t *o, const train_config *c)
+{
+    const opt_config *p = &c->opt;
+    for (int k = 0; k < OPT_CH_COUNT; k++) {
+        static const char *const KEY[OPT_CH_COUNT] = {
+            NULL, "decay_on", "round_update", "momentum_form", "muon_adjust",
+            "sign_scaling", "cheap_mode", "nesterov"};
+        if (KEY[k])
+            json_object_set_new(o, KEY[k], json_string(opt_choice_name(
+                                                (opt_choice)k, opt_choice_get(p, (opt_choice)k))));
+    }
+    json_object_set_new(o, "cheap_ns_steps", json_integer(p->cheap_ns_steps));
+    json_object_set_new(o, "srank_exact", json_boolean(p->srank_exact));
+    json_object_set_new(o, "schedule", json_string(train_schedule_name(c->schedule)));
+    json_object_set_new(o, "wsd_fract_decay", json_real(c->wsd_fract_decay));
+    json_object_set_new(o, "wsd_final_lr", json_real(c->wsd_final_lr));
+    json_object_set_new(o, "preset", c->preset ? json_string(c->preset) : json_null());
+}
+
+static void train_golden_meta_optim(st_file *f, const train_config *c)
+{
+    json_t *o = json_object();
+    optim_config_keys(o, c);
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        if (json_is_string(v))
+            st_set_meta(f, k, json_string_value(v));
+        else if (json_is_integer(v))
+            ckpt_meta_long(f, k, (long)json_integer_value(v));
+        else if (json_is_real(v))
+            ckpt_meta_double(f, k, json_real_value(v));
+        else if (json_is_boolean(v))
+            st_set_meta(f, k, json_is_true(v) ? "true" : "false");
+    }
+    json_decref(o);
 }
 
 json_t *train_config_object(const train_config *c)
@@ -72,6 +165,7 @@ json_t *train_config_object(const train_config *c)
     json_object_set_new(o, "weight_decay", json_real(c->opt.weight_decay));
     json_object_set_new(o, "grad_clip", json_real(c->grad_clip));
     json_object_set_new(o, "routing", json_string(train_routing_name(c->routing)));
+    optim_config_keys(o, c);
     json_object_set_new(o, "seed", json_integer((json_int_t)c->seed));
     json_object_set_new(o, "data", json_string(data_kind_name(c->data.kind)));
     if (c->data.kind == DATA_SYNTHETIC)
@@ -131,6 +225,10 @@ static int check_config(const train_config *c, lm_error *e)
     if (c->eval_every < 0 || c->diag_every < 0 || c->ckpt_every < 0 || c->stop_after < 0)
         return lm_fail(e, "--eval-every, --diag-every, --ckpt-every and --stop-after "
                           "must be >= 0");
+    if (!(c->wsd_fract_decay >= 0 && c->wsd_fract_decay <= 1))
+        return lm_fail(e, "--wsd-fract-decay must be in [0, 1] (got %g)", c->wsd_fract_decay);
+    if (!(c->wsd_final_lr >= 0) || !isfinite(c->wsd_final_lr))
+        return lm_fail(e, "--wsd-final-lr must be finite and >= 0 (got %g)", c->wsd_final_lr);
     if (!(c->grad_clip >= 0) || !isfinite(c->grad_clip))
         return lm_fail(e, "--grad-clip must be finite and >= 0 (got %g)", c->grad_clip);
     if (model_config_check(&c->model, e) || opt_config_check(&c->opt, e))
@@ -165,8 +263,7 @@ static void route(run *r)
     r->ot = lm_calloc(r->nt, sizeof *r->ot);
     for (int i = 0; i < r->nt; i++) {
         const model_param *p = model_param_at(r->m, i);
-        int matrix = c->routing == TRAIN_ROUTE_DIM ? p->ndim == 2 && p->shape[0] < 10000
-                                                   : p->hidden;
+        int matrix = train_route_matrix(c->routing, p);
         if (c->opt.kind == OPT_ADAMW)
             matrix = 0;
         opt_tensor *t = &r->ot[i];
@@ -176,6 +273,7 @@ static void route(run *r)
         t->w = p->w;
         t->g = p->g;
         t->rule = matrix ? OPT_RULE_MATRIX : OPT_RULE_ADAMW;
+        t->linear = p->hidden; /* the Linear layers' weights (decay groups) */
         if (matrix) {
             r->n_matrix++;
             r->flops_ns += msign_flops(&c->opt.msign, t->rows, t->cols);
@@ -188,7 +286,7 @@ static int run_setup(run *r, const train_config *c, lm_error *e)
 {
     memset(r, 0, sizeof *r);
     r->c = c;
-    if (check_config(c, e))
+    if (check_config(c, e) || budget_check_run(c, c->batch_size / dp_size(c), e))
         return -1;
     if (open_data(r, e))
         goto fail;
@@ -203,7 +301,9 @@ static int run_setup(run *r, const train_config *c, lm_error *e)
         goto fail;
     model_init(r->m, c->seed);
     route(r);
-    r->os = opt_alloc(&c->opt, r->nt, r->ot);
+    opt_config oc = c->opt;
+    oc.seed = c->seed; /* the stable-rank trigger's start vectors */
+    r->os = opt_alloc(&oc, r->nt, r->ot);
     dp_assign(r);
     size_t BT = (size_t)c->batch_size * T; /* the global batch; each rank uses its rows */
     r->inp = lm_malloc(sizeof(int) * BT);
@@ -272,9 +372,7 @@ typedef struct {
     progress_state ps;        /* what a checkpoint stores */
     diag_ws dw;
     lm_buf metrics, diags;    /* metrics.csv, diagnostics.csv: rewritten whole */
-    double diag_last[NDIAG];  /* the latest diagnostics, for summary.json */
-    long diag_step;           /* their step; -1: none yet */
-    double train_loss, last_val;
+    char *created;            /* the directories a new run made (removed on failure) */
     long start, end;          /* this call runs steps [start, end) */
     double t0;                /* the run's clock origin (less the stored wall time) */
     double tstart;            /* this call's start, for the progress rate */
@@ -290,25 +388,22 @@ static int due(long every, long k)
 static int start_fresh(session *s, const char *diag_header, lm_error *e)
 {
     const train_config *c = s->r.c;
-    if (dp_root(c) && lm_mkdir_p(c->out_dir, e))
+    if (dp_root(c) && lm_mkdir_new(c->out_dir, &s->created, e))
         return lm_wrap(e, "--out");
+    ckpt_run_id(&s->r, s->ps.run_id);
     lm_buf_printf(&s->metrics, "%s", runlog_metrics_header);
     lm_buf_printf(&s->diags, "%s", diag_header);
     return 0;
 }
 
-/* --resume: the checkpoint, and the CSV rows up to its step. */
-static int start_resumed(session *s, const char *diag_header, lm_error *e)
+/* --resume: the checkpoint, checked to be this run's, with the CSV logs up
+ * to its step (train_impl.h). */
+static int start_resumed(session *s, lm_error *e)
 {
     const train_config *c = s->r.c;
     if (dp_root(c))
         ckpt_remove_stale_temporaries(c->out_dir);
-    if (ckpt_read(&s->r, &s->ps, e))
-        return -1;
-    ckpt_load_csv_prefix(c->out_dir, "metrics.csv", s->ps.step, &s->metrics,
-                         runlog_metrics_header);
-    ckpt_load_csv_prefix(c->out_dir, "diagnostics.csv", s->ps.step, &s->diags, diag_header);
-    return 0;
+    return ckpt_read(&s->r, &s->ps, &s->metrics, &s->diags, e);
 }
 
 static void session_close(session *s, int rc)
@@ -318,6 +413,12 @@ static void session_close(session *s, int rc)
     lm_buf_free(&s->metrics);
     lm_buf_free(&s->diags);
     diag_free(&s->dw);
+    /* a new run that failed takes back the directories it made, if empty */
+    if (rc)
+        lm_rmdir_created(s->r.c->out_dir, s->created);
+    else
+        free(s->created);
+    s->created = NULL;
     run_free(&s->r);
 }
 
@@ -332,21 +433,21 @@ static int session_open(session *s, const train_config *c, int resume, train_res
     memset(res, 0, sizeof *res);
     res->final_val_loss = res->final_train_loss = NAN;
     res->entropy_rate = data_entropy_rate(s->r.d);
-    s->ps.best_val = s->train_loss = s->last_val = NAN;
-    s->ps.best_val_step = s->diag_step = -1;
+    s->ps.best_val = s->ps.train_loss = s->ps.last_val = NAN;
+    s->ps.best_val_step = s->ps.diag_step = -1;
     for (int j = 0; j < NDIAG; j++)
-        s->diag_last[j] = NAN;
+        s->ps.diag_last[j] = NAN;
     lm_buf dh = {0};
     runlog_diag_header(&dh);
-    int rc = resume ? start_resumed(s, dh.s, e) : start_fresh(s, dh.s, e);
+    int rc = resume ? start_resumed(s, e) : start_fresh(s, dh.s, e);
     lm_buf_free(&dh);
     if (rc == 0 && c->diag_every > 0)
         diag_alloc(&s->dw, &s->r);
     s->t0 = la_seconds() - s->ps.wall_s;
-    if (rc == 0 && !resume && (rc = evaluate(&s->r, &s->last_val, e)) == 0) {
-        s->ps.best_val = s->last_val;
+    if (rc == 0 && !resume && (rc = evaluate(&s->r, &s->ps.last_val, e)) == 0) {
+        s->ps.best_val = s->ps.last_val;
         s->ps.best_val_step = 0;
-        runlog_init_row(&s->metrics, s->last_val, la_seconds() - s->t0);
+        runlog_init_row(&s->metrics, s->ps.last_val, la_seconds() - s->t0);
     }
     if (rc) {
         session_close(s, rc);
@@ -369,10 +470,10 @@ static void count_step(session *s, long t, const opt_step_info *info)
 
 static int record_diagnostics(session *s, long t, lm_error *e)
 {
-    if (diag_after(&s->dw, &s->r, t, s->diag_last, e))
+    if (diag_after(&s->dw, &s->r, t, s->ps.diag_last, e))
         return -1;
-    s->diag_step = t + 1;
-    runlog_diag_row(&s->diags, t + 1, s->diag_last);
+    s->ps.diag_step = t + 1;
+    runlog_diag_row(&s->diags, t + 1, s->ps.diag_last);
     return 0;
 }
 
@@ -387,31 +488,34 @@ static int validate_and_log(session *s, long t, double scale, lm_error *e)
     if (eval_now) {
         if (evaluate(&s->r, &val, e))
             return -1;
-        s->last_val = val;
+        s->ps.last_val = val;
         if (!(s->ps.best_val <= val)) {
             s->ps.best_val = val;
             s->ps.best_val_step = t + 1;
         }
     }
     s->ps.wall_s = la_seconds() - s->t0;
-    runlog_metrics_row(&s->metrics, c, t + 1, s->train_loss, eval_now, val, scale, &s->ps);
-    if (c->progress)
-        runlog_progress(c, t, s->start, s->tstart, s->train_loss, s->last_val);
+    runlog_metrics_row(&s->metrics, c, t + 1, s->ps.train_loss, eval_now, val, scale, &s->ps);
+    if (c->progress == 1 || (c->progress == 2 && eval_now))
+        runlog_progress(c, t, s->start, s->tstart, s->ps.train_loss, s->ps.last_val);
+    /* the logs as they grow, at every evaluation (a checkpoint writes them
+     * too): a long run's metrics.csv can be watched */
+    if (eval_now && dp_root(c))
+        return runlog_write_csvs(c->out_dir, &s->metrics, &s->diags, e);
     return 0;
 }
 
 /* A checkpoint at its cadence and after the last step of this call.  The
- * CSV files first, then the checkpoint: a kill between the two leaves rows
- * beyond the checkpoint's step, which --resume drops (ckpt_load_csv_prefix)
- * and recomputes bitwise; the other order would lose the rows of the
- * checkpointed step for good. */
+ * checkpoint carries the CSV logs up to its step, and --resume restores
+ * them from it (the files on disk may be ahead of it, deleted or garbled);
+ * the rows beyond its step are recomputed bitwise. */
 static int maybe_checkpoint(session *s, long t, lm_error *e)
 {
     const train_config *c = s->r.c;
     if (!(t + 1 == s->end || due(c->ckpt_every, t + 1)) || !dp_root(c))
         return 0;
     if (runlog_write_csvs(c->out_dir, &s->metrics, &s->diags, e) ||
-        ckpt_write(&s->r, &s->ps, e))
+        ckpt_write(&s->r, &s->ps, &s->metrics, &s->diags, e))
         return -1;
     return 0;
 }
@@ -420,18 +524,18 @@ static int maybe_checkpoint(session *s, long t, lm_error *e)
 static int session_finish(session *s, train_result *res, lm_error *e)
 {
     const train_config *c = s->r.c;
-    if (c->progress)
+    if (c->progress == 1)
         fprintf(stderr, "\n");
     if (s->ps.step == s->start && dp_root(c)) {
         /* nothing to do (resumed at the end): rewrite the files as they are */
-        if (ckpt_write(&s->r, &s->ps, e) ||
+        if (ckpt_write(&s->r, &s->ps, &s->metrics, &s->diags, e) ||
             runlog_write_csvs(c->out_dir, &s->metrics, &s->diags, e))
             return -1;
     }
     res->steps_done = s->ps.step;
     res->stopped_early = s->ps.step < c->iterations;
-    res->final_train_loss = s->train_loss;
-    res->final_val_loss = s->last_val;
+    res->final_train_loss = s->ps.train_loss;
+    res->final_val_loss = s->ps.last_val;
     res->best_val_loss = s->ps.best_val;
     res->best_val_step = s->ps.best_val_step;
     res->flops = s->ps.flops;
@@ -440,7 +544,7 @@ static int session_finish(session *s, train_result *res, lm_error *e)
     res->opt_state_bytes = opt_state_bytes(s->r.os);
     if (!dp_root(c))
         return 0;
-    if (runlog_write_summary(&s->r, &s->ps, res, s->diag_last, s->diag_step, e))
+    if (runlog_write_summary(&s->r, &s->ps, res, s->ps.diag_last, s->ps.diag_step, e))
         return -1;
     return c->plot && runlog_write_plot(c, res->entropy_rate, e) < 0 ? -1 : 0;
 }
@@ -454,14 +558,14 @@ int train_run(const train_config *c, int resume, train_result *res, lm_error *e)
     for (long t = s.start; t < s.end; t++) {
         /* loss and gradients on training batch t; the diagnostics keep
          * W_t, G_t and M_t before anything changes them */
-        if (train_grad(&s.r, t, &s.train_loss, e))
+        if (train_grad(&s.r, t, &s.ps.train_loss, e))
             goto done;
         int diag_now = due(c->diag_every, t + 1);
         if (diag_now)
             diag_before(&s.dw, &s.r);
         /* clip, then the optimizer step at the schedule's multiplier */
         opt_clip_grad_norm(s.r.nt, s.r.ot, c->grad_clip);
-        double scale = opt_lr_schedule(t, c->warmup, c->iterations);
+        double scale = train_lr_scale(c, t);
         opt_step_info info;
         if (dp_opt_step(&s.r, t, scale, &info, e)) {
             lm_wrap(e, "step %ld", t);
@@ -481,55 +585,129 @@ done:
 }
 
 /* ------------------------------------------------------------------------ */
-/* Golden files: the run of K steps, every tensor a GPU replay needs. */
+/* Golden files: the run of K steps, every tensor a GPU replay needs
+ * (theory/models.md §5). */
 
-/* PREFIX.NAME for every parameter: its values (grads = 0) or gradient. */
-static int add_all_params(st_file *f, const run *r, const char *prefix, int grads,
-                          lm_error *e)
+typedef struct {
+    run *r;
+    st_file *f;
+    regex_t keep;       /* the parameters whose tensors are kept */
+    int has_keep;
+    int64_t *in64, *tg64;
+} golden;
+
+static int kept(const golden *g, const char *name)
+{
+    return !g->has_keep || regexec(&g->keep, name, 0, NULL, 0) == 0;
+}
+
+/* PREFIX.NAME for every kept parameter: its values (grads = 0) or gradient. */
+static int add_all_params(const golden *g, const char *prefix, int grads, lm_error *e)
 {
     int rc = 0;
-    for (int i = 0; i < r->nt && !rc; i++) {
-        const model_param *p = model_param_at(r->m, i);
+    for (int i = 0; i < g->r->nt && !rc; i++) {
+        const model_param *p = model_param_at(g->r->m, i);
+        if (!kept(g, p->name))
+            continue;
         lm_buf key = {0};
         lm_buf_printf(&key, "%s%s", prefix, p->name);
-        rc = ckpt_add_param(f, key.s, p, grads ? p->g : p->w, e);
+        rc = ckpt_add_param(g->f, key.s, p, grads ? p->g : p->w, e);
         lm_buf_free(&key);
     }
     return rc;
 }
 
-/* Step k: step.k.params before it, its batch (into in64, tg64 at row k),
- * step.k.loss, step.k.grads before clipping, then the step itself. */
-static int golden_step(run *r, st_file *f, long k, int64_t *in64, int64_t *tg64, lm_error *e)
+/* step.k.state.NAME.* for every kept parameter: the state before step k. */
+static int add_state(const golden *g, long k, lm_error *e)
 {
+    lm_buf prefix = {0};
+    lm_buf_printf(&prefix, "step.%ld.", k);
+    int rc = 0;
+    for (int i = 0; i < g->r->nt && !rc; i++) {
+        const model_param *p = model_param_at(g->r->m, i);
+        if (!kept(g, p->name))
+            continue;
+        int64_t shape[2] = {p->shape[0], p->shape[1]};
+        optstate_param sp = {p->name, p->name, p->ndim, shape};
+        rc = optstate_add_prefixed(g->f, prefix.s, &sp, g->r->os, i, e);
+    }
+    lm_buf_free(&prefix);
+    return rc;
+}
+
+/* A scalar F64 tensor step.k.WHAT. */
+static int add_scalar(const golden *g, long k, const char *what, double v, lm_error *e)
+{
+    lm_buf key = {0};
+    lm_buf_printf(&key, "step.%ld.%s", k, what);
+    int rc = st_add_f64(g->f, key.s, 0, NULL, &v, e);
+    lm_buf_free(&key);
+    return rc;
+}
+
+/* The optimizer's step k, tensor by tensor with single-threaded BLAS (the
+ * arithmetic of opt_step's parallel path), recording step.k.muon.NAME (1 a
+ * Muon step, 0 a sign step) for every kept matrix. */
+static int golden_opt_step(const golden *g, long k, double scale, lm_error *e)
+{
+    run *r = g->r;
+    if (opt_check_grads(r->os, e))
+        return -1;
+    int blas = openblas_get_num_threads(), rc = 0;
+    openblas_set_num_threads(1);
+    for (int i = 0; i < r->nt && !rc; i++) {
+        const model_param *p = model_param_at(r->m, i);
+        int muon;
+        rc = opt_step_one(r->os, i, k, scale, &muon, e);
+        if (rc || muon < 0 || !kept(g, p->name))
+            continue;
+        lm_buf key = {0};
+        int64_t v = muon;
+        lm_buf_printf(&key, "step.%ld.muon.%s", k, p->name);
+        rc = st_add_i64(g->f, key.s, 0, NULL, &v, e);
+        lm_buf_free(&key);
+    }
+    openblas_set_num_threads(blas);
+    return rc;
+}
+
+/* Step k: step.k.params and step.k.state before it, its batch (into in64,
+ * tg64 at row k), step.k.loss, step.k.grads before clipping, the clipping
+ * coefficient and the schedule's lr_scale, then the step itself. */
+static int golden_step(const golden *g, long k, lm_error *e)
+{
+    run *r = g->r;
     const train_config *c = r->c;
     size_t BT = (size_t)c->batch_size * c->model.block_size;
     lm_buf key = {0};
     double loss;
     lm_buf_printf(&key, "step.%ld.params.", k);
-    int rc = add_all_params(f, r, key.s, 0, e) || train_grad(r, k, &loss, e) ? -1 : 0;
+    int rc = add_all_params(g, key.s, 0, e) || add_state(g, k, e) || train_grad(r, k, &loss, e)
+                 ? -1 : 0;
     for (size_t i = 0; i < BT && !rc; i++) {
-        in64[k * BT + i] = r->inp[i];
-        tg64[k * BT + i] = r->tgt[i];
+        g->in64[k * BT + i] = r->inp[i];
+        g->tg64[k * BT + i] = r->tgt[i];
     }
     key.len = 0;
-    lm_buf_printf(&key, "step.%ld.loss", k);
-    rc = rc || st_add_f64(f, key.s, 0, NULL, &loss, e) ? -1 : 0;
-    key.len = 0;
     lm_buf_printf(&key, "step.%ld.grads.", k);
-    rc = rc || add_all_params(f, r, key.s, 1, e) ? -1 : 0;
+    rc = rc || add_scalar(g, k, "loss", loss, e) || add_all_params(g, key.s, 1, e) ? -1 : 0;
     lm_buf_free(&key);
     if (rc)
         return -1;
-    opt_clip_grad_norm(r->nt, r->ot, c->grad_clip);
-    if (opt_step(r->os, k, opt_lr_schedule(k, c->warmup, c->iterations), NULL, e))
+    double total = opt_clip_grad_norm(r->nt, r->ot, c->grad_clip);
+    double coef = c->grad_clip > 0 ? c->grad_clip / (total + 1e-6) : 1.0;
+    double scale = train_lr_scale(c, k);
+    if (add_scalar(g, k, "clip_coef", coef < 1 ? coef : 1.0, e) ||
+        add_scalar(g, k, "lr_scale", scale, e))
+        return -1;
+    if (golden_opt_step(g, k, scale, e))
         return lm_wrap(e, "step %ld", k);
     return 0;
 }
 
 /* The golden file's __metadata__: everything a replay needs to rebuild the
  * model, the optimizer and the schedule. */
-static void golden_meta(st_file *f, const train_config *c, long K)
+static void golden_meta(st_file *f, const train_config *c, long K, const train_golden_opts *go)
 {
     long P;
     double b1, b2;
@@ -546,6 +724,10 @@ static void golden_meta(st_file *f, const train_config *c, long K)
     ckpt_meta_long(f, "steps", K);
     st_set_meta(f, "bias", c->model.bias ? "true" : "false");
     ckpt_meta_long(f, "multiple_of", c->model.multiple_of);
+    ckpt_meta_double(f, "norm_eps", MODEL_NORM_EPS);
+    ckpt_meta_double(f, "rope_theta", MODEL_ROPE_THETA);
+    st_set_meta(f, "rope_pairing", MODEL_ROPE_PAIRING);
+    ckpt_meta_double(f, "init_std", MODEL_INIT_STD);
     st_set_meta(f, "optimizer", opt_kind_name(o->kind));
     ckpt_meta_long(f, "period", P);
     ckpt_meta_double(f, "lr_muon", o->lr_muon);
@@ -567,12 +749,19 @@ static void golden_meta(st_file *f, const train_config *c, long K)
     ckpt_meta_long(f, "seed", (long)c->seed);
     st_set_meta(f, "routing", train_routing_name(c->routing));
     st_set_meta(f, "data", data_kind_name(c->data.kind));
+    train_golden_meta_optim(f, c);
+    st_set_meta(f, "dtype", go->f32 ? "f32" : "f64");
+    st_set_meta(f, "keep", go->keep ? go->keep : "all");
     st_set_meta(f, "layout", "nn.Linear [out, in], y = x W^T; tied head stored once "
-                "as transformer.wte.weight; step.k.params before step k, step.k.grads "
-                "before clipping; step k uses lr_scale = schedule(k, warmup, iterations)");
+                "as transformer.wte.weight; step.k.params and step.k.state before step k, "
+                "step.k.grads before clipping, step.k.clip_coef the clipping factor applied; "
+                "step k uses lr_scale = schedule(k, warmup, iterations) = step.k.lr_scale; "
+                "step.k.muon.NAME 1 for a Muon step, 0 for a sign step; with keep, only "
+                "the parameters whose name matches it have per-parameter tensors");
 }
 
-int train_golden(const train_config *c, long K, const char *out_path, lm_error *e)
+int train_golden_ex(const train_config *c, long K, const train_golden_opts *go,
+                    const char *out_path, lm_error *e)
 {
     if (dp_size(c) > 1)
         return lm_fail(e, "--mpi: golden files are written by a single process");
@@ -581,30 +770,52 @@ int train_golden(const train_config *c, long K, const char *out_path, lm_error *
     if (K > c->iterations)
         return lm_fail(e, "--steps %ld exceeds --iterations %ld (the schedule's length)", K,
                        c->iterations);
+    golden g = {0};
+    if (go->keep) {
+        int rr = regcomp(&g.keep, go->keep, REG_EXTENDED | REG_NOSUB);
+        if (rr != 0) {
+            char msg[256];
+            regerror(rr, &g.keep, msg, sizeof msg);
+            return lm_fail(e, "--keep: '%s' is not a regular expression (%s)", go->keep, msg);
+        }
+        g.has_keep = 1;
+    }
     run r;
-    if (run_setup(&r, c, e))
+    if (budget_check_golden(c, K, e) || run_setup(&r, c, e)) {
+        if (g.has_keep)
+            regfree(&g.keep);
         return -1;
+    }
     size_t BT = (size_t)c->batch_size * c->model.block_size;
-    st_file *f = st_new();
-    int64_t *in64 = lm_malloc(sizeof(int64_t) * BT * K);
-    int64_t *tg64 = lm_malloc(sizeof(int64_t) * BT * K);
+    g.r = &r;
+    g.f = st_new();
+    g.in64 = lm_malloc(sizeof(int64_t) * BT * K);
+    g.tg64 = lm_malloc(sizeof(int64_t) * BT * K);
     int rc = 0;
     for (long k = 0; k < K && !rc; k++)
-        rc = golden_step(&r, f, k, in64, tg64, e);
+        rc = golden_step(&g, k, e);
     if (!rc)
-        rc = add_all_params(f, &r, "final.params.", 0, e);
+        rc = add_all_params(&g, "final.params.", 0, e);
     if (!rc) {
         int64_t shape[3] = {K, c->batch_size, c->model.block_size};
-        rc = st_add_i64(f, "inputs", 3, shape, in64, e) ||
-             st_add_i64(f, "targets", 3, shape, tg64, e) ? -1 : 0;
+        rc = st_add_i64(g.f, "inputs", 3, shape, g.in64, e) ||
+             st_add_i64(g.f, "targets", 3, shape, g.tg64, e) ? -1 : 0;
     }
     if (!rc) {
-        golden_meta(f, c, K);
-        rc = st_write(f, out_path, e);
+        golden_meta(g.f, c, K, go);
+        rc = go->f32 ? st_write_f32(g.f, out_path, e) : st_write(g.f, out_path, e);
     }
-    free(in64);
-    free(tg64);
-    st_free(f);
+    free(g.in64);
+    free(g.tg64);
+    st_free(g.f);
+    if (g.has_keep)
+        regfree(&g.keep);
     run_free(&r);
     return rc;
+}
+
+int train_golden(const train_config *c, long K, const char *out_path, lm_error *e)
+{
+    train_golden_opts go = {0, NULL};
+    return train_golden_ex(c, K, &go, out_path, e);
 }

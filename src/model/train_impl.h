@@ -32,11 +32,18 @@ typedef struct {
     int *owner;                  /* data parallelism: the rank that steps tensor i */
 } run;
 
-/* Where the run stands: what a checkpoint stores besides the tensors. */
+#define NDIAG 7 /* the norm ratios of the diagnostics (diag.c) */
+
+/* Where the run stands: what a checkpoint stores besides the tensors (and
+ * the two CSV logs, which travel beside it). */
 typedef struct {
     long step;
     double tokens, flops, wall_s, best_val;
     long best_val_step;
+    double train_loss, last_val;  /* the latest training and validation losses */
+    double diag_last[NDIAG];      /* the latest diagnostics, for summary.json */
+    long diag_step;               /* their step; -1: none yet */
+    char run_id[33];              /* ckpt_run_id */
 } progress_state;
 
 /* ---- train.c ---- */
@@ -63,18 +70,52 @@ void ckpt_meta_long(st_file *f, const char *k, long v);
 int ckpt_add_param(st_file *f, const char *key, const model_param *p, const double *data,
                    lm_error *e);
 
-int ckpt_write(const run *r, const progress_state *ps, lm_error *e);
-int ckpt_read(run *r, progress_state *ps, lm_error *e);
+/* The checkpoint carries the run's identity -- its configuration, a
+ * fingerprint of its data, the tool's version and a run id -- its progress
+ * and the two CSV logs (metrics, diagnostics) up to its step.  ckpt_read
+ * checks every piece against this run and the directory (the run id of an
+ * existing summary.json) and every metadata value (finite, in range,
+ * consistent), restores the logs from the checkpoint, and refuses a
+ * checkpoint of an older format (no identity, no logs). */
+int ckpt_write(const run *r, const progress_state *ps, const lm_buf *metrics,
+               const lm_buf *diags, lm_error *e);
+int ckpt_read(run *r, progress_state *ps, lm_buf *metrics, lm_buf *diags, lm_error *e);
 
-/* On --resume: the CSV header and the rows whose step is <= step (rows
- * beyond the checkpoint are recomputed), and no leftover temporary files. */
-void ckpt_load_csv_prefix(const char *dir, const char *name, long step, lm_buf *b,
-                          const char *header);
+/* The run id: 32 hex digits hashed from the configuration, the data
+ * fingerprint and the version (a run is a pure function of them, so two
+ * runs with one id are the same run, bit for bit). */
+void ckpt_run_id(const run *r, char id[33]);
+
+/* What a run expects of its checkpoint's __metadata__ (ckptmeta.c). */
+#define CKPT_FORMAT "lionmuon-checkpoint-2"
+typedef struct {
+    const char *config_json;      /* train_config_json of this run */
+    const char *run_id;           /* ckpt_run_id */
+    const char *data_fingerprint; /* data_fingerprint, 16 hex digits */
+    const char *data_what;        /* the data's flags, for the message */
+    long iterations, seed, diag_every;
+    double tokens_per_step;       /* B T */
+    const char *metrics_header, *diag_header;
+} ckpt_expect;
+
+/* Check f's __metadata__ against x (path names the file in messages): the
+ * identity, then every progress value into ps (with ps->run_id), then the
+ * logs, appended to metrics and diags only when all is well. */
+int ckpt_check_meta(const st_file *f, const char *path, const ckpt_expect *x,
+                    progress_state *ps, lm_buf *metrics, lm_buf *diags, lm_error *e);
+
+/* On --resume: no leftover temporary files. */
 void ckpt_remove_stale_temporaries(const char *dir);
+
+/* ---- budget.c ---- */
+
+/* Refuse, naming the size flags and the estimate, a run (B_local rows per
+ * process) or a golden file of K steps that cannot fit in memory. */
+int budget_check_run(const train_config *c, int B_local, lm_error *e);
+int budget_check_golden(const train_config *c, long K, lm_error *e);
 
 /* ---- diag.c ---- */
 
-#define NDIAG 7
 extern const char *const diag_names[NDIAG];
 
 typedef struct {

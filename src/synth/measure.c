@@ -246,7 +246,8 @@ static void trace_finish(const meas_setup *s, meas_trace *t, run_ws *w, gsl_rng 
 int meas_run(const meas_setup *s, meas_trace *t, lm_error *e)
 {
     memset(t, 0, sizeof *t);
-    if (!s->sgd && (s->opt->kind == OPT_ADAMW || s->opt->kind == OPT_MUON_NESTEROV))
+    if (!s->sgd && (s->opt->kind == OPT_ADAMW || s->opt->kind == OPT_MUON_NESTEROV ||
+                    s->opt->kind == OPT_SIGNMUON_SGD))
         return lm_fail(e, "--optimizer: %s is not of the LionMuon family that the bound "
                           "covers (lion, signum, muon, signmuon, lionmuon)",
                        opt_kind_name(s->opt->kind));

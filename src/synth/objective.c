@@ -62,6 +62,13 @@ int obj_check(const obj_params *p, lm_error *e)
             return lm_fail(e, "--zipf-n/--batch: must be >= 1 (got %d, %d)", p->zipf_n, p->batch);
         if (!(p->cauchy_c > 0))
             return lm_fail(e, "--cauchy-c: must be > 0 (got %g)", p->cauchy_c);
+        /* the examples: a weight and two vectors each */
+        lm_buf what = {0};
+        lm_buf_printf(&what, "--zipf-n %d with --m %d --n %d", p->zipf_n, p->m, p->n);
+        int rc = lm_mem_check(8.0 * p->zipf_n * (1.0 + p->m + p->n), what.s, e);
+        lm_buf_free(&what);
+        if (rc)
+            return -1;
     }
     return 0;
 }
@@ -138,18 +145,18 @@ static int build_kron(obj *o, gsl_rng *r, lm_error *e)
 
 static void build_zipf(obj *o, gsl_rng *r)
 {
-    int N = o->p.zipf_n, m = o->m, n = o->n;
-    o->pz = lm_malloc((size_t)N * sizeof(double));
-    o->za = lm_malloc((size_t)N * m * sizeof(double));
-    o->zb = lm_malloc((size_t)N * n * sizeof(double));
+    size_t N = (size_t)o->p.zipf_n, m = (size_t)o->m, n = (size_t)o->n;
+    o->pz = lm_malloc(N * sizeof(double));
+    o->za = lm_malloc(N * m * sizeof(double));
+    o->zb = lm_malloc(N * n * sizeof(double));
     double Z = 0;
-    for (int i = 0; i < N; i++)
+    for (size_t i = 0; i < N; i++)
         Z += o->pz[i] = pow(i + 1.0, -o->p.zipf_s);
-    for (int i = 0; i < N; i++)
+    for (size_t i = 0; i < N; i++)
         o->pz[i] /= Z;
-    for (int i = 0; i < N * m; i++)
+    for (size_t i = 0; i < N * m; i++)
         o->za[i] = gsl_ran_gaussian(r, 1.0 / sqrt((double)m));
-    for (int i = 0; i < N * n; i++)
+    for (size_t i = 0; i < N * n; i++)
         o->zb[i] = gsl_ran_gaussian(r, 1.0 / sqrt((double)n));
 }
 

@@ -236,7 +236,12 @@ int val_read_constants(const char *path, bound_constants *k, val_cost *cost, int
                        lm_error *e)
 {
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
+    unsigned char *buf;
+    size_t len;
+    if (lm_read_file(path, (size_t)64 << 20, &buf, &len, e))
+        return -1;
+    json_t *root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
+    free(buf);
     if (!root)
         return lm_fail(e, "%s: cannot read constants: %s (line %d)", path, je.text, je.line);
     int rc = -1;

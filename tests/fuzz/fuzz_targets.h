@@ -17,6 +17,16 @@
  *   llmc         data_read_llmc on the input as a file; when accepted, the
  *                token count matches the file size, and data_open plus a few
  *                batches read only inside the token array.
+ *   sweep        sweep_parse on the input as a manifest; when accepted, every
+ *                run has a non-empty out, an absolute normalised key, an
+ *                allowed subcommand, increasing line numbers and a key of
+ *                its own, and the runs written back as lines parse to the
+ *                same outs and argvs.
+ *   ckptmeta     the input as a JSON object of strings is a checkpoint's
+ *                __metadata__, checked by ckpt_check_meta against a fixed
+ *                expectation; when accepted, every progress value is in
+ *                range and the logs hold their headers and step + 1 metrics
+ *                rows; when refused, no log was handed back.
  */
 #ifndef LM_FUZZ_TARGETS_H
 #define LM_FUZZ_TARGETS_H
@@ -29,6 +39,8 @@
 
 #include "cli/cli.h"
 #include "lionmuon/common.h"
+#include "model/train_impl.h"
+#include "tools/sweep.h"
 #include "lionmuon/data.h"
 #include "lionmuon/safetensors.h"
 
@@ -251,6 +263,108 @@ static inline void fz_step_path(uint8_t selector, const char *path)
         int rc = cmd_step(7, argv);
         FZ_CHECK(rc >= 0 && rc <= 2);
     }
+}
+
+/* ---- sweep manifests ----------------------------------------------------------- */
+
+static inline int fz_allowed(const char *cmd)
+{
+    for (int i = 0; sweep_allowed[i]; i++)
+        if (!strcmp(cmd, sweep_allowed[i]))
+            return 1;
+    return 0;
+}
+
+static inline void fz_sweep(const uint8_t *data, size_t size)
+{
+    sweep_manifest *m = NULL;
+    lm_error e = {{0}};
+    if (sweep_parse((const char *)data, size, "fuzz.jsonl", &m, &e) != 0) {
+        FZ_CHECK(m == NULL && e.msg[0] != '\0');
+        return;
+    }
+    FZ_CHECK(m != NULL && m->n >= 1);
+    lm_buf again = {0};
+    for (int i = 0; i < m->n; i++) {
+        const sweep_run *r = &m->runs[i];
+        FZ_CHECK(r->out[0] != '\0' && r->key[0] == '/');
+        FZ_CHECK(r->argc >= 1 && sweep_argv_allowed(r->argc, (const char *const *)r->argv));
+        FZ_CHECK(fz_allowed(r->argv[0]) ||
+                 (r->argc >= 4 && !strcmp(r->argv[0], "paper") && !strcmp(r->argv[1], "timed") &&
+                  !strcmp(r->argv[3], "train")));
+        FZ_CHECK(i == 0 || r->line > m->runs[i - 1].line);
+        for (int j = 0; j < i; j++)
+            FZ_CHECK(strcmp(r->key, m->runs[j].key) != 0);
+        FZ_CHECK(sweep_format_line(&again, r->out, r->argc, (const char *const *)r->argv,
+                                   &e) == 0);
+    }
+    sweep_manifest *m2 = NULL;
+    int rc = sweep_parse(again.s, again.len, "fuzz.again", &m2, &e);
+    if (rc != 0)
+        fprintf(stderr, "written back, refused: %s\n", e.msg);
+    FZ_CHECK(rc == 0 && m2->n == m->n);
+    for (int i = 0; i < m->n; i++) {
+        FZ_CHECK(!strcmp(m->runs[i].out, m2->runs[i].out));
+        FZ_CHECK(!strcmp(m->runs[i].key, m2->runs[i].key));
+        FZ_CHECK(m->runs[i].argc == m2->runs[i].argc);
+        for (int k = 0; k < m->runs[i].argc; k++)
+            FZ_CHECK(!strcmp(m->runs[i].argv[k], m2->runs[i].argv[k]));
+    }
+    sweep_free(m2);
+    sweep_free(m);
+    lm_buf_free(&again);
+}
+
+/* ---- checkpoint metadata ------------------------------------------------------ */
+
+/* The expectation the ckptmeta seeds are written for (make_corpus.py):
+ * 6 iterations of 16 tokens, seed 1, diagnostics every 2 steps. */
+#define FZ_CKPT_CONFIG "{\"fuzz\": true}"
+#define FZ_CKPT_RUN_ID "0123456789abcdef0123456789abcdef"
+#define FZ_CKPT_DATA "00000000000000ff"
+#define FZ_CKPT_METRICS "step,train_loss,val_loss\n"
+#define FZ_CKPT_DIAG "step,a,b,c,d,e,f,g\n"
+
+static inline void fz_ckptmeta(const uint8_t *data, size_t size)
+{
+    json_t *j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return;
+    }
+    st_file *f = st_new();
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v)
+        if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v))
+            st_set_meta(f, key, json_string_value(v));
+    json_decref(j);
+    ckpt_expect x = {FZ_CKPT_CONFIG, FZ_CKPT_RUN_ID, FZ_CKPT_DATA, "the fuzz data", 6, 1, 2,
+                     16.0, FZ_CKPT_METRICS, FZ_CKPT_DIAG};
+    progress_state ps;
+    memset(&ps, 0, sizeof ps);
+    lm_buf m = {0}, d = {0};
+    lm_error e = {{0}};
+    if (ckpt_check_meta(f, "fuzz.ckpt", &x, &ps, &m, &d, &e) != 0) {
+        FZ_CHECK(e.msg[0] != '\0' && m.len == 0 && d.len == 0);
+    } else {
+        FZ_CHECK(ps.step >= 0 && ps.step <= 6);
+        FZ_CHECK(ps.best_val_step >= 0 && ps.best_val_step <= ps.step);
+        FZ_CHECK(ps.diag_step >= -1 && ps.diag_step <= ps.step);
+        FZ_CHECK(ps.tokens == 16.0 * ps.step);
+        FZ_CHECK(isfinite(ps.flops) && ps.flops >= 0 && isfinite(ps.wall_s) && ps.wall_s >= 0);
+        FZ_CHECK(isfinite(ps.best_val) && ps.best_val >= 0 && ps.best_val <= ps.last_val);
+        FZ_CHECK(!strcmp(ps.run_id, FZ_CKPT_RUN_ID));
+        FZ_CHECK(!strncmp(m.s, FZ_CKPT_METRICS, strlen(FZ_CKPT_METRICS)));
+        FZ_CHECK(!strncmp(d.s, FZ_CKPT_DIAG, strlen(FZ_CKPT_DIAG)));
+        long lines = 0;
+        for (size_t k = 0; k < m.len; k++)
+            lines += m.s[k] == '\n';
+        FZ_CHECK(lines == ps.step + 2);
+    }
+    lm_buf_free(&m);
+    lm_buf_free(&d);
+    st_free(f);
 }
 
 #endif

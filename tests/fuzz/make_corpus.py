@@ -71,6 +71,10 @@ def cli():
         "muon": a("--optimizer", "muon", "--msign", "cubic", "--ns-steps", "7", "--lr-muon", "0.02"),
         "lion_period": a("--optimizer", "lion", "--period", "0", "--weight-decay", "0.5"),
         "srank": a("--srank-alpha", "0.25", "--lr-sign=1e-4", "--lr-adamw", "3e-4"),
+        # issue 14: underflow and overflow named, a subnormal kept
+        "underflow": a("--double", "1e-400", "--lr-muon", "-1e-999"),
+        "subnormal": a("--double", "4.9e-324", "--beta1", "1e-310"),
+        "overflow_neg": a("--double=-1e400"),
     }
 
 
@@ -124,12 +128,106 @@ def step():
         "stray": b"\x00" + f(bare + [("other", [1], [0.0])]),
         "zero_matrix": b"\x80" + f([("z", [2, 2], [0.0] * 4)]),
         "empty_matrix": b"\x00" + f([("params.e", [0, 3], []), ("grads.e", [0, 3], [])]),
+        # issue 14: a dimension beyond int, the largest counter, a 500-byte
+        # name, entries near the top of double and subnormal ones, names
+        # with control characters, a gradient whose square overflows
+        "dim_3e9_step": b"\x00" + f([("params.w", [0, 3000000000], []), ("grads.w", [0, 3000000000], [])]),
+        "dim_3e9_msign": b"\x80" + f([("w", [3000000000, 0], [])]),
+        "counter_max": b"\x00" + f(bare, {"step": str(2**63 - 1)}),
+        "long_name": b"\x00" + f([("params." + "p" * 500, [2, 2], W[:4]), ("grads." + "p" * 500, [2, 2], G[:4]),
+                                   ("state." + "p" * 500 + ".momentum", [2, 2], M[:4])]),
+        "huge_svd": b"\x80" + f([("w", [2, 2], [1.7e308, -1.6e308, 1e308, 1.5e308])]),
+        "huge_cubic": b"\x82" + f([("w", [2, 2], [1.7e308, -1.6e308, 1e308, 1.5e308])]),
+        "subnormal_cubic": b"\x82" + f([("w", [2, 2], [3e-320, -1e-321, 5e-322, 2e-320])]),
+        "subnormal_ns5": b"\x81" + f([("w", [2, 2], [3e-320, -1e-321, 5e-322, 2e-320])]),
+        "escape_names": b"\x80" + f([("a\nb\x1b[31m", [2, 2], [1, 2, 3, float("nan")])]),
+        "adamw_g2_overflow": b"\x05" + f([("params.b", [3], [1, 2, 3]), ("grads.b", [3], [1e200, 1, 1])]),
+    }
+
+
+def sweep():
+    """Manifests: valid ones of every allowed shape, and one defect each."""
+    def line(out, *argv, **extra):
+        d = {"out": out, "argv": list(argv)}
+        d.update(extra)
+        return json.dumps(d)
+    ok = line("r/a", "msign", "--method", "svd", "in.st", "r/a/out.st")
+    return {
+        "one": (ok + "\n").encode(),
+        "several": "\n".join([ok, "# a comment", "", line("r/b", "train", "--iterations", "2"),
+                              line("./r/c/", "synth", "--steps", "5"),
+                              line("/tmp/x/../y", "version")]).encode() + b"\n",
+        "no_newline": line("r/d", "demo", "--quick").encode(),
+        "crlf": (ok + "\r\n" + line("r/e", "step", "a", "b") + "\r\n").encode(),
+        "unicode": line("r/\u00e9t\u00e9", "predict", "--eps", "0.1").encode(),
+        "sweep_itself": line("r/s", "sweep", "m.jsonl").encode(),
+        "paper": line("r/p", "paper", "report").encode(),
+        "shared": "\n".join([ok, line("./r/a/", "version")]).encode(),
+        "shared_dotdot": "\n".join([line("r/x/../a", "demo"), ok]).encode(),
+        "empty_out": line("", "version").encode(),
+        "empty_argv": line("r/z").encode(),
+        "argv_number": b'{"out": "r/n", "argv": ["train", 3]}',
+        "unknown_key": line("r/u", "version", extra=1).encode(),
+        "nul_in_out": b'{"out": "r/\\u0000x", "argv": ["version"]}',
+        "duplicate_key": b'{"out": "a", "out": "b", "argv": ["version"]}',
+        "not_object": b'["version"]\n',
+        "not_json": b'{"out": \n',
+        "comments_only": b"# nothing\n\n   \n",
+        "empty": b"",
+    }
+
+
+def ckptmeta():
+    """Checkpoint __metadata__ as a JSON object, for the expectation of
+    fuzz_targets.h (6 iterations of 16 tokens, seed 1, diagnostics every 2)."""
+    mh = "step,train_loss,val_loss\n"
+    dh = "step,a,b,c,d,e,f,g\n"
+    def meta(step=4, ch=None, **kw):
+        ch = dict(ch or {}, **kw)
+        m = {"format": "lionmuon-checkpoint-2", "version": "0.1.0",
+             "run_id": "0123456789abcdef0123456789abcdef", "data_fingerprint": "00000000000000ff",
+             "config": '{"fuzz": true}', "argv": "[]", "step": str(step),
+             "data_position": str(step), "seed": "1", "tokens": str(16 * step),
+             "flops": "123456", "wall_s": "0.25", "best_val_loss": "3.1",
+             "best_val_step": str(step), "train_loss": "3.25", "last_val_loss": "3.1",
+             "diag_step": str(step - step % 2 if step >= 2 else -1),
+             "diag_last": "[1,2,3,4,5,6,7]" if step >= 2 else "[null,null,null,null,null,null,null]",
+             "metrics_csv": mh + "".join("%d,3.2,3.1\n" % k for k in range(step + 1)),
+             "diagnostics_csv": dh + "".join("%d,1,2,3,4,5,6,7\n" % k for k in range(2, step + 1, 2))}
+        for k, v in ch.items():
+            if v is None:
+                m.pop(k, None)
+            else:
+                m[k] = v
+        return json.dumps(m).encode()
+    return {
+        "valid_4": meta(),
+        "valid_1": meta(1),
+        "valid_6": meta(6),
+        "old_format": meta(format="lionmuon-checkpoint-1"),
+        "other_version": meta(version="0.0.1"),
+        "other_run": meta(run_id="f" * 32),
+        "other_data": meta(data_fingerprint="0" * 16),
+        "step_beyond": meta(7),
+        "step_huge": meta(4, {"step": "1e300"}),
+        "step_fraction": meta(4, {"step": "2.5"}),
+        "wall_inf": meta(wall_s="inf"),
+        "flops_nan": meta(flops="nan"),
+        "best_step_huge": meta(best_val_step="1e300"),
+        "tokens_wrong": meta(tokens="17"),
+        "best_above_last": meta(best_val_loss="9"),
+        "diag_last_short": meta(diag_last="[1,2]"),
+        "metrics_row_missing": meta(metrics_csv=mh + "0,1,1\n2,1,1\n"),
+        "metrics_no_header": meta(metrics_csv="0,1,1\n"),
+        "diag_row_off_cadence": meta(diagnostics_csv=dh + "3,1,2,3,4,5,6,7\n"),
+        "no_step": meta(4, {"step": None}),
+        "not_object": b"[1, 2]",
     }
 
 
 def main():
     for target, files in (("safetensors", safetensors()), ("cli", cli()), ("llmc", llmc()),
-                          ("step", step())):
+                          ("step", step()), ("sweep", sweep()), ("ckptmeta", ckptmeta())):
         d = os.path.join(ROOT, target)
         os.makedirs(d, exist_ok=True)
         for name, data in files.items():

@@ -6,10 +6,16 @@ against independent computations; run by tests/cli_python.sh.
             method against `lionmuon msign` on the same matrix through a
             safetensors file (the same code: to 1e-15), and ns5 against a
             numpy transcription of the quintic (theory/algorithms.md §1.2)
-  optimizer every member for 3 steps against numpy implementations of its
-            rule (theory/algorithms.md §2, §4), written here from the
-            formulas as tests/fixtures.py writes its own; the stable-rank
-            trigger against a numpy power iteration; one step against
+  optimizer every member and option for 3 steps against numpy
+            implementations of its rule (theory/algorithms.md §2-§4, §7),
+            written here from the formulas as tests/fixtures.py writes its
+            own, with the current defaults: the LionMuon family, muon-nesterov
+            (EMA and SGD forms), AdamW (torch and paper eps, decay on Linear
+            weights or all), signmuon-sgd (each sign scaling, Nesterov on and
+            off, cheap modes sign, norm and cheap-ns, its fixed side rates),
+            the bf16 update rounding (checked against torch when importable);
+            the stable-rank trigger (exact, and the seeded estimate the step
+            decides by); the settings object; one step per optimizer against
             `lionmuon step`
   compare, safetensors, errors (LionMuonError carrying the C message, a
             failed step changing nothing), LIONMUON_LIB.
@@ -135,31 +141,79 @@ def sign(x):
     return np.sign(x)  # sign(0) = 0, as torch.sign
 
 
-def lionmuon_rule(P, b1, b2, lr_muon, lr_sign, wd, polar):
-    """theory/algorithms.md §2.1 for one matrix; P = 0: never a Muon step."""
-    def step(t, W, G, M):
+def bf16_numpy(x):
+    """theory/algorithms.md §7: torch's .to(torch.bfloat16) of a double: to
+    float32 (numpy's cast rounds to nearest even), then the float32 bit
+    pattern rounded to its top 16 bits, to nearest even (finite values)."""
+    f = np.asarray(x, dtype=np.float64).astype(np.float32)
+    u = f.view(np.uint32).astype(np.uint64)
+    r = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000
+    u = np.where(np.isfinite(f), r, u).astype(np.uint32)
+    return u.view(np.float32).astype(np.float64)
+
+
+def keep(u):
+    return u
+
+
+def lionmuon_rule(P, b1, b2, lr_muon, lr_sign, polar, rnd=keep):
+    """theory/algorithms.md §2.1 for one matrix; P = 0: never a Muon step;
+    rnd: the applied update's rounding (§7)."""
+    def step(t, W, G, M, wd):
         C = b1 * M + (1 - b1) * G
         if P > 0 and t % P == 0:
             lr, U = lr_muon, 0.2 * np.sqrt(max(W.shape)) * polar(C)
         else:
             lr, U = lr_sign, sign(C)
-        return W * (1 - lr * wd) - lr * U, b2 * M + (1 - b2) * G
+        return W * (1 - lr * wd) - lr * rnd(U), b2 * M + (1 - b2) * G
     return step
 
 
-def nesterov_rule(mu, lr, wd, polar):
-    """theory/algorithms.md §2.4."""
-    def step(t, W, G, B):
-        B = mu * B + G
-        D = G + mu * B
+def nesterov_rule(mu, lr, polar, form="ema", nesterov=True, adjust="original", rnd=keep):
+    """theory/algorithms.md §2.4: the EMA form (torch.optim.Muon) or the SGD
+    form, a = sqrt(max(1, m/n)) or 0.2 sqrt(max(m, n))."""
+    def step(t, W, G, B, wd):
+        if form == "sgd":
+            B = mu * B + G
+            D = G + mu * B
+        else:
+            B = mu * B + (1 - mu) * G
+            D = (1 - mu) * G + mu * B
+        if not nesterov:
+            D = B
         m, n = W.shape
-        return W * (1 - lr * wd) - lr * np.sqrt(max(1.0, m / n)) * polar(D), B
+        a = np.sqrt(max(1.0, m / n)) if adjust == "original" else 0.2 * np.sqrt(max(m, n))
+        return W * (1 - lr * wd) - lr * rnd(a * polar(D)), B
     return step
 
 
-def adamw_rule(lr, b1, b2, eps, wd, torch_eps=False):
+def signmuon_sgd_rule(mu, P, lr_muon, lr_sign, polar, nesterov=True, scaling="none",
+                      cheap="sign", cheap_polar=None, rnd=keep):
+    """theory/algorithms.md §3, the paper code's second class: SGD momentum
+    updated first, Nesterov direction, a cheap step between Muon steps at the
+    fixed rate lr_sign (lr_muon already scaled by the caller's lr_scale)."""
+    def step(t, W, G, B, wd):
+        B = mu * B + G
+        D = G + mu * B if nesterov else B
+        m, n = W.shape
+        big, aspect = np.sqrt(max(m, n)), np.sqrt(max(1.0, m / n))
+        if P > 0 and t % P == 0:
+            lr, U = lr_muon, 0.2 * big * polar(D)
+        elif cheap == "norm":
+            lr, U = lr_sign, D / (np.linalg.norm(D) + 1e-7) * np.sqrt(min(m, n)) * aspect
+        elif cheap == "cheap-ns":
+            lr, U = lr_sign, 0.2 * big * cheap_polar(D)
+        elif scaling == "none":
+            lr, U = lr_sign, sign(D)
+        else:
+            lr, U = lr_sign, sign(D) / big * (aspect if scaling == "muon" else 1.0)
+        return W * (1 - lr * wd) - lr * rnd(U), B
+    return step
+
+
+def adamw_rule(lr, b1, b2, eps, torch_eps=False):
     """theory/algorithms.md §4, bias-correction count k = t + 1."""
-    def step(t, p, g, m, v):
+    def step(t, p, g, m, v, wd):
         k = t + 1
         m = m + (1 - b1) * (g - m)
         v = v + (1 - b2) * (g * g - v)
@@ -174,36 +228,94 @@ def adamw_rule(lr, b1, b2, eps, wd, torch_eps=False):
 
 
 def family_cases():
-    """(name, settings, matrix rule or None for AdamW everywhere, AdamW rule)
-    with the paper defaults of theory/algorithms.md §5 written out here."""
-    svd = lambda C: polar_numpy(C)  # noqa: E731
-    ns5 = ns5_numpy
-    aw = adamw_rule(1e-3, 0.8, 0.999, 1e-8, 0.1)
+    """Each case: name (its first word the optimizer), the settings, the
+    matrix rule m (None: AdamW everywhere), the AdamW rule a, the weight
+    decay wd and where it applies (decay "all", or "linear": the parameters
+    flagged linear, by default the 2-D ones), lr_scale and per-parameter
+    linear flags -- with the defaults of theory/algorithms.md §2-§5 written
+    out here."""
+    svd, ns5, bf = polar_numpy, ns5_numpy, bf16_numpy
+    aw = adamw_rule(1e-3, 0.8, 0.999, 1e-8)  # the hybrids' AdamW part (paper eps)
+    aw_torch = adamw_rule(5e-4, 0.8, 0.999, 1e-8, torch_eps=True)  # torch.optim.AdamW
+    sgd = signmuon_sgd_rule
     return [
-        ("lionmuon", {"msign": "svd"}, lionmuon_rule(2, 0.9, 0.99, 1e-3, 5e-5, 0.1, svd), aw),
-        ("lionmuon P=3 ns5", {"period": 3}, lionmuon_rule(3, 0.9, 0.99, 1e-3, 5e-5, 0.1, ns5), aw),
-        ("signmuon", {"msign": "svd"}, lionmuon_rule(2, 0.9, 0.9, 2e-3, 5e-5, 0.1, svd), aw),
-        ("muon", {"msign": "svd"}, lionmuon_rule(1, 0.95, 0.95, 1e-3, 5e-5, 0.1, svd), aw),
-        ("lion", {}, lionmuon_rule(0, 0.9, 0.99, 1e-3, 5e-5, 0.1, svd), aw),
-        ("signum", {}, lionmuon_rule(0, 0.95, 0.95, 1e-3, 5e-5, 0.1, svd), aw),
-        ("muon-nesterov", {"msign": "svd"}, nesterov_rule(0.95, 0.02, 0.1, svd), aw),
-        ("adamw", {}, None, adamw_rule(5e-4, 0.8, 0.999, 1e-8, 0.1)),
-        ("adamw torch eps", {"adamw_eps_mode": "torch"}, None,
-         adamw_rule(5e-4, 0.8, 0.999, 1e-8, 0.1, torch_eps=True)),
-        ("lionmuon lr_scale 0.5 wd 0.05", {"msign": "svd", "weight_decay": 0.05,
-                                           "_lr_scale": 0.5},
-         lionmuon_rule(2, 0.9, 0.99, 5e-4, 2.5e-5, 0.05, svd),
-         adamw_rule(5e-4, 0.8, 0.999, 1e-8, 0.05)),
+        dict(name="lionmuon", settings={"msign": "svd"},
+             m=lionmuon_rule(2, 0.9, 0.99, 1e-3, 5e-5, svd), a=aw),
+        dict(name="lionmuon P=3 ns5", settings={"period": 3},
+             m=lionmuon_rule(3, 0.9, 0.99, 1e-3, 5e-5, ns5), a=aw),
+        dict(name="signmuon", settings={"msign": "svd"},
+             m=lionmuon_rule(2, 0.9, 0.9, 2e-3, 5e-5, svd), a=aw),
+        dict(name="muon (0.9/0.9)", settings={"msign": "svd"},
+             m=lionmuon_rule(1, 0.9, 0.9, 1e-3, 5e-5, svd), a=aw),
+        dict(name="lion", settings={}, m=lionmuon_rule(0, 0.9, 0.99, 7e-3, 5e-5, svd), a=aw),
+        dict(name="signum (beta 0.9, lr_sign 1e-4)", settings={},
+             m=lionmuon_rule(0, 0.9, 0.9, 1e-3, 1e-4, svd), a=aw),
+        dict(name="muon-nesterov (EMA form)", settings={"msign": "svd"},
+             m=nesterov_rule(0.95, 0.02, svd), a=aw),
+        dict(name="muon-nesterov momentum_form sgd", settings={"msign": "svd",
+                                                               "momentum_form": "sgd"},
+             m=nesterov_rule(0.95, 0.02, svd, form="sgd"), a=aw),
+        dict(name="muon-nesterov nesterov off, match_rms_adamw, ns5",
+             settings={"nesterov": False, "muon_adjust": "match_rms_adamw"},
+             m=nesterov_rule(0.95, 0.02, ns5, nesterov=False, adjust="match_rms_adamw"), a=aw),
+        dict(name="muon-nesterov round_update bf16", settings={"msign": "svd",
+                                                               "round_update": "bf16"},
+             m=nesterov_rule(0.95, 0.02, svd, rnd=bf), a=aw),
+        dict(name="adamw (torch eps, decay on 2-D only)", settings={}, m=None, a=aw_torch,
+             decay="linear"),
+        dict(name="adamw linear=False on h.v (torch's no-decay group)", settings={}, m=None,
+             a=aw_torch, decay="linear", linear={"h.v": False}),
+        dict(name="adamw adamw_eps_mode paper, decay_on all (the earlier default)",
+             settings={"adamw_eps_mode": "paper", "decay_on": "all"}, m=None,
+             a=adamw_rule(5e-4, 0.8, 0.999, 1e-8)),
+        dict(name="lionmuon decay_on linear, linear=False on h.w",
+             settings={"msign": "svd", "decay_on": "linear"},
+             m=lionmuon_rule(2, 0.9, 0.99, 1e-3, 5e-5, svd), a=aw, decay="linear",
+             linear={"h.w": False, "gain": True}),
+        dict(name="lionmuon lr_scale 0.5 wd 0.05", settings={"msign": "svd",
+                                                             "weight_decay": 0.05},
+             m=lionmuon_rule(2, 0.9, 0.99, 5e-4, 2.5e-5, svd), a=adamw_rule(5e-4, 0.8, 0.999, 1e-8),
+             wd=0.05, lr_scale=0.5),
+        dict(name="lionmuon round_update bf16", settings={"msign": "svd", "round_update": "bf16"},
+             m=lionmuon_rule(2, 0.9, 0.99, 1e-3, 5e-5, svd, rnd=bf), a=aw),
+        dict(name="signmuon-sgd (mu 0.95, P 2, 2e-3 / 2e-5, raw sign)", settings={"msign": "svd"},
+             m=sgd(0.95, 2, 2e-3, 2e-5, svd), a=aw),
+        dict(name="sign_muon nesterov off", settings={"msign": "svd", "nesterov": "off"},
+             m=sgd(0.95, 2, 2e-3, 2e-5, svd, nesterov=False), a=aw),
+        dict(name="signmuon-sgd sign_scaling muon", settings={"msign": "svd",
+                                                             "sign_scaling": "muon"},
+             m=sgd(0.95, 2, 2e-3, 2e-5, svd, scaling="muon"), a=aw),
+        dict(name="signmuon-sgd sign_scaling frob, round_update bf16",
+             settings={"msign": "svd", "sign_scaling": "frob", "round_update": "bf16"},
+             m=sgd(0.95, 2, 2e-3, 2e-5, svd, scaling="frob", rnd=bf), a=aw),
+        dict(name="signmuon-sgd cheap_mode norm", settings={"msign": "svd", "cheap_mode": "norm"},
+             m=sgd(0.95, 2, 2e-3, 2e-5, svd, cheap="norm"), a=aw),
+        dict(name="signmuon-sgd cheap_mode norm, nesterov off, round_update bf16",
+             settings={"msign": "svd", "cheap_mode": "norm", "nesterov": False,
+                       "round_update": "bf16"},
+             m=sgd(0.95, 2, 2e-3, 2e-5, svd, nesterov=False, cheap="norm", rnd=bf), a=aw),
+        dict(name="signmuon-sgd cheap_mode cheap-ns (ns5, 3 cheap steps)",
+             settings={"cheap_mode": "cheap-ns", "cheap_ns_steps": 3},
+             m=sgd(0.95, 2, 2e-3, 2e-5, ns5, cheap="cheap-ns",
+                   cheap_polar=lambda D: ns5_numpy(D, 3)), a=aw),
+        # the schedule scales lr_muon alone: the cheap and AdamW rates stay fixed
+        dict(name="signmuon-sgd period 3, lr_scale 0.5", settings={"msign": "svd", "period": 3},
+             m=sgd(0.95, 3, 1e-3, 2e-5, svd), a=aw, lr_scale=0.5),
     ]
 
 
 def test_optimizers(rng):
     shapes = {"h.w": (6, 4), "h.v": (3, 8), "gain": (5,)}
-    for name, settings, mrule, arule in family_cases():
-        settings = dict(settings)
-        lr_scale = settings.pop("_lr_scale", 1.0)
+    for case in family_cases():
+        name, mrule, arule = case["name"], case["m"], case["a"]
         kind = name.split()[0]
-        opt = lionmuon.Optimizer(kind, **settings)
+        lin = case.get("linear", {})
+        opt = lionmuon.Optimizer(kind, **case["settings"])
+        for k, s in shapes.items():
+            opt.add_param(k, s, linear=lin.get(k))
+        linear = {k: lin.get(k, len(s) == 2) for k, s in shapes.items()}
+        wd = {k: case.get("wd", 0.1) if case.get("decay", "all") == "all" or linear[k] else 0.0
+              for k in shapes}
         params = {k: rng.standard_normal(s) for k, s in shapes.items()}
         want = {k: v.copy() for k, v in params.items()}
         st = {k: [np.zeros(s)] if (mrule and len(s) == 2) else [np.zeros(s), np.zeros(s)]
@@ -211,13 +323,13 @@ def test_optimizers(rng):
         worst, took = 0.0, []
         for t in range(3):
             grads = {k: rng.standard_normal(s) for k, s in shapes.items()}
-            params = opt.step(params, grads, lr_scale=lr_scale)
+            params = opt.step(params, grads, lr_scale=case.get("lr_scale", 1.0))
             took.append(opt.took["h.w"])
             for k in shapes:
                 if mrule and len(shapes[k]) == 2:
-                    want[k], st[k][0] = mrule(t, want[k], grads[k], st[k][0])
+                    want[k], st[k][0] = mrule(t, want[k], grads[k], st[k][0], wd[k])
                 else:
-                    want[k], st[k][0], st[k][1] = arule(t, want[k], grads[k], *st[k])
+                    want[k], st[k][0], st[k][1] = arule(t, want[k], grads[k], *st[k], wd[k])
                 scale = max(1.0, float(np.max(np.abs(want[k]))))
                 worst = max(worst, maxdiff(params[k], want[k]) / scale)
         sworst = 0.0
@@ -225,14 +337,38 @@ def test_optimizers(rng):
             got = opt.state(k)
             bufs = list(got.values())
             sworst = max(sworst, max(maxdiff(a, b) for a, b in zip(bufs, st[k])))
+        flags = all(opt.linear(k) == linear[k] for k in shapes)
         check("%s: 3 steps equal the numpy rule (params %.1e, state %.1e <= 1e-13; steps %s)"
-              % (name, worst, sworst, "/".join(took)), worst <= 1e-13 and sworst <= 1e-13,
-              "params %.3g, state %.3g" % (worst, sworst))
+              % (name, worst, sworst, "/".join(took)),
+              worst <= 1e-13 and sworst <= 1e-13 and flags,
+              "params %.3g, state %.3g, linear flags %s" % (worst, sworst, flags))
         opt.close()
 
 
+def test_bf16():
+    """The numpy rounding against torch's, on ties, double roundings and
+    values across the range."""
+    x = np.array([1.0, 1 + 2.0 ** -8, 1 + 3 * 2.0 ** -8, -(1 + 2.0 ** -8), 1 + 2.0 ** -8 + 2.0 ** -30,
+                  1 + 2.0 ** -8 + 2.0 ** -20, 0.0, -0.0, 3.0e38, 1e-40, -2.5e-42, 0.1, -1 / 3.0])
+    x = np.concatenate([x, np.random.default_rng(5).standard_normal(2000)
+                        * 10.0 ** np.random.default_rng(6).integers(-30, 30, 2000)])
+    r = bf16_numpy(x)
+    check("bf16: ties to even, and double -> float32 -> bf16 (1 + 2^-8 + 2^-30 -> 1)",
+          r[1] == 1.0 and r[2] == 1 + 2.0 ** -6 and r[3] == -1.0 and r[4] == 1.0
+          and r[5] == 1 + 2.0 ** -7, str(r[:6]))
+    try:
+        import torch
+    except ImportError:
+        print("  skip bf16 against torch (torch is not importable)")
+        return
+    t = torch.from_numpy(x).to(torch.float32).to(torch.bfloat16).to(torch.float64).numpy()
+    bad = int(np.sum(t != r))
+    check("bf16: the numpy rounding equals torch's .to(float32).to(bfloat16) on %d values "
+          "(%d differ)" % (x.size, bad), bad == 0)
+
+
 def srank_numpy(C, iters=3):
-    """theory/algorithms.md §2.3: power iterations on C^T C from v_j = 1 + j/n."""
+    """lm_stable_rank: power iterations on C^T C from v_j = 1 + j/n."""
     m, n = C.shape
     v = 1.0 + np.arange(n) / n
     v /= np.linalg.norm(v)
@@ -246,6 +382,11 @@ def srank_numpy(C, iters=3):
     return np.linalg.norm(C) ** 2 / s2 ** 2
 
 
+def srank_exact_numpy(X):
+    """The trigger's s(X) with the exact ||X||_2 (srank_exact), §2.3."""
+    return np.linalg.norm(X) ** 2 / (np.linalg.svd(X, compute_uv=False)[0] ** 2 + 1e-12)
+
+
 def test_trigger(rng):
     # a nearly rank-one matrix (low stable rank) and a Gaussian one (high)
     low = np.outer(rng.standard_normal(8), rng.standard_normal(6)) + 1e-3 * rng.standard_normal((8, 6))
@@ -253,23 +394,59 @@ def test_trigger(rng):
     d = abs(lionmuon.stable_rank(high) - srank_numpy(high)) / srank_numpy(high)
     check("stable_rank equals the numpy power iteration (rel %.1e <= 1e-12)" % d, d <= 1e-12)
     alpha = 0.3  # Muon when srank <= 0.3 * 6 = 1.8
-    opt = lionmuon.Optimizer("lionmuon", srank_alpha=alpha, msign="svd")
+    M = rng.standard_normal((8, 6))
+    opt = lionmuon.Optimizer("lionmuon", srank_alpha=alpha, srank_exact=True, msign="svd")
     opt.add_param("low", low.shape)
     opt.add_param("high", high.shape)
-    M = rng.standard_normal((8, 6))
     opt.set_state("high", {"momentum": M})
     s_low, mu_low = opt.trigger("low", low / 0.1)  # C = 0.1 G with M = 0
     s_high, mu_high = opt.trigger("high", high, t=0)
-    want_high = srank_numpy(0.9 * M + 0.1 * high)
-    check("trigger: the direction's stable rank (%.3f, %.3f) and the decisions (Muon, Lion)"
-          % (s_low, s_high),
+    want_low = srank_exact_numpy(0.9 * np.zeros_like(low) + (1 - 0.9) * (low / 0.1))
+    want_high = srank_exact_numpy(0.9 * M + (1 - 0.9) * high)
+    check("trigger, srank_exact: the direction's stable rank (%.3f, %.3f) and the decisions "
+          "(Muon, Lion)" % (s_low, s_high),
           mu_low and not mu_high and abs(s_high - want_high) <= 1e-12 * want_high
-          and abs(s_low - srank_numpy(low)) <= 1e-9 * s_low,
-          "low %.6g %s, high %.6g (want %.6g) %s" % (s_low, mu_low, s_high, want_high, mu_high))
+          and abs(s_low - want_low) <= 1e-12 * want_low,
+          "low %.6g (want %.6g) %s, high %.6g (want %.6g) %s"
+          % (s_low, want_low, mu_low, s_high, want_high, mu_high))
     opt.step({"low": np.zeros_like(low), "high": np.zeros_like(high)},
              {"low": low / 0.1, "high": high}, t=0)
     check("the step takes the trigger's decisions (low: muon, high: lion)",
           opt.took == {"low": "muon", "high": "lion"}, str(opt.took))
+
+    # the seeded power iteration (§2.3): reproducible, seed-dependent, an
+    # overestimate of the exact s, and the very number the step decides by
+    def seeded(seed, a=alpha):
+        o = lionmuon.Optimizer("lionmuon", srank_alpha=a, msign="svd", seed=seed)
+        o.add_param("high", high.shape)
+        o.set_state("high", {"momentum": M})
+        return o
+    s1, s1b = seeded(7).trigger("high", high, t=3)[0], seeded(7).trigger("high", high, t=3)[0]
+    s2 = seeded(8).trigger("high", high, t=3)[0]
+    check("trigger: the seeded estimate is reproducible, depends on the seed, and lies in "
+          "[exact, 1.5 exact] (%.4f, %.4f; exact %.4f)" % (s1, s2, want_high),
+          s1 == s1b and s1 != s2 and want_high * (1 - 1e-12) <= min(s1, s2)
+          and max(s1, s2) <= 1.5 * want_high, "%r %r %r" % (s1, s1b, s2))
+    decisions = []
+    for f in (1 + 1e-9, 1 - 1e-9):  # alpha min(m, n) just above, just below the estimate
+        o = seeded(7, s1 / 6 * f)
+        pred = o.trigger("high", high, t=3)[1]
+        o.step({"high": np.zeros_like(high)}, {"high": high}, t=3)
+        decisions.append((pred, o.took["high"]))
+    check("the step decides by the trigger's estimate itself (alpha at the estimate "
+          "+-1e-9: %s)" % decisions, decisions == [(True, "muon"), (False, "lion")])
+
+    # the second class looks at the momentum after its update, mu M + G
+    o = lionmuon.Optimizer("signmuon-sgd", srank_alpha=alpha, srank_exact=True, msign="svd")
+    o.add_param("high", high.shape)
+    o.set_state("high", {"momentum": M})
+    s, mu = o.trigger("high", high, t=1)
+    want = srank_exact_numpy(0.95 * M + high)
+    check("trigger of signmuon-sgd: the stable rank of mu M + G (%.4f)" % s,
+          abs(s - want) <= 1e-12 * want and mu == (want <= alpha * 6), "%r want %r" % (s, want))
+    o = lionmuon.Optimizer("muon-nesterov")
+    o.add_param("w", (3, 3))
+    check("muon-nesterov: the trigger always says Muon", o.trigger("w", high[:3, :3], t=5)[1])
     opt = lionmuon.Optimizer("lionmuon", period=2)
     opt.add_param("w", (3, 3))
     check("without srank_alpha the trigger follows t mod P",
@@ -277,24 +454,86 @@ def test_trigger(rng):
 
 
 def test_step_vs_tool(rng):
-    """One lionmuon step (ns5) with state in Python and in `lionmuon step`."""
-    params = {"w": rng.standard_normal((5, 7)), "b": rng.standard_normal(7)}
-    grads = {"w": rng.standard_normal((5, 7)), "b": rng.standard_normal(7)}
-    state = {"w": {"momentum": rng.standard_normal((5, 7))},
-             "b": {"exp_avg": rng.standard_normal(7), "exp_avg_sq": rng.random(7)}}
-    f = {"params." + k: v for k, v in params.items()}
-    f.update({"grads." + k: v for k, v in grads.items()})
-    f.update({"state.%s.%s" % (k, w): a for k, bufs in state.items() for w, a in bufs.items()})
-    src, dst = os.path.join(TMP, "step_in.safetensors"), os.path.join(TMP, "step_out.safetensors")
-    lionmuon.save_file(f, src, metadata={"step": "4"})
-    run_lm("step", "--optimizer", "lionmuon", "--period", "2", src, dst)
-    out = lionmuon.load_file(dst)
-    new, new_state = lionmuon.step("lionmuon", params, grads, state=state, t=4, period=2)
-    d = max(maxdiff(new[k], out["params." + k]) for k in params)
-    d = max([d] + [maxdiff(a, out["state.%s.%s" % (k, w)])
-                   for k, bufs in new_state.items() for w, a in bufs.items()])
-    check("step() equals `lionmuon step` with state, t = 4 (%.1e <= 1e-15)" % d, d <= 1e-15)
-    check("the tool's output says step 5", out.metadata.get("step") == "5", str(out.metadata))
+    """One step with state in Python and in `lionmuon step`, per optimizer."""
+    cases = [
+        ("lionmuon", ["--period", "2"], {"period": 2}, 4, None),
+        ("lionmuon", ["--srank-alpha", "0.6"], {"srank_alpha": 0.6}, 5, None),
+        ("signmuon-sgd", ["--sign-scaling", "frob", "--round-update", "bf16"],
+         {"sign_scaling": "frob", "round_update": "bf16"}, 3, None),
+        ("signmuon-sgd", ["--round-update", "bf16"], {"round_update": "bf16"}, 4, None),
+        ("muon-nesterov", ["--momentum-form", "sgd", "--nesterov", "off"],
+         {"momentum_form": "sgd", "nesterov": False}, 2, None),
+        # the tool's tensors carry no layer information: none is a Linear weight
+        ("adamw", [], {}, 6, {"w": False, "b": False}),
+    ]
+    for kind, flags, settings, t, linear in cases:
+        params = {"w": rng.standard_normal((5, 7)), "b": rng.standard_normal(7)}
+        grads = {"w": rng.standard_normal((5, 7)), "b": rng.standard_normal(7)}
+        if kind == "adamw":
+            state = {k: {"exp_avg": rng.standard_normal(a.shape),
+                         "exp_avg_sq": rng.random(a.shape)} for k, a in params.items()}
+        else:
+            state = {"w": {"momentum": rng.standard_normal((5, 7))},
+                     "b": {"exp_avg": rng.standard_normal(7), "exp_avg_sq": rng.random(7)}}
+        f = {"params." + k: v for k, v in params.items()}
+        f.update({"grads." + k: v for k, v in grads.items()})
+        f.update({"state.%s.%s" % (k, w): a for k, bufs in state.items() for w, a in bufs.items()})
+        src = os.path.join(TMP, "step_in.safetensors")
+        dst = os.path.join(TMP, "step_out.safetensors")
+        lionmuon.save_file(f, src, metadata={"step": str(t)})
+        run_lm("step", "--optimizer", kind, *flags, src, dst)
+        out = lionmuon.load_file(dst)
+        new, new_state = lionmuon.step(kind, params, grads, state=state, t=t, linear=linear,
+                                       **settings)
+        d = max(maxdiff(new[k], out["params." + k]) for k in params)
+        d = max([d] + [maxdiff(a, out["state.%s.%s" % (k, w)])
+                       for k, bufs in new_state.items() for w, a in bufs.items()])
+        check("step() equals `lionmuon step --optimizer %s %s` with state, t = %d "
+              "(%.1e <= 1e-15)" % (kind, " ".join(flags), t, d),
+              d <= 1e-15 and out.metadata.get("step") == str(t + 1),
+              "diff %.3g, metadata %s" % (d, out.metadata))
+
+
+def test_config():
+    """The settings object: every key, null where the optimizer does not read
+    it, and a round trip through Optimizer(**config)."""
+    same, nulls = [], []
+    for kind in lionmuon.OPTIMIZERS:
+        cfg = lionmuon.Optimizer(kind).config
+        same.append(lionmuon.Optimizer(**cfg).config == cfg)
+        nulls.append(sorted(k for k, v in cfg.items() if v is None))
+    check("config round-trips through Optimizer(**config) for every optimizer", all(same),
+          str(same))
+    check("config: null for the settings an optimizer does not read",
+          nulls[lionmuon.OPTIMIZERS.index("lionmuon")] == [
+              "cheap_mode", "cheap_ns_steps", "momentum_form", "muon_adjust", "nesterov",
+              "sign_scaling"]
+          and nulls[lionmuon.OPTIMIZERS.index("signmuon-sgd")] == ["momentum_form",
+                                                                   "muon_adjust"]
+          and nulls[lionmuon.OPTIMIZERS.index("muon-nesterov")] == [
+              "cheap_mode", "cheap_ns_steps", "sign_scaling"], str(nulls))
+    c = lionmuon.Optimizer("sign_muon", **{"cheap-mode": "norm", "sign_scaling": "muon",
+                                           "nesterov": "off", "srank-alpha": 0.01,
+                                           "srank_exact": True, "seed": 9}).config
+    check("config of signmuon-sgd: its defaults and the given settings (dashes or "
+          "underscores)",
+          c["optimizer"] == "signmuon-sgd" and c["beta1"] == 0.95 and c["beta2"] == 0.95
+          and c["lr_muon"] == 2e-3 and c["lr_sign"] == 2e-5 and c["period"] == 2
+          and c["cheap_mode"] == "norm" and c["sign_scaling"] == "muon"
+          and c["nesterov"] == "off" and c["srank_exact"] is True and c["seed"] == 9
+          and c["decay_on"] == "all" and c["round_update"] == "none", str(c))
+    c = lionmuon.Optimizer("adamw").config
+    check("config of adamw: torch eps, decay on Linear weights, lr 5e-4",
+          c["adamw_eps_mode"] == "torch" and c["decay_on"] == "linear"
+          and c["lr_adamw"] == 5e-4, str(c))
+    c = lionmuon.Optimizer("muon-nesterov").config
+    check("config of muon-nesterov: EMA form, original adjust, mu 0.95, lr 0.02",
+          c["momentum_form"] == "ema" and c["muon_adjust"] == "original"
+          and c["nesterov"] == "on" and c["beta1"] == 0.95 and c["lr_muon"] == 0.02, str(c))
+    c = lionmuon.Optimizer("lionmuon", msign="cubic").config
+    check("config: cubic's iteration cap is 100 unless ns_steps is given",
+          c["ns_steps"] == 100
+          and lionmuon.Optimizer("lionmuon", msign="cubic", ns_steps=7).config["ns_steps"] == 7)
 
 
 # ---- compare and safetensors --------------------------------------------------
@@ -367,6 +606,41 @@ def test_errors(rng):
            lambda: lionmuon.Optimizer("signum", beta1=0.9, beta2=0.5))
     raises("muon with a period", "period", lambda: lionmuon.Optimizer("muon", period=2))
     raises("a non-integer period", "period", lambda: lionmuon.Optimizer("lionmuon", period=1.5))
+    # the command line's rules (opt_config_finish), with messages naming the keys
+    raises("signmuon-sgd with its own beta2", "beta2: signmuon-sgd uses beta2 = beta1; give "
+           "beta1 only", lambda: lionmuon.Optimizer("signmuon-sgd", beta2=0.5))
+    raises("muon-nesterov with a period", "period: muon-nesterov takes a Muon step every step",
+           lambda: lionmuon.Optimizer("muon-nesterov", period=2))
+    raises("nesterov for an optimizer that does not read it", "nesterov: lionmuon does not "
+           "use it", lambda: lionmuon.Optimizer("lionmuon", nesterov=True))
+    raises("momentum_form for signmuon-sgd", "momentum_form: signmuon-sgd does not use it",
+           lambda: lionmuon.Optimizer("signmuon-sgd", momentum_form="sgd"))
+    raises("cheap_ns_steps without signmuon-sgd", "cheap_ns_steps: muon does not use it",
+           lambda: lionmuon.Optimizer("muon", cheap_ns_steps=3))
+    raises("srank_exact without the trigger", "srank_exact: the trigger is off (give "
+           "srank_alpha > 0)", lambda: lionmuon.Optimizer("lionmuon", srank_exact=True))
+    raises("an unknown choice lists the values", "decay_on: unknown mode 'some' (all|linear)",
+           lambda: lionmuon.Optimizer("adamw", decay_on="some"))
+    raises("an unknown cheap mode", "cheap_mode: unknown mode 'cached'",
+           lambda: lionmuon.Optimizer("signmuon-sgd", cheap_mode="cached"))
+    raises("a range check names the key", "cheap_ns_steps must be an integer >= 1",
+           lambda: lionmuon.Optimizer("signmuon-sgd", cheap_ns_steps=0))
+    raises("lr times weight decay >= 1 names the key", "weight_decay times the largest",
+           lambda: lionmuon.Optimizer("lionmuon", lr_muon=0.5, weight_decay=2))
+    raises("msign_tol <= 0", "msign_tol must be finite and > 0",
+           lambda: lionmuon.Optimizer("lionmuon", msign_tol=0))
+    raises("a key given with a dash and an underscore", "given twice",
+           lambda: lionmuon.Optimizer("lionmuon", **{"lr-muon": 1e-3, "lr_muon": 1e-3}))
+    raises("a long unknown key", "unknown key 'lr_" + "x" * 100,
+           lambda: lionmuon.Optimizer("lionmuon", **{"lr_" + "x" * 100: 1}))
+    raises("a wrong type for a choice", "round_update must be a string",
+           lambda: lionmuon.Optimizer("lionmuon", round_update=1))
+    raises("srank_exact must be a boolean", "srank_exact must be true or false",
+           lambda: lionmuon.Optimizer("lionmuon", srank_alpha=0.1, srank_exact="yes"))
+    raises("a bad linear flag", "linear must be None, True or False",
+           lambda: lionmuon.Optimizer("adamw").add_param("w", (2, 2), linear="no"))
+    check("keys with dashes: lr-muon sets lr_muon",
+          lionmuon.Optimizer("lionmuon", **{"lr-muon": 0.004}).config["lr_muon"] == 0.004)
     opt = lionmuon.Optimizer("lionmuon", msign="svd")
     w, g = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
     opt.step({"w": w}, {"w": g})
@@ -436,6 +710,8 @@ def main():
     for test in (test_msign, test_optimizers, test_trigger, test_step_vs_tool, test_safetensors,
                  test_errors):
         test(rng)
+    test_bf16()
+    test_config()
     test_compare()
     test_lib_override()
     print("python: %d passed, %d failed" % (NPASS, NFAIL))
