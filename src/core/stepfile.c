@@ -439,6 +439,12 @@ static void write_settings(st_file *out, const stepper *s)
     st_set_meta(out, "msign", msign_method_name(c->msign.method));
     meta_num(out, "ns_steps", c->msign.steps, 1);
     meta_num(out, "srank_alpha", c->srank_alpha, 0);
+    for (int k = 0; k < OPT_CH_COUNT; k++) /* adamw_eps_mode is written above */
+        if (k != OPT_CH_EPS)
+            st_set_meta(out, opt_choice_key((opt_choice)k),
+                        opt_choice_name((opt_choice)k, opt_choice_get(c, (opt_choice)k)));
+    meta_num(out, "cheap_ns_steps", c->cheap_ns_steps, 1);
+    st_set_meta(out, "srank_exact", c->srank_exact ? "true" : "false");
     st_set_meta(out, "routing", s->routing);
     st_set_meta(out, "precision", lp_name(s->o->precision));
 }
