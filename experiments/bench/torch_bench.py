@@ -51,7 +51,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                 "torch_verify"))
-from verify_golden import Optimizer, Transformer, clip_  # noqa: E402
+from verify_golden import Optimizer, Transformer, clip_, linear_weights  # noqa: E402
 
 
 def blas_core():
@@ -108,7 +108,9 @@ def run(a):
     model = Transformer(cfg).double()
     init_(model, a.n_layer)
     params = [(n, p) for n, p in model.named_parameters()]  # wte once (tied)
-    opt = Optimizer(params, opt_meta(a.optimizer), torch.float64)
+    meta = opt_meta(a.optimizer)
+    meta["linear_weights"] = linear_weights(model)  # decay_on = linear's tensors
+    opt = Optimizer(params, meta, torch.float64)
     g = torch.Generator().manual_seed(1)
     idx = torch.randint(0, a.vocab_size, (a.batch_size, a.seq_len), generator=g)
     tgt = torch.randint(0, a.vocab_size, (a.batch_size, a.seq_len), generator=g)
