@@ -8,19 +8,6 @@
 T=$CLI_TMP
 PY=python3
 
-expect_status() {
-    d=$1 want=$2 pat=$3
-    shift 3
-    "$@" >"$CLI_TMP/out" 2>"$CLI_TMP/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        bad "$d (exit $got, want $want: $(head -c 300 "$CLI_TMP/err"))"
-    elif ! grep -q -- "$pat" "$CLI_TMP/err"; then
-        bad "$d (stderr lacks '$pat': $(head -c 300 "$CLI_TMP/err"))"
-    else
-        ok "$d"
-    fi
-}
 # meta FILE KEY: the metadata value
 meta() {
     $PY - "$1" "$2" <<'EOF'

@@ -17,20 +17,6 @@ if ! $PY -c 'import torch, numpy' >/dev/null 2>&1; then
 fi
 SMALL="--n-layer 2 --n-head 2 --n-embd 16 --seq-len 8 --batch-size 2 --vocab-size 32 --iterations 10 --warmup 2"
 
-# expect_status "description" STATUS "pattern" command...: exit STATUS, stderr matches
-expect_status() {
-    d=$1 want=$2 pat=$3
-    shift 3
-    "$@" >"$CLI_TMP/out" 2>"$CLI_TMP/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        bad "$d (exit $got, want $want: $(head -c 300 "$CLI_TMP/err") $(tail -3 "$CLI_TMP/out"))"
-    elif [ -n "$pat" ] && ! grep -q -- "$pat" "$CLI_TMP/err"; then
-        bad "$d (stderr lacks '$pat': $(head -c 300 "$CLI_TMP/err"))"
-    else
-        ok "$d"
-    fi
-}
 expect_out() {
     if grep -q -- "$2" "$CLI_TMP/out"; then ok "$1"; else bad "$1 (stdout lacks '$2': $(tail -3 "$CLI_TMP/out"))"; fi
 }

@@ -79,15 +79,6 @@ static int check_names(const stepper *s, lm_error *e)
     return 0;
 }
 
-static int same_shape(const st_tensor *a, const st_tensor *b)
-{
-    if (a->ndim != b->ndim)
-        return 0;
-    for (int d = 0; d < a->ndim; d++)
-        if (a->shape[d] != b->shape[d])
-            return 0;
-    return 1;
-}
 
 /* The parameter p and its gradient g, stored under gkey in gpath (NULL:
  * absent): both floating point, of one shape, finite. */
@@ -99,7 +90,7 @@ static int check_param(const char *path, const char *gpath, const st_tensor *p,
                        gpath != path ? " in " : "", gpath != path ? gpath : "");
     if (!p->f || !g->f)
         return lm_fail(e, "%s: tensors %s and %s must be floating point", path, p->name, gkey);
-    if (!same_shape(p, g))
+    if (!st_same_shape(p, g))
         return lm_fail(e, "%s: tensor %s has a different shape from %s", gpath, gkey, p->name);
     long bad = lm_first_nonfinite(p->numel, p->f);
     if (bad >= 0)
@@ -301,7 +292,9 @@ static int check_recorded_kinds(const stepper *s, lm_error *e)
 static int read_input(stepper *s, lm_error *e)
 {
     const char *path = s->o->in_path, *fmt = st_get_meta(s->in, "format");
-    s->ckpt = fmt && !strcmp(fmt, "lionmuon-checkpoint-1");
+    /* a train checkpoint, of any format version (the tensor layout is the
+     * same: parameters by name, then state.NAME.*) */
+    s->ckpt = fmt && !strncmp(fmt, "lionmuon-checkpoint-", 20);
     s->gf = s->in;
     s->gpath = path;
     if (s->ckpt && !s->o->grads_path)
