@@ -58,21 +58,6 @@ mkst "$T/i6.st" '{"k":{"dtype":"I64","shape":[],"data_offsets":[0,8]}}' "$I6"
 # A header length (0x7f = 127) beyond the file.
 { le64 127; printf '{}'; } >"$T/short.st"
 
-# expect_status "description" STATUS "pattern" command...: the command must
-# exit with STATUS and its stderr must match the grep pattern.
-expect_status() {
-    d=$1 want=$2 pat=$3
-    shift 3
-    "$@" >"$CLI_TMP/out" 2>"$CLI_TMP/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        bad "$d (exit $got, want $want: $(head -c 300 "$CLI_TMP/err"))"
-    elif ! grep -q -- "$pat" "$CLI_TMP/err"; then
-        bad "$d (stderr lacks '$pat': $(head -c 300 "$CLI_TMP/err"))"
-    else
-        ok "$d"
-    fi
-}
 # expect_out "description" "pattern": the last command's stdout matches.
 expect_out() {
     if grep -q -- "$2" "$CLI_TMP/out"; then ok "$1"; else bad "$1 (stdout lacks '$2')"; fi

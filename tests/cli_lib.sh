@@ -27,6 +27,22 @@ expect_fail() {
         bad "$d (stderr lacks '$pat': $(head -c 300 "$CLI_TMP/err"))"
     fi
 }
+# expect_status "description" STATUS "pattern" command...: the command must
+# exit with STATUS and its stderr must match the grep pattern (an empty
+# pattern: any stderr).
+expect_status() {
+    d=$1 want=$2 pat=$3
+    shift 3
+    "$@" >"$CLI_TMP/out" 2>"$CLI_TMP/err"
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        bad "$d (exit $got, want $want: $(head -c 300 "$CLI_TMP/err") $(tail -3 "$CLI_TMP/out"))"
+    elif [ -n "$pat" ] && ! grep -q -- "$pat" "$CLI_TMP/err"; then
+        bad "$d (stderr lacks '$pat': $(head -c 300 "$CLI_TMP/err"))"
+    else
+        ok "$d"
+    fi
+}
 cli_done() {
     echo "cli-$1: $CLI_PASS passed, $CLI_FAIL failed"
     [ "$CLI_FAIL" -eq 0 ]

@@ -2,7 +2,7 @@
 # hand-computed polar factors of tests/fixtures.py, and in training.
 . tests/cli_lib.sh
 D=$CLI_TMP
-python3 tests/fixtures.py "$D" || { echo "cli polar: fixtures failed"; exit 1; }
+"${PYTHON:-/usr/bin/python3}" tests/fixtures.py "$D" || { echo "cli polar: fixtures failed"; exit 1; }
 expect_ok "msign --help" $LM msign --help
 if grep -q "qr-newton" "$CLI_TMP/out"; then ok "msign --help lists qr-newton"; else bad "msign --help lacks qr-newton"; fi
 expect_ok "msign --method qr-newton on rotations" $LM msign --method qr-newton "$D/msign_in.safetensors" "$D/msign_qr.safetensors"

@@ -8,19 +8,6 @@
 T=$CLI_TMP
 PY=python3
 
-expect_status() {
-    d=$1 want=$2 pat=$3
-    shift 3
-    "$@" >"$CLI_TMP/out" 2>"$CLI_TMP/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        bad "$d (exit $got, want $want: $(head -c 300 "$CLI_TMP/err"))"
-    elif ! grep -q -- "$pat" "$CLI_TMP/err"; then
-        bad "$d (stderr lacks '$pat': $(head -c 300 "$CLI_TMP/err"))"
-    else
-        ok "$d"
-    fi
-}
 # meta FILE KEY: the metadata value
 meta() {
     $PY - "$1" "$2" <<'EOF'
@@ -76,6 +63,9 @@ kinds() { $PY -c "import json,sys; k=json.loads(sys.argv[1]); print(k['params.tr
 expect_ok "step (default routing 2d)" $LM step "$T/names.st" "$T/r2d.st"
 check "  2d: every 2-D tensor to the matrix rule (t = 0: Muon)" "$(kinds "$T/r2d.st")" "muon muon adamw"
 check "  routing recorded" "$(meta "$T/r2d.st" routing)" "2d"
+check "  the optimizer's choices recorded" "$(for k in decay_on round_update momentum_form \
+    muon_adjust sign_scaling cheap_mode nesterov cheap_ns_steps srank_exact; do
+    printf '%s ' "$(meta "$T/r2d.st" $k)"; done)" "all none ema original none sign on 2 false "
 expect_ok "step --routing paper" $LM step --routing paper "$T/names.st" "$T/rpaper.st"
 check "  paper: the embedding to AdamW" "$(kinds "$T/rpaper.st")" "adamw muon adamw"
 expect_ok "  its state is AdamW's" $PY -c "
@@ -86,7 +76,7 @@ expect_ok "step --routing dim" $LM step --routing dim "$T/names.st" "$T/rdim.st"
 check "  dim: the small embedding to the matrix rule" "$(kinds "$T/rdim.st")" "muon muon adamw"
 expect_ok "step --optimizer adamw --routing paper" $LM step --optimizer adamw --routing paper "$T/names.st" "$T/radam.st"
 check "  adamw: everything AdamW" "$(kinds "$T/radam.st")" "adamw adamw adamw"
-expect_status "--routing unknown" 2 "\-\-routing: unknown routing 'all' (2d, paper, dim)" \
+expect_status "--routing unknown" 2 "\-\-routing: unknown routing 'all' (2d, name, dim, paper)" \
     $LM step --routing all "$T/names.st" "$T/x.st"
 [ -e "$T/x.st" ] && bad "  no output" || ok "  no output"
 
@@ -214,9 +204,9 @@ write(sys.argv[3], C, {"step": meta["step"]})
 EOF
     expect_ok "step on a train checkpoint with --grads" $LM step "$CK" "$T/ck_out.st" --grads "$T/grads.st"
     check "  at the checkpoint's step" "$(meta "$T/ck_out.st" step)" "4"
-    check "  with its routing" "$(meta "$T/ck_out.st" routing)" "paper"
+    check "  with its routing (train's default, name)" "$(meta "$T/ck_out.st" routing)" "name"
     expect_ok "the same step on the checkpoint converted to a step file" \
-        $LM step --routing paper "$T/conv.st" "$T/conv_out.st"
+        $LM step --routing name "$T/conv.st" "$T/conv_out.st"
     expect_ok "  gives the same tensors" $LM compare "$T/ck_out.st" "$T/conv_out.st" --tol 1e-300
     expect_status "a checkpoint without --grads" 2 "checkpoint.safetensors: a train checkpoint holds no gradients: pass --grads FILE" \
         $LM step "$CK" "$T/x.st"

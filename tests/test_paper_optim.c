@@ -229,7 +229,8 @@ Test(paper_optim, wsd_schedule)
     cr_assert(opt_lr_schedule_wsd(9999, 500, 10000, 0.0, 1.0) == 1.0);
 }
 
-/* Names: the paper code's class name is accepted; the choices round-trip. */
+/* Names: the paper code's class name is accepted; the choices round-trip and
+ * have their metadata keys. */
 Test(paper_optim, names)
 {
     opt_kind k;
@@ -243,7 +244,13 @@ Test(paper_optim, names)
             cr_assert(v == i);
         }
         cr_assert(opt_choice_parse((opt_choice)ch, "nonsense", &v) == -1);
+        cr_assert(strcmp(opt_choice_key((opt_choice)ch), "?"));
     }
+    /* the metadata keys that verify_golden.py reads */
+    cr_assert_str_eq(opt_choice_key(OPT_CH_DECAY), "decay_on");
+    cr_assert_str_eq(opt_choice_key(OPT_CH_ROUND), "round_update");
+    cr_assert_str_eq(opt_choice_key(OPT_CH_NESTEROV), "nesterov");
+    cr_assert_str_eq(opt_choice_key(OPT_CH_COUNT), "?");
 }
 
 /* The second class and the trigger's seeded start vectors give the bits of

@@ -4,10 +4,10 @@ float64 on the CPU, timed the same way, for a side-by-side comparison.
 
 The model and the optimizer are those of experiments/torch_verify/
 verify_golden.py (the independent PyTorch definition that the golden tests
-check the C reference against to ~1e-15): GPT-2 or LLaMA, the paper's
+check the C reference against to ~1e-15): GPT-2 or LLaMA, the C bench's
 routing (hidden matrices to LionMuon, the rest to AdamW), LionMuon P = 2
-with Newton-Schulz ns5 (5 steps), gradient clipping 0.5, the paper's default
-rates.  One step = forward, backward, clipping, optimizer step; one warm-up
+with Newton-Schulz ns5 (5 steps), gradient clipping 0.5, lionmuon's default
+settings (opt_meta).  One step = forward, backward, clipping, optimizer step; one warm-up
 step, then --steps timed steps; random tokens (uniform, seed 1).
 
 Prints one JSON object: seconds_per_step (median), mean_seconds_per_step
@@ -51,7 +51,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                 "torch_verify"))
-from verify_golden import Optimizer, Transformer, clip_  # noqa: E402
+from verify_golden import Optimizer, Transformer, clip_, linear_weights  # noqa: E402
 
 
 def blas_core():
@@ -64,13 +64,24 @@ def blas_core():
         return None
 
 
-def opt_meta(optimizer):
-    """LionMuon P = 2 or AdamW with the paper's defaults (opt_default_config in
-    optim.c)."""
-    return dict(optimizer=optimizer, period=2, beta1=0.9, beta2=0.99, lr_muon=1e-3,
-                lr_sign=5e-5, lr_adamw=1e-3, adamw_beta1=0.8, adamw_beta2=0.999,
-                adamw_eps=1e-8, adamw_eps_mode="paper", weight_decay=0.1, msign="ns5",
-                ns_steps=5, routing="paper")
+def opt_meta(optimizer="lionmuon"):
+    """What `lionmuon bench train --optimizer OPTIMIZER --period 2` runs, every
+    choice spelled out so that none falls back to an old file's default.
+    lionmuon: its defaults (opt_default_config in src/core/optim.c: betas
+    0.9/0.99, rates 1e-3 / 5e-5, the AdamW part (0.8, 0.999), eps 1e-8 before
+    the bias correction, 1e-3; weight decay 0.1 on every tensor; no update
+    rounding) and the bench's routing, the hidden matrices (route_params in
+    src/tools/bench.c: `paper`, not train's default `name`).  adamw: the
+    paper's baseline, torch's eps placement, lr 5e-4, decay on Linear
+    weights only."""
+    m = dict(optimizer=optimizer, period=2, beta1=0.9, beta2=0.99, lr_muon=1e-3,
+             lr_sign=5e-5, lr_adamw=1e-3, adamw_beta1=0.8, adamw_beta2=0.999,
+             adamw_eps=1e-8, adamw_eps_mode="paper", weight_decay=0.1, msign="ns5",
+             ns_steps=5, routing="paper", decay_on="all", round_update="none",
+             srank_alpha=0.0)
+    if optimizer == "adamw":
+        m.update(lr_adamw=5e-4, adamw_eps_mode="torch", decay_on="linear")
+    return m
 
 
 def init_(model, n_layer):
@@ -97,7 +108,9 @@ def run(a):
     model = Transformer(cfg).double()
     init_(model, a.n_layer)
     params = [(n, p) for n, p in model.named_parameters()]  # wte once (tied)
-    opt = Optimizer(params, opt_meta(a.optimizer), torch.float64)
+    meta = opt_meta(a.optimizer)
+    meta["linear_weights"] = linear_weights(model)  # decay_on = linear's tensors
+    opt = Optimizer(params, meta, torch.float64)
     g = torch.Generator().manual_seed(1)
     idx = torch.randint(0, a.vocab_size, (a.batch_size, a.seq_len), generator=g)
     tgt = torch.randint(0, a.vocab_size, (a.batch_size, a.seq_len), generator=g)

@@ -9,14 +9,19 @@ files the tool writes (the tensor bytes exactly).
 
 Usage: python3 golden_size.py [--model gpt2|llama] [--n-layer 12] [--n-embd 768]
            [--vocab-size 50304] [--seq-len 512] [--batch-size 1] [--steps 2]
-           [--optimizer lionmuon] [--routing paper] [--bias] [--multiple-of 256]
+           [--optimizer lionmuon] [--routing name] [--bias] [--multiple-of 256]
            [--dtype f64|f32] [--keep REGEX] [--file GOLDEN]
 With --file, also the tensor bytes of that file, for comparison.
 """
 import argparse
 import json
+import os
 import re
 import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import optim_rules  # noqa: E402  (the routing, as verify_golden.py applies it)
 
 
 def params(model, L, C, V, T, bias, multiple_of):
@@ -54,14 +59,6 @@ def numel(s):
     return n
 
 
-def matrix_rule(name, shape, optimizer, routing):
-    if optimizer == "adamw" or len(shape) != 2:
-        return False
-    if routing == "dim":
-        return shape[0] < 10000
-    return name.startswith("transformer.h.")
-
-
 def sizes(a):
     """(before, after) tensor bytes."""
     ps = params(a.model, a.n_layer, a.n_embd, a.vocab_size, a.seq_len, a.bias, a.multiple_of)
@@ -74,7 +71,7 @@ def sizes(a):
     for name, s in ps:
         if keep and not keep.search(name):
             continue
-        n, m = numel(s), matrix_rule(name, s, a.optimizer, a.routing)
+        n, m = numel(s), optim_rules.route(name, s, a.optimizer, a.routing)
         after += (2 * K + 1) * n * fb                    # params, grads, final
         after += K * n * fb * (1 if m else 2)            # state: momentum / exp_avg, exp_avg_sq
         after += K * 8 if m else 0                        # step.k.muon (I64)
@@ -100,7 +97,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=1)
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--optimizer", default="lionmuon")
-    ap.add_argument("--routing", default="paper")
+    ap.add_argument("--routing", default="name", choices=optim_rules.CHOICES["routing"])
     ap.add_argument("--bias", action="store_true")
     ap.add_argument("--multiple-of", type=int, default=256)
     ap.add_argument("--dtype", default="f64")

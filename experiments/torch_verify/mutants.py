@@ -16,15 +16,15 @@ from verify_golden import LionMuon, msign
 class NoWeightDecay(LionMuon):
     """The matrix rule without its decoupled weight decay: W <- W - lr U."""
 
-    def apply(self, p, U, lr):
-        p.sub_(lr * U)
+    def apply(self, p, U, lr, wd):
+        p.sub_(lr * self.round_update(U))
 
 
 class DecayAfterUpdate(LionMuon):
     """The decay applied after the update: W <- (W - lr U)(1 - lr wd)."""
 
-    def apply(self, p, U, lr):
-        p.sub_(lr * U).mul_(1 - lr * self.cfg["weight_decay"])
+    def apply(self, p, U, lr, wd):
+        p.sub_(lr * self.round_update(U)).mul_(1 - lr * wd)
 
 
 class MomentumBeforeDirection(LionMuon):
@@ -55,8 +55,9 @@ class BetasSwapped(LionMuon):
 class TallNoTranspose(LionMuon):
     """Newton-Schulz on a tall matrix as it is, not on its wide transpose."""
 
-    def orthogonalize(self, C):
-        return msign(C, self.cfg["msign"], self.cfg["ns_steps"], self.ns_dtype, wide=False)
+    def orthogonalize(self, C, steps=None):
+        return msign(C, self.cfg["msign"], steps or self.cfg["ns_steps"], self.ns_dtype,
+                     wide=False)
 
 
 class WrongMuonScale(LionMuon):

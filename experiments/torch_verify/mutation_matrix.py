@@ -44,6 +44,9 @@ OPTIMIZERS = [
     ("signum", ["--optimizer", "signum", "--routing", "dim"]),
     ("adamw", ["--optimizer", "adamw", "--adamw-eps-mode", "torch"]),
     ("muon-nesterov", LLAMA + ["--optimizer", "muon-nesterov"]),
+    # the second class, its cheap steps scaled signs, every matrix update rounded to bf16
+    ("signmuon-sgd", ["--optimizer", "signmuon-sgd", "--sign-scaling", "muon", "--round-update",
+                      "bf16"]),
 ]
 PRECS = ["f64", "f32", "bf16"]
 TARGETS = ["lionmuon", "step file"]

@@ -114,6 +114,11 @@ int opt_eps_mode_parse(const char *name, opt_eps_mode *out);
 const char *opt_choice_name(opt_choice which, int value);
 int opt_choice_parse(opt_choice which, const char *name, int *value);
 const char *opt_choice_list(opt_choice which);
+/* The key under which a choice is recorded (golden and step files'
+ * __metadata__, summary.json's config): "adamw_eps_mode", "decay_on",
+ * "round_update", "momentum_form", "muon_adjust", "sign_scaling",
+ * "cheap_mode", "nesterov"; "?" out of range. */
+const char *opt_choice_key(opt_choice which);
 /* The value of choice `which` in c, as an int (for the name tables). */
 int opt_choice_get(const opt_config *c, opt_choice which);
 void opt_choice_set(opt_config *c, opt_choice which, int value);

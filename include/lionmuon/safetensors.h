@@ -92,6 +92,9 @@ int st_serialize(const st_file *f, int as_f32, unsigned char **buf, size_t *len,
 int st_write(const st_file *f, const char *path, lm_error *e);
 int st_write_f32(const st_file *f, const char *path, lm_error *e);
 
+/* 1 if a and b have the same number of dimensions and the same shape. */
+int st_same_shape(const st_tensor *a, const st_tensor *b);
+
 #ifdef __cplusplus
 }
 #endif

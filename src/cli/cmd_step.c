@@ -33,8 +33,9 @@ static const char ABOUT[] =
     "the Muon step's msign with products in that format (float32 accumulation).\n"
     "OUT holds the updated params.* and state.* (F64; F32 with another precision)\n"
     "and in __metadata__ step = t + 1, the optimizer, period, learning rates, betas,\n"
-    "weight decay, routing, precision, lr_scale and step_kinds (each tensor's kind:\n"
-    "muon, sign, adamw or state), which `lionmuon compare --baseline IN` reads.\n"
+    "weight decay, the optimizer's choices (decay_on, round_update, ...), routing,\n"
+    "precision, lr_scale and step_kinds (each tensor's kind: muon, sign, adamw or\n"
+    "state), which `lionmuon compare --baseline IN` reads.\n"
     "The defaults below are the paper's for the chosen optimizer; OUT is written\n"
     "atomically and only if all is well.  Exit status: 0 done, 1 the step or the\n"
     "write failed, 2 bad usage or bad input (named).";
@@ -46,8 +47,9 @@ static int route(void *ctx, const char *routing, const char *name, int ndim,
     (void)ctx;
     train_routing r;
     if (train_routing_parse(routing, &r))
-        return lm_fail(e, "--routing: unknown routing '%s' (2d, %s, %s)", routing,
-                       train_routing_name(TRAIN_ROUTE_PAPER), train_routing_name(TRAIN_ROUTE_DIM));
+        return lm_fail(e, "--routing: unknown routing '%s' (2d, %s, %s, %s)", routing,
+                       train_routing_name(TRAIN_ROUTE_NAME), train_routing_name(TRAIN_ROUTE_DIM),
+                       train_routing_name(TRAIN_ROUTE_PAPER));
     *matrix = train_routing_matrix(r, name, ndim, ndim > 0 ? (long)shape[0] : 0);
     return 0;
 }

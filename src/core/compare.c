@@ -132,15 +132,6 @@ static void shape_str(const st_tensor *t, char *buf, size_t size)
         snprintf(buf + used, size - used, "]");
 }
 
-static int same_shape(const st_tensor *a, const st_tensor *b)
-{
-    if (a->ndim != b->ndim)
-        return 0;
-    for (int d = 0; d < a->ndim; d++)
-        if (a->shape[d] != b->shape[d])
-            return 0;
-    return 1;
-}
 
 /* Flat index k as the multi-index of t. */
 static void unflatten(const st_tensor *t, size_t k, cmp_row *row)
@@ -253,7 +244,7 @@ static int baseline_of(const cmp_report *r, const st_file *in, const st_tensor *
         return lm_fail(e, "%s: --baseline lacks tensor %s of %s", r->path_in, ta->name,
                        r->path_a);
     }
-    if (!same_shape(ta, *tin))
+    if (!st_same_shape(ta, *tin))
         return lm_fail(e, "%s: tensor %s has another shape than in %s", r->path_in, ta->name,
                        r->path_a);
     if ((*tin)->f) {
@@ -282,7 +273,7 @@ static int compare_one(const cmp_report *r, const st_tensor *ta, const st_file *
         snprintf(row->reason, sizeof row->reason, "missing from B");
         return 0;
     }
-    if (!same_shape(ta, tb)) {
+    if (!st_same_shape(ta, tb)) {
         char sb[96];
         shape_str(tb, sb, sizeof sb);
         snprintf(row->reason, sizeof row->reason, "shape %s in B", sb);

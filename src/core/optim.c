@@ -99,6 +99,14 @@ const char *opt_choice_list(opt_choice which)
     return (unsigned)which < OPT_CH_COUNT ? CHOICE_LISTS[which] : "?";
 }
 
+const char *opt_choice_key(opt_choice which)
+{
+    static const char *const KEYS[OPT_CH_COUNT] = {
+        "adamw_eps_mode", "decay_on", "round_update", "momentum_form", "muon_adjust",
+        "sign_scaling", "cheap_mode", "nesterov"};
+    return (unsigned)which < OPT_CH_COUNT ? KEYS[which] : "?";
+}
+
 int opt_choice_get(const opt_config *c, opt_choice which)
 {
     switch (which) {

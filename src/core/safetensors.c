@@ -836,3 +836,13 @@ int st_write_f32(const st_file *f, const char *path, lm_error *e)
 {
     return write_file(f, 1, path, e);
 }
+
+int st_same_shape(const st_tensor *a, const st_tensor *b)
+{
+    if (a->ndim != b->ndim)
+        return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->shape[d] != b->shape[d])
+            return 0;
+    return 1;
+}

@@ -79,15 +79,6 @@ static int check_names(const stepper *s, lm_error *e)
     return 0;
 }
 
-static int same_shape(const st_tensor *a, const st_tensor *b)
-{
-    if (a->ndim != b->ndim)
-        return 0;
-    for (int d = 0; d < a->ndim; d++)
-        if (a->shape[d] != b->shape[d])
-            return 0;
-    return 1;
-}
 
 /* The parameter p and its gradient g, stored under gkey in gpath (NULL:
  * absent): both floating point, of one shape, finite. */
@@ -99,7 +90,7 @@ static int check_param(const char *path, const char *gpath, const st_tensor *p,
                        gpath != path ? " in " : "", gpath != path ? gpath : "");
     if (!p->f || !g->f)
         return lm_fail(e, "%s: tensors %s and %s must be floating point", path, p->name, gkey);
-    if (!same_shape(p, g))
+    if (!st_same_shape(p, g))
         return lm_fail(e, "%s: tensor %s has a different shape from %s", gpath, gkey, p->name);
     long bad = lm_first_nonfinite(p->numel, p->f);
     if (bad >= 0)
@@ -301,7 +292,9 @@ static int check_recorded_kinds(const stepper *s, lm_error *e)
 static int read_input(stepper *s, lm_error *e)
 {
     const char *path = s->o->in_path, *fmt = st_get_meta(s->in, "format");
-    s->ckpt = fmt && !strcmp(fmt, "lionmuon-checkpoint-1");
+    /* a train checkpoint, of any format version (the tensor layout is the
+     * same: parameters by name, then state.NAME.*) */
+    s->ckpt = fmt && !strncmp(fmt, "lionmuon-checkpoint-", 20);
     s->gf = s->in;
     s->gpath = path;
     if (s->ckpt && !s->o->grads_path)
@@ -439,6 +432,12 @@ static void write_settings(st_file *out, const stepper *s)
     st_set_meta(out, "msign", msign_method_name(c->msign.method));
     meta_num(out, "ns_steps", c->msign.steps, 1);
     meta_num(out, "srank_alpha", c->srank_alpha, 0);
+    for (int k = 0; k < OPT_CH_COUNT; k++) /* adamw_eps_mode is written above */
+        if (k != OPT_CH_EPS)
+            st_set_meta(out, opt_choice_key((opt_choice)k),
+                        opt_choice_name((opt_choice)k, opt_choice_get(c, (opt_choice)k)));
+    meta_num(out, "cheap_ns_steps", c->cheap_ns_steps, 1);
+    st_set_meta(out, "srank_exact", c->srank_exact ? "true" : "false");
     st_set_meta(out, "routing", s->routing);
     st_set_meta(out, "precision", lp_name(s->o->precision));
 }

@@ -96,14 +96,11 @@ long train_default_warmup(long iterations)
 static void optim_config_keys(json_t *o, const train_config *c)
 {
     const opt_config *p = &c->opt;
-    for (int k = 0; k < OPT_CH_COUNT; k++) {
-        static const char *const KEY[OPT_CH_COUNT] = {
-            NULL, "decay_on", "round_update", "momentum_form", "muon_adjust",
-            "sign_scaling", "cheap_mode", "nesterov"};
-        if (KEY[k])
-            json_object_set_new(o, KEY[k], json_string(opt_choice_name(
-                                                (opt_choice)k, opt_choice_get(p, (opt_choice)k))));
-    }
+    for (int k = 0; k < OPT_CH_COUNT; k++) /* adamw_eps_mode is written with the rates */
+        if (k != OPT_CH_EPS)
+            json_object_set_new(o, opt_choice_key((opt_choice)k),
+                                json_string(opt_choice_name((opt_choice)k,
+                                                            opt_choice_get(p, (opt_choice)k))));
     json_object_set_new(o, "cheap_ns_steps", json_integer(p->cheap_ns_steps));
     json_object_set_new(o, "srank_exact", json_boolean(p->srank_exact));
     json_object_set_new(o, "schedule", json_string(train_schedule_name(c->schedule)));
