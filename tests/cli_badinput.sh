@@ -878,6 +878,7 @@ k8 train: attention beyond memory | --seq-len 16384 --batch-size 512 needs about
 k8 golden: steps beyond LIONMUON_MEM_LIMIT | --steps 100000 with .* needs about .* LIONMUON_MEM_LIMIT | LIONMUON_MEM_LIMIT=1G $LM golden $OUT --steps 100000 --iterations 100000 $G2
 k8 msign: a file beyond LIONMUON_MEM_LIMIT | many.st needs about .* more than the 1 KiB | LIONMUON_MEM_LIMIT=1K $LM msign $K/many.st $OUT
 k8 synth corpus beyond LIONMUON_MEM_LIMIT | needs about .* more than the 1 MiB | LIONMUON_MEM_LIMIT=1M $LM train --n-layer 1 --n-embd 16 --n-head 2 --seq-len 8 --batch-size 2 --vocab-size 4096 --iterations 2 --out $O/run
+k8 bench train: a model beyond memory | --n-layer 40 --n-embd 2048 .* needs about [0-9.]+ TiB of memory | $LM bench train --n-layer 40 --n-embd 2048 --batch-size 64 --seq-len 2048 --steps 1
 ROWS
 for c in msign compare; do
     NBAD=$((NBAD + 1))

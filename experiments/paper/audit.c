@@ -205,7 +205,9 @@ static int get_str(json_t *args, const char *key, char **out, const char *path, 
     json_t *v = json_object_get(args, key);
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 200)
         return lm_fail(e, "%s: args.%s is not a non-empty string", path, key);
-    *out = lm_strdup(json_string_value(v));
+    /* kept printable (lm_printable): the tables print it, and a newline
+     * or a terminal escape in a log must not fake a row */
+    *out = lm_printable(json_string_value(v));
     return 0;
 }
 
@@ -345,7 +347,7 @@ static int parse_run(const char *path, const char *name, audit_run *r, lm_error 
     size_t len, plen;
     lm_buf fixed = {0};
     memset(r, 0, sizeof *r);
-    r->name = lm_strdup(name);
+    r->name = lm_printable(name); /* printed in tables: escaped, as args strings */
     if (read_regular(path, &text, &len, e) != 0)
         return -1;
     const char *src = sanitize_nonfinite(text, len, &fixed, &plen, &r->nonfinite_tokens);
@@ -933,11 +935,16 @@ static void text_cell(const audit_set *s, const audit_cell *C, lm_buf *b)
 static void text_report(const audit_set *s, const audit_analysis *A, lm_buf *b)
 {
     lm_buf_printf(b, "# Audit of the paper's released runs\n\n");
-    lm_buf_printf(b, "Directory: %s\nRuns read: %zu in %zu (data set, model) cells\n", s->dir,
+    char *pd = lm_printable(s->dir);
+    lm_buf_printf(b, "Directory: %s\nRuns read: %zu in %zu (data set, model) cells\n", pd,
                   s->nruns, A->ncells);
+    free(pd);
     lm_buf_printf(b, "Folders without summary.json (skipped): ");
-    for (size_t i = 0; i < s->nskipped; i++)
-        lm_buf_printf(b, "%s%s", i ? ", " : "", s->skipped[i]);
+    for (size_t i = 0; i < s->nskipped; i++) {
+        char *sk = lm_printable(s->skipped[i]);
+        lm_buf_printf(b, "%s%s", i ? ", " : "", sk);
+        free(sk);
+    }
     lm_buf_printf(b, "%s\n", s->nskipped ? "" : "none");
     if (A->no_loss)
         lm_buf_printf(b, "Runs without a finite val_loss (left out of fronts and verdicts): %d\n",

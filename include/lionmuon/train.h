@@ -141,4 +141,11 @@ int train_golden_ex(const train_config *c, long K, const train_golden_opts *go,
 /* The stored flags of a checkpoint (for --resume): the metadata "argv". */
 int train_checkpoint_argv(const char *dir, char **argv_json, lm_error *e);
 
+/* The memory a model of configuration mc with batches of B rows (of
+ * mc->block_size tokens) and its optimizer will take, estimated before
+ * anything is allocated: 0 when it fits under lm_mem_limit(), else -1 with
+ * a message naming the size flags and the estimate (budget.c).  For callers
+ * that build a model themselves, as `bench train` does. */
+int train_budget_check(const model_config *mc, int B, lm_error *e);
+
 #endif

@@ -11,6 +11,7 @@
 #include "train_impl.h"
 
 #include <limits.h>
+#include <string.h>
 #include <omp.h>
 
 #include "lionmuon/fs.h"
@@ -97,4 +98,14 @@ int budget_check_golden(const train_config *c, long K, lm_error *e)
     int rc = lm_mem_check(bytes, what.s, e);
     lm_buf_free(&what);
     return rc;
+}
+
+int train_budget_check(const model_config *mc, int B, lm_error *e)
+{
+    train_config c;
+    memset(&c, 0, sizeof c);
+    c.model = *mc;
+    c.batch_size = B;
+    c.data.kind = DATA_TEXT; /* no synthetic tables: the caller brings its tokens */
+    return budget_check_run(&c, B, e);
 }

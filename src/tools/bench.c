@@ -1,5 +1,6 @@
 /* bench.c - the benchmarks behind `lionmuon bench`. */
 #include "tools/bench.h"
+#include "lionmuon/train.h"
 
 #include <jansson.h>
 #include <omp.h>
@@ -246,6 +247,10 @@ int bench_train(const model_config *mc, int B, int T, const opt_config *oc,
 {
     if (steps < 1)
         return lm_fail(e, "--steps must be >= 1 (got %d)", steps);
+    model_config sized = *mc;
+    sized.block_size = T;
+    if (train_budget_check(&sized, B, e)) /* refuse, naming the flags, before allocating */
+        return -1;
     model *m = model_alloc(mc, B, T, e);
     if (!m)
         return -1;
