@@ -131,10 +131,14 @@ run: deps
 # The whole test suite: the layout check, unit and command-line tests, then
 # the same under AddressSanitizer + UBSan, then a short run of every fuzz
 # target.
+# The builds run on every core (JOBS); the checks themselves one stage at a
+# time, each stage spreading its own work.
+JOBS ?= $(shell nproc)
 test: deps-test
 	$(MAKE) check-layout
-	$(MAKE) all tests/run_tests
+	$(MAKE) -j$(JOBS) all tests/run_tests
 	sh tests/run_all.sh
+	$(MAKE) -j$(JOBS) sanitize-build fuzz-build
 	$(MAKE) sanitize fuzz-smoke
 	@echo "sanitizer and fuzz stages passed"
 	@cat build/tally.txt
