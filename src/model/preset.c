@@ -134,7 +134,7 @@ static int unsupported(reader *r, preset *p)
 {
     const char *model = str(r, "model", "llama");
     if (strcmp(model, "base") && strcmp(model, "llama"))
-        return not_ok(p, "model '%s' is not implemented (base = GPT-2, llama)", model), 1;
+        return not_ok(p, "model '%s' has no reference here (base = GPT-2, llama)", model), 1;
     if (strcmp(str(r, "use_pretrained", "none"), "none"))
         return not_ok(p, "use_pretrained: a pretrained start is not modelled"), 1;
     if (num(r, "dropout", 0, NULL) != 0)
@@ -259,7 +259,7 @@ static int sign_muon_flags(reader *r, preset *p)
 {
     const char *mode = str(r, "cheap_mode", "norm"), *scaling = str(r, "sign_scaling", "muon");
     if (strcmp(mode, "sign") && strcmp(mode, "norm") && strcmp(mode, "cheap_ns"))
-        return not_ok(p, "cheap_mode '%s' is not implemented (sign, norm, cheap_ns)", mode), -1;
+        return not_ok(p, "cheap_mode '%s' has no reference here (sign, norm, cheap_ns)", mode), -1;
     if (strcmp(scaling, "none") && strcmp(scaling, "muon") && strcmp(scaling, "frob"))
         return not_ok(p, "sign_scaling '%s' is not one of none, muon, frob", scaling), -1;
     double lr = num(r, "muon_lr_factor", 1.0, NULL);
@@ -301,8 +301,8 @@ static const char *missing_class(const char *opt)
         return "is not in the released code (brain-lab-research/lion-muon has no such "
                "optimizer)";
     if (!strcmp(opt, "rmsspectral"))
-        return "(RMSspectral) is outside the LionMuon family and not implemented here";
-    return "is not implemented by this tool (lion_muon, sign_muon, adamw are)";
+        return "(RMSspectral) is outside the LionMuon family, with no reference here";
+    return "is not in the released code this tool reproduces (lion_muon, sign_muon, adamw are)";
 }
 
 static int derive(reader *r, preset *p)
