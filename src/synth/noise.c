@@ -3,6 +3,7 @@
 #include "lionmuon/noise.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>
@@ -218,15 +219,19 @@ static double abs_moment_raw(const noise_params *p, double q)
     return 0;
 }
 
+/* Two locks, file-local (a named omp critical would be an exported symbol of
+ * the shared library): GSL's error handler is global, so the quadratures run
+ * one at a time with it off; the sigma_F cache is shared by the threads. */
+static pthread_mutex_t compute_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
 double noise_abs_moment(const noise_params *p, double q)
 {
-    double v;
-#pragma omp critical(lm_noise_sigma_compute)
-    {
-        gsl_error_handler_t *old = gsl_set_error_handler_off();
-        v = abs_moment_raw(p, q);
-        gsl_set_error_handler(old);
-    }
+    pthread_mutex_lock(&compute_lock);
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    double v = abs_moment_raw(p, q);
+    gsl_set_error_handler(old);
+    pthread_mutex_unlock(&compute_lock);
     return v;
 }
 
@@ -386,24 +391,26 @@ double noise_sigma_F(const noise_params *p, int m, int n, double kappa, int *exa
 {
     double val = NAN;
     int ex = 1, found = 0;
-#pragma omp critical(lm_noise_sigma_cache)
+    pthread_mutex_lock(&cache_lock);
     for (int i = 0; i < sf_count && !found; i++)
         if (sf_same(&sf_cache[i], p, m, n, kappa)) {
             val = sf_cache[i].val;
             ex = sf_cache[i].exact;
             found = 1;
         }
+    pthread_mutex_unlock(&cache_lock);
     /* GSL's error handler is global: the quadratures run with it off, one
      * computation at a time, so that no other thread restores it meanwhile */
-    if (!found)
-#pragma omp critical(lm_noise_sigma_compute)
-    {
+    if (!found) {
+        pthread_mutex_lock(&compute_lock);
         gsl_error_handler_t *old = gsl_set_error_handler_off();
         val = sigma_F_compute(p, m, n, kappa, &ex);
         gsl_set_error_handler(old);
-#pragma omp critical(lm_noise_sigma_cache)
+        pthread_mutex_unlock(&compute_lock);
+        pthread_mutex_lock(&cache_lock);
         if (sf_count < SF_CACHE)
             sf_cache[sf_count++] = (sf_entry){*p, m, n, ex, kappa, val};
+        pthread_mutex_unlock(&cache_lock);
     }
     if (exact)
         *exact = ex;
