@@ -396,13 +396,20 @@ static int take_step(stepper *s, lm_error *e)
     return 0;
 }
 
-static void meta_num(st_file *f, const char *key, double v, int integer)
+static void meta_num(st_file *f, const char *key, double v)
 {
     lm_buf b = {0};
-    if (integer)
-        lm_buf_printf(&b, "%ld", (long)v);
-    else
-        lm_buf_printf(&b, "%.17g", v);
+    lm_buf_printf(&b, "%.17g", v);
+    st_set_meta(f, key, b.s);
+    lm_buf_free(&b);
+}
+
+/* An integer setting, printed as the integer it is (never through a double,
+ * which cannot hold every long: a period of 2^63 - 1 would round to 2^63). */
+static void meta_long(st_file *f, const char *key, long v)
+{
+    lm_buf b = {0};
+    lm_buf_printf(&b, "%ld", v);
     st_set_meta(f, key, b.s);
     lm_buf_free(&b);
 }
@@ -415,28 +422,28 @@ static void write_settings(st_file *out, const stepper *s)
     double b1, b2;
     opt_effective(c, &P, &b1, &b2);
     st_set_meta(out, "format", "lionmuon-step-1");
-    meta_num(out, "step", (double)(s->t + 1), 1);
+    meta_long(out, "step", s->t + 1);
     st_set_meta(out, "optimizer", opt_kind_name(c->kind));
-    meta_num(out, "period", (double)P, 1);
-    meta_num(out, "beta1", b1, 0);
-    meta_num(out, "beta2", b2, 0);
-    meta_num(out, "lr_muon", c->lr_muon, 0);
-    meta_num(out, "lr_sign", c->lr_sign, 0);
-    meta_num(out, "lr_adamw", c->lr_adamw, 0);
-    meta_num(out, "lr_scale", s->o->lr_scale > 0 ? s->o->lr_scale : 1.0, 0);
-    meta_num(out, "adamw_beta1", c->adamw_beta1, 0);
-    meta_num(out, "adamw_beta2", c->adamw_beta2, 0);
-    meta_num(out, "adamw_eps", c->adamw_eps, 0);
+    meta_long(out, "period", P);
+    meta_num(out, "beta1", b1);
+    meta_num(out, "beta2", b2);
+    meta_num(out, "lr_muon", c->lr_muon);
+    meta_num(out, "lr_sign", c->lr_sign);
+    meta_num(out, "lr_adamw", c->lr_adamw);
+    meta_num(out, "lr_scale", s->o->lr_scale > 0 ? s->o->lr_scale : 1.0);
+    meta_num(out, "adamw_beta1", c->adamw_beta1);
+    meta_num(out, "adamw_beta2", c->adamw_beta2);
+    meta_num(out, "adamw_eps", c->adamw_eps);
     st_set_meta(out, "adamw_eps_mode", opt_eps_mode_name(c->adamw_eps_mode));
-    meta_num(out, "weight_decay", c->weight_decay, 0);
+    meta_num(out, "weight_decay", c->weight_decay);
     st_set_meta(out, "msign", msign_method_name(c->msign.method));
-    meta_num(out, "ns_steps", c->msign.steps, 1);
-    meta_num(out, "srank_alpha", c->srank_alpha, 0);
+    meta_long(out, "ns_steps", c->msign.steps);
+    meta_num(out, "srank_alpha", c->srank_alpha);
     for (int k = 0; k < OPT_CH_COUNT; k++) /* adamw_eps_mode is written above */
         if (k != OPT_CH_EPS)
             st_set_meta(out, opt_choice_key((opt_choice)k),
                         opt_choice_name((opt_choice)k, opt_choice_get(c, (opt_choice)k)));
-    meta_num(out, "cheap_ns_steps", c->cheap_ns_steps, 1);
+    meta_long(out, "cheap_ns_steps", c->cheap_ns_steps);
     st_set_meta(out, "srank_exact", c->srank_exact ? "true" : "false");
     st_set_meta(out, "routing", s->routing);
     st_set_meta(out, "precision", lp_name(s->o->precision));
