@@ -6,7 +6,7 @@
 train-small: lionmuon
 	./lionmuon train --out results/train
 
-golden-verify: lionmuon
+golden-verify: lionmuon build/liblionmuon.so
 	mkdir -p results
 	./lionmuon golden results/golden.safetensors --steps 4
 	$(PYTHON) experiments/torch_verify/verify_golden.py results/golden.safetensors

@@ -200,7 +200,16 @@ meta("m_period.safetensors", period="3")
 meta("m_rope.safetensors", rope_pairing="halves")
 meta("m_steps.safetensors", steps="3")
 meta("m_dtype.safetensors", dtype="f32")
-h2 = json.loads(json.dumps(h)); del h2["step.2.grads.transformer.h.1.mlp.c_fc.weight"]; out("m_missing.safetensors", h2)
+# a tensor dropped, the data repacked (no gap: the reader refuses gaps)
+h2 = json.loads(json.dumps(h)); del h2["step.2.grads.transformer.h.1.mlp.c_fc.weight"]
+data, blobs, off = raw[8 + n:], [], 0
+for k, d2 in h2.items():
+    if k == "__metadata__":
+        continue
+    b0, e0 = d2["data_offsets"]
+    blobs.append(data[b0:e0]); d2["data_offsets"] = [off, off + e0 - b0]; off += e0 - b0
+hb = json.dumps(h2).encode(); hb += b" " * (-len(hb) % 8)
+open("%s/m_missing.safetensors" % d, "wb").write(struct.pack("<Q", len(hb)) + hb + b"".join(blobs))
 EOF
 # (one interpreter for all the rows: vg.main with stdout and stderr captured)
 $PY - "$T" >"$CLI_TMP/rows" 2>&1 <<'EOF'

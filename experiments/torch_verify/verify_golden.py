@@ -48,8 +48,9 @@ Usage: /usr/bin/python3 verify_golden.py GOLDEN [--device cpu|cuda]
        /usr/bin/python3 verify_golden.py --step-file IN OUT [same options]
 Exit status 0 when every error is within its threshold, 1 when not, 2 on
 bad input (a file whose metadata disagrees with its tensors, a missing
-tensor, an optimizer that cannot be loaded), named.  Needs only numpy and
-torch (>= 1.13); the safetensors file is read by hand (json + struct).
+tensor, an optimizer that cannot be loaded), named.  Needs numpy, torch
+(>= 1.13) and the project's Python package, which reads the safetensors file
+(python/lionmuon, over build/liblionmuon.so: `make` builds it).
 """
 import argparse
 import importlib
@@ -57,7 +58,6 @@ import importlib.util
 import json
 import math
 import os
-import struct
 import sys
 
 import numpy as np
@@ -69,63 +69,38 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import optim_rules  # noqa: E402  (the name-and-shape rules, shared with golden_size.py)
 
 # ---------------------------------------------------------------------------
-# safetensors, read by hand: 8-byte little-endian header length N, N bytes of
-# JSON {name: {dtype, shape, data_offsets}, "__metadata__": {...}}, the data.
+# safetensors through the project's one Python helper (python/lionmuon, over
+# liblionmuon.so: build it with `make`, or point LIONMUON_LIB at it).  The
+# arrays come back in their stored precision (F32, BF16 and F16 as float32 or
+# float16, exactly), as the checks below compare stored dtypes with the
+# metadata.
 
-_NP = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4"}
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if os.path.join(_ROOT, "python") not in sys.path:
+    sys.path.insert(0, os.path.join(_ROOT, "python"))
+import lionmuon  # noqa: E402
+
+_STORED = {"F32": np.float32, "BF16": np.float32, "F16": np.float16}
 
 
 def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 8:
-        raise ValueError("%s: too short for a safetensors file" % path)
-    (n,) = struct.unpack("<Q", raw[:8])
-    if 8 + n > len(raw):
-        raise ValueError("%s: header length %d beyond the file" % (path, n))
+    """(tensors, metadata) of a safetensors file; ValueError naming the file."""
     try:
-        header = json.loads(raw[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as ex:
-        raise ValueError("%s: header is not valid JSON (%s)" % (path, ex))
-    meta = header.pop("__metadata__", {}) or {}
-    data = raw[8 + n:]
-    out = {}
-    for name, d in header.items():
-        b, e = d["data_offsets"]
-        if not (0 <= b <= e <= len(data)):
-            raise ValueError("%s: tensor %s: offsets out of range" % (path, name))
-        dt = d["dtype"]
-        if dt == "BF16":
-            u = np.frombuffer(data[b:e], dtype="<u2").astype(np.uint32) << 16
-            arr = u.view(np.float32)
-        elif dt in _NP:
-            arr = np.frombuffer(data[b:e], dtype=_NP[dt])
-        else:
-            raise ValueError("%s: tensor %s: unsupported dtype %s" % (path, name, dt))
-        shape = d["shape"]
-        if int(np.prod(shape)) != arr.size:
-            raise ValueError("%s: tensor %s: shape %s does not match its bytes" % (path, name, shape))
-        out[name] = arr.reshape(shape).copy()
-    return out, meta
+        t = lionmuon.load_file(path)
+    except lionmuon.LionMuonError as ex:
+        raise ValueError(str(ex))
+    out = {k: (a.astype(_STORED[t.dtypes[k]]) if t.dtypes[k] in _STORED else a)
+           for k, a in t.items()}
+    return out, dict(t.metadata or {})
 
 
 def write_safetensors(path, tensors, meta=None):
-    """tensors: name -> numpy array (float64, float32 or int64), written as is."""
-    dts = {np.dtype("float64"): "F64", np.dtype("float32"): "F32", np.dtype("int64"): "I64"}
-    header, blobs, off = {}, [], 0
-    if meta:
-        header["__metadata__"] = {k: str(v) for k, v in meta.items()}
-    for name, a in tensors.items():
-        a = np.ascontiguousarray(a)
-        b = a.astype(a.dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": dts[a.dtype], "shape": list(a.shape),
-                        "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    """tensors: name -> numpy array; floating ones written as F32 when every
+    one is float32, else as F64; integer ones as I64."""
+    floats = [np.asarray(a) for a in tensors.values() if np.asarray(a).dtype.kind == "f"]
+    f32 = bool(floats) and all(a.dtype == np.float32 for a in floats)
+    lionmuon.save_file(tensors, path, metadata={k: str(v) for k, v in (meta or {}).items()},
+                       dtype="F32" if f32 else "F64")
 
 
 # ---------------------------------------------------------------------------
