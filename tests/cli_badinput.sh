@@ -539,17 +539,10 @@ mkdir -p "$K"
 python3 - "$K" <<'EOF' || { echo "cli badinput: issue-14 fixtures failed"; exit 1; }
 import json, math, os, struct, sys
 k = sys.argv[1]
+sys.path.insert(0, "tests")
+from st_raw import write_tensors  # noqa: E402
 def st(name, tensors, meta=None):
-    h, data, off = {}, b"", 0
-    if meta is not None:
-        h["__metadata__"] = meta
-    for key, (shape, vals) in tensors.items():
-        b = b"".join(struct.pack("<d", v) for v in vals)
-        h[key] = {"dtype": "F64", "shape": shape, "data_offsets": [off, off + len(b)]}
-        off += len(b)
-        data += b
-    hb = json.dumps(h).encode()
-    open(os.path.join(k, name), "wb").write(struct.pack("<Q", len(hb)) + hb + data)
+    write_tensors(os.path.join(k, name), tensors, meta)
 W = [0.5, -0.25, 1.0, 2.0]
 R = [1.7, -1.6, 1.0, 1.5]
 # kind 1: dimensions beyond int, the largest step counter

@@ -122,17 +122,10 @@ expect_out "  and the exit codes" "Exit status: 0 every tensor passes; 1 some te
 python3 - "$T" <<'EOF' || { echo "cli compare: fixtures failed"; exit 1; }
 import json, math, os, struct, sys
 d = sys.argv[1]
+sys.path.insert(0, "tests")
+from st_raw import write_tensors  # noqa: E402
 def st(name, tensors, meta=None):
-    """tensors: name -> (dtype, shape, values)"""
-    fmt = {"F64": "<d", "F32": "<f", "I64": "<q"}
-    h, blobs, off = {}, [], 0
-    if meta: h["__metadata__"] = meta
-    for k, (dt, shape, vals) in tensors.items():
-        b = b"".join(struct.pack(fmt[dt], v) for v in vals)
-        h[k] = {"dtype": dt, "shape": shape, "data_offsets": [off, off + len(b)]}
-        blobs.append(b); off += len(b)
-    hb = json.dumps(h).encode(); hb += b" " * (-len(hb) % 8)
-    open(os.path.join(d, name), "wb").write(struct.pack("<Q", len(hb)) + hb + b"".join(blobs))
+    write_tensors(os.path.join(d, name), tensors, meta)
 inf = float("inf")
 st("inf.st", {"w": ("F64", [2], [1.0, inf])})
 st("ninf.st", {"w": ("F64", [2], [1.0, -inf])})
@@ -192,15 +185,10 @@ python3 - "$T" <<'EOF' || { echo "cli compare: step fixtures failed"; exit 1; }
 import json, os, random, struct, sys
 d = sys.argv[1]
 r = random.Random(5)
+sys.path.insert(0, "tests")
+from st_raw import write_tensors  # noqa: E402
 def st(name, tensors, meta=None):
-    h, blobs, off = {}, [], 0
-    if meta: h["__metadata__"] = meta
-    for k, (shape, vals) in tensors.items():
-        b = struct.pack("<%dd" % len(vals), *vals)
-        h[k] = {"dtype": "F64", "shape": shape, "data_offsets": [off, off + len(b)]}
-        blobs.append(b); off += len(b)
-    hb = json.dumps(h).encode(); hb += b" " * (-len(hb) % 8)
-    open(os.path.join(d, name), "wb").write(struct.pack("<Q", len(hb)) + hb + b"".join(blobs))
+    write_tensors(os.path.join(d, name), tensors, meta)
 m, n = 24, 40
 for t in (0, 1):
     T = {"params.w": ([m, n], [r.gauss(0, 0.02) for _ in range(m * n)]),

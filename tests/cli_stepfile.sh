@@ -32,15 +32,10 @@ $PY - "$T" <<'EOF' || { echo "cli stepfile: fixtures failed"; exit 1; }
 import json, os, random, struct, sys
 d = sys.argv[1]
 r = random.Random(9)
+sys.path.insert(0, "tests")
+from st_raw import write_tensors  # noqa: E402
 def st(name, tensors, meta=None):
-    h, blobs, off = {}, [], 0
-    if meta: h["__metadata__"] = meta
-    for k, (shape, vals) in tensors.items():
-        b = struct.pack("<%dd" % len(vals), *vals)
-        h[k] = {"dtype": "F64", "shape": shape, "data_offsets": [off, off + len(b)]}
-        blobs.append(b); off += len(b)
-    hb = json.dumps(h).encode(); hb += b" " * (-len(hb) % 8)
-    open(os.path.join(d, name), "wb").write(struct.pack("<Q", len(hb)) + hb + b"".join(blobs))
+    write_tensors(os.path.join(d, name), tensors, meta)
 g = lambda n, s=1.0: [r.gauss(0, s) for _ in range(n)]
 # model-like names: a hidden matrix, the token embedding, a gain
 T = {"params.transformer.h.0.attn.c_attn.weight": ([12, 4], g(48, 0.02)),
